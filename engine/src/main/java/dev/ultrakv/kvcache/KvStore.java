@@ -1,0 +1,41 @@
+package dev.ultrakv.kvcache;
+
+/**
+ * The keys and values of one sequence, as the forward pass sees them: it writes a position's K/V for a layer
+ * and asks for attention over the positions before it.
+ *
+ * <p>The store decides how K/V are laid out and encoded (dense arrays, paged blocks, quantized codecs), so
+ * attention is computed by the store, which reads its own layout directly. Positions of one sequence are
+ * written in order; attention for position {@code p} reads positions {@code [0, p]}.
+ *
+ * <p>Not thread-safe for writes; {@link #attend} may run concurrently for different heads or rows once the
+ * positions it reads have been written.
+ */
+public interface KvStore {
+
+    /** The shape of the keys and values held. */
+    KvLayout layout();
+
+    /** Positions this store can hold; writing at or beyond it fails. */
+    int capacity();
+
+    /**
+     * Stores the key and value of {@code position} for {@code layer}.
+     *
+     * @param key   {@code layout().kvDim()} floats from {@code keyOffset}, RoPE already applied
+     * @param value {@code layout().kvDim()} floats from {@code valueOffset}
+     */
+    void write(int layer, int position, float[] key, int keyOffset, float[] value, int valueOffset);
+
+    /**
+     * Attention of one query head over positions {@code [0, length)} of {@code layer}: softmax of the scaled
+     * dot products of {@code query} with the keys of the head's KV head, then the weighted sum of its values.
+     *
+     * @param head    the query head; its KV head is {@code head / layout().queriesPerKvHead()}
+     * @param query   {@code headSize} floats from {@code queryOffset}
+     * @param out     receives {@code headSize} floats at {@code outOffset}
+     * @param scratch at least {@code length} floats, overwritten
+     */
+    void attend(int layer, int head, int length, float[] query, int queryOffset, float[] out, int outOffset,
+                float[] scratch);
+}
