@@ -1,0 +1,176 @@
+package dev.ultrakv.model;
+
+import dev.ultrakv.model.gguf.GgufFile;
+import dev.ultrakv.model.gguf.GgufTensorInfo;
+import dev.ultrakv.tensor.FloatTensor;
+import dev.ultrakv.tensor.Tensors;
+import dev.ultrakv.tokenizer.Gpt2BpeTokenizer;
+import dev.ultrakv.tokenizer.SentencePieceTokenizer;
+import dev.ultrakv.tokenizer.Tokenizer;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Builds a {@link LlamaModel} from a GGUF file of the {@code llama} architecture, as llama.cpp names its keys and
+ * tensors. Matrices keep their stored type and are read in place; the tokenizer comes from the
+ * {@code tokenizer.ggml.*} metadata.
+ */
+public final class GgufModelLoader {
+    /** The only architecture this loader runs. */
+    private static final String LLAMA = "llama";
+    /** llama.cpp's defaults for keys that older files omit. */
+    private static final float DEFAULT_ROPE_THETA = 10000f;
+    private static final float DEFAULT_NORM_EPSILON = 1e-5f;
+
+    private GgufModelLoader() {
+    }
+
+    /**
+     * Memory-maps and loads a GGUF model file; the model owns the mapping and releases it when closed.
+     *
+     * @throws ModelFormatException naming the file and the problem
+     */
+    public static LlamaModel load(Path file) {
+        GgufFile gguf;
+        try {
+            gguf = GgufFile.read(file);
+        } catch (IOException e) {
+            throw new ModelFormatException(file, "cannot be read: " + e.getMessage(), e);
+        }
+        try {
+            return load(gguf, ModelLoader.fileName(file));
+        } catch (RuntimeException e) {
+            gguf.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Loads a model from a parsed (or in-memory synthetic) GGUF file. The model closes {@code gguf} when closed.
+     *
+     * @throws ModelFormatException naming the source and the problem
+     */
+    public static LlamaModel load(GgufFile gguf, String name) {
+        String source = gguf.source();
+        String architecture = gguf.getStringOrDefault("general.architecture", "(none)");
+        if (!LLAMA.equals(architecture)) {
+            throw new ModelFormatException(source, "unsupported architecture '" + architecture
+                    + "' (supported: " + LLAMA + ")");
+        }
+        try {
+            Tokenizer tokenizer = tokenizer(gguf);
+            LlamaConfig config = config(gguf, tokenizer.vocabularySize());
+            LlamaWeights weights = weights(gguf, config);
+            return new LlamaModel(name, config, weights, tokenizer, gguf);
+        } catch (ModelFormatException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new ModelFormatException(source, e.getMessage(), e);
+        }
+    }
+
+    private static LlamaConfig config(GgufFile g, int tokenizerVocabulary) {
+        int dim = g.getInt("llama.embedding_length");
+        int heads = g.getInt("llama.attention.head_count");
+        int vocabulary = g.getIntOrDefault("llama.vocab_size", tokenizerVocabulary);
+        GgufTensorInfo embedding = g.tensor("token_embd.weight");
+        if (embedding.shape().length == 2 && embedding.shape()[1] != vocabulary) {
+            throw new ModelFormatException(g.source(), "token_embd.weight has " + embedding.shape()[1]
+                    + " rows but the vocabulary has " + vocabulary + " tokens");
+        }
+        int headSize = g.getIntOrDefault("llama.rope.dimension_count", dim / heads);
+        if (headSize != dim / heads) {
+            throw new ModelFormatException(g.source(), "partial rotary embeddings (rope.dimension_count "
+                    + headSize + " < head size " + dim / heads + ") are not supported");
+        }
+        return new LlamaConfig(dim,
+                g.getInt("llama.feed_forward_length"),
+                g.getInt("llama.block_count"),
+                heads,
+                g.getIntOrDefault("llama.attention.head_count_kv", heads),
+                vocabulary,
+                g.getInt("llama.context_length"),
+                g.getFloatOrDefault("llama.rope.freq_base", DEFAULT_ROPE_THETA),
+                g.getFloatOrDefault("llama.attention.layer_norm_rms_epsilon", DEFAULT_NORM_EPSILON),
+                g.findTensor("output.weight").isEmpty());
+    }
+
+    private static Tokenizer tokenizer(GgufFile g) {
+        String model = g.getString("tokenizer.ggml.model");
+        List<String> tokens = Arrays.asList(g.getStringArray("tokenizer.ggml.tokens"));
+        int[] types = g.getIntArrayOrDefault("tokenizer.ggml.token_type", normalTypes(tokens.size()));
+        int bos = g.getIntOrDefault("tokenizer.ggml.bos_token_id", 1);
+        int eos = g.getIntOrDefault("tokenizer.ggml.eos_token_id", 2);
+        return switch (model) {
+            case "llama" -> SentencePieceTokenizer.fromGguf(tokens, g.getFloatArray("tokenizer.ggml.scores"), types,
+                    bos, eos, g.getIntOrDefault("tokenizer.ggml.unknown_token_id", 0));
+            case "gpt2" -> Gpt2BpeTokenizer.fromGguf(tokens,
+                    Arrays.asList(g.getStringArray("tokenizer.ggml.merges")), types, bos, eos);
+            default -> throw new ModelFormatException(g.source(), "unsupported tokenizer model '" + model
+                    + "' (supported: llama, gpt2)");
+        };
+    }
+
+    private static int[] normalTypes(int n) {
+        int[] types = new int[n];
+        Arrays.fill(types, 1);
+        return types;
+    }
+
+    private static LlamaWeights weights(GgufFile g, LlamaConfig c) {
+        int layers = c.layers();
+        FloatTensor embedding = matrix(g, "token_embd.weight", c.dim(), c.vocabularySize());
+        Optional<GgufTensorInfo> output = g.findTensor("output.weight");
+        FloatTensor classifier = output.isPresent()
+                ? matrix(g, "output.weight", c.dim(), c.vocabularySize()) : embedding;
+        float[][] attentionNorm = new float[layers][];
+        float[][] ffnNorm = new float[layers][];
+        FloatTensor[] wq = new FloatTensor[layers];
+        FloatTensor[] wk = new FloatTensor[layers];
+        FloatTensor[] wv = new FloatTensor[layers];
+        FloatTensor[] wo = new FloatTensor[layers];
+        FloatTensor[] w1 = new FloatTensor[layers];
+        FloatTensor[] w2 = new FloatTensor[layers];
+        FloatTensor[] w3 = new FloatTensor[layers];
+        for (int l = 0; l < layers; l++) {
+            String p = "blk." + l + ".";
+            attentionNorm[l] = vector(g, p + "attn_norm.weight", c.dim());
+            wq[l] = matrix(g, p + "attn_q.weight", c.dim(), c.dim());
+            wk[l] = matrix(g, p + "attn_k.weight", c.dim(), c.kvDim());
+            wv[l] = matrix(g, p + "attn_v.weight", c.dim(), c.kvDim());
+            wo[l] = matrix(g, p + "attn_output.weight", c.dim(), c.dim());
+            ffnNorm[l] = vector(g, p + "ffn_norm.weight", c.dim());
+            w1[l] = matrix(g, p + "ffn_gate.weight", c.dim(), c.hiddenDim());
+            w2[l] = matrix(g, p + "ffn_down.weight", c.hiddenDim(), c.dim());
+            w3[l] = matrix(g, p + "ffn_up.weight", c.dim(), c.hiddenDim());
+        }
+        float[] finalNorm = vector(g, "output_norm.weight", c.dim());
+        return new LlamaWeights(embedding, attentionNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3, finalNorm, classifier);
+    }
+
+    /** A matrix of {@code rows} rows of {@code cols} columns; GGUF lists the shape as [cols, rows]. */
+    private static FloatTensor matrix(GgufFile g, String name, int cols, int rows) {
+        GgufTensorInfo info = g.tensor(name);
+        long[] s = info.shape();
+        if (s.length != 2 || s[0] != cols || s[1] != rows) {
+            throw new ModelFormatException(g.source(), "tensor " + name + " has shape " + Arrays.toString(s)
+                    + ", expected [" + cols + ", " + rows + "]");
+        }
+        return Tensors.wrap(info.type(), g.tensorData(info), info.elementCount());
+    }
+
+    private static float[] vector(GgufFile g, String name, int size) {
+        GgufTensorInfo info = g.tensor(name);
+        if (info.elementCount() != size) {
+            throw new ModelFormatException(g.source(), "tensor " + name + " has " + info.elementCount()
+                    + " elements, expected " + size);
+        }
+        float[] out = new float[size];
+        Tensors.wrap(info.type(), g.tensorData(info), size).copyTo(0, out, 0, size);
+        return out;
+    }
+}

@@ -1,0 +1,203 @@
+package dev.ultrakv.model;
+
+import dev.ultrakv.kvcache.KvStore;
+import dev.ultrakv.tensor.Kernels;
+import dev.ultrakv.tensor.Parallel;
+import dev.ultrakv.tokenizer.Tokenizer;
+
+import java.util.Objects;
+
+/**
+ * A Llama-family transformer: RMSNorm, rotary position embeddings, grouped-query attention and a SwiGLU
+ * feed-forward, read top to bottom in {@link #forward}.
+ *
+ * <p>The model holds only immutable weights; each caller brings its own {@link ForwardState} and each sequence
+ * its own {@link KvStore}, so one model serves many threads and sequences at once. Keys and values are never
+ * held by the model: the forward pass writes them to the sequence's store and asks the store for attention,
+ * so that paged, quantized or compressed caches slot in without touching this class.
+ *
+ * <p>A forward pass takes a batch of rows. Each row is one token at one position of one sequence; rows of the
+ * same sequence must come in position order. Prefill is a batch of a prompt's tokens; batched decode is a batch
+ * of one token from each of several sequences. Every weight matrix is read once per batch (matrix-matrix).
+ */
+public final class LlamaModel implements AutoCloseable {
+    /** Rows per prefill chunk: large enough to keep the matmul kernels compute-bound, small enough for cache. */
+    public static final int DEFAULT_PREFILL_CHUNK = 256;
+
+    private final String name;
+    private final LlamaConfig config;
+    private final LlamaWeights weights;
+    private final Tokenizer tokenizer;
+    private final AutoCloseable resource;
+
+    /**
+     * @param name      a name for messages and the cache's model identity
+     * @param resource  closed with the model (e.g. the arena of the mapped file); may be null
+     * @throws IllegalArgumentException if the weights or tokenizer do not fit the configuration
+     */
+    public LlamaModel(String name, LlamaConfig config, LlamaWeights weights, Tokenizer tokenizer,
+                      AutoCloseable resource) {
+        this.name = Objects.requireNonNull(name, "name");
+        this.config = Objects.requireNonNull(config, "config");
+        this.weights = Objects.requireNonNull(weights, "weights");
+        this.tokenizer = Objects.requireNonNull(tokenizer, "tokenizer");
+        this.resource = resource;
+        weights.checkShapes(config);
+        if (tokenizer.vocabularySize() != config.vocabularySize()) {
+            throw new IllegalArgumentException(name + ": the tokenizer has " + tokenizer.vocabularySize()
+                    + " tokens but the model's vocabulary has " + config.vocabularySize());
+        }
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public LlamaConfig config() {
+        return config;
+    }
+
+    public LlamaWeights weights() {
+        return weights;
+    }
+
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    /** Buffers for forward passes of up to {@code maxBatch} rows. */
+    public ForwardState newState(int maxBatch) {
+        return new ForwardState(config, maxBatch);
+    }
+
+    /**
+     * Runs the prompt tokens {@code tokens[from, to)} at positions {@code startPosition...} of {@code store},
+     * in chunks of at most {@code state.maxBatch()} rows, and returns the logits of the last token (a view into
+     * {@code state.logits()}, row 0, valid until the next pass).
+     */
+    public float[] prefill(ForwardState state, int[] tokens, int from, int to, int startPosition, KvStore store) {
+        if (from >= to) {
+            throw new IllegalArgumentException("prefill needs at least one token");
+        }
+        int chunk = state.maxBatch;
+        int[] positions = new int[chunk];
+        int[] rowTokens = new int[chunk];
+        KvStore[] stores = new KvStore[chunk];
+        java.util.Arrays.fill(stores, store);
+        for (int start = from; start < to; start += chunk) {
+            int count = Math.min(chunk, to - start);
+            for (int i = 0; i < count; i++) {
+                rowTokens[i] = tokens[start + i];
+                positions[i] = startPosition + (start - from) + i;
+            }
+            boolean last = start + count == to;
+            forward(state, count, rowTokens, positions, stores, last ? new int[] {count - 1} : new int[0]);
+        }
+        return state.logits;
+    }
+
+    /** Runs one token at {@code position} of {@code store} and returns its logits (a view, row 0). */
+    public float[] decode(ForwardState state, int token, int position, KvStore store) {
+        forward(state, 1, new int[] {token}, new int[] {position}, new KvStore[] {store}, new int[] {0});
+        return state.logits;
+    }
+
+    /**
+     * One forward pass over {@code count} rows: row {@code i} is {@code tokens[i]} at {@code positions[i]} of
+     * {@code stores[i]}. Logits are computed only for the rows listed in {@code logitRows} (ascending) and
+     * written to {@code state.logits()} in that order.
+     */
+    public void forward(ForwardState s, int count, int[] tokens, int[] positions, KvStore[] stores, int[] logitRows) {
+        if (count <= 0 || count > s.maxBatch) {
+            throw new IllegalArgumentException("batch of " + count + " rows; this state holds 1.." + s.maxBatch);
+        }
+        LlamaConfig c = config;
+        int dim = c.dim();
+        int kvDim = c.kvDim();
+        int hidden = c.hiddenDim();
+        int headSize = c.headSize();
+        for (int i = 0; i < count; i++) {
+            int token = tokens[i];
+            if (token < 0 || token >= c.vocabularySize()) {
+                throw new IllegalArgumentException("token id " + token + " is outside the vocabulary [0, "
+                        + c.vocabularySize() + ")");
+            }
+            if (positions[i] < 0 || positions[i] >= c.contextLength() || positions[i] >= stores[i].capacity()) {
+                throw new IllegalArgumentException("position " + positions[i] + " is outside the context (length "
+                        + Math.min(c.contextLength(), stores[i].capacity()) + ")");
+            }
+            weights.tokenEmbedding().copyTo((long) token * dim, s.x, i * dim, dim);
+        }
+
+        for (int l = 0; l < c.layers(); l++) {
+            // Attention: normalise, project to Q/K/V, rotate Q and K by position, store K/V, attend.
+            for (int i = 0; i < count; i++) {
+                Kernels.rmsnorm(s.xb, i * dim, s.x, i * dim, weights.attentionNorm()[l], dim, c.normEpsilon());
+            }
+            Kernels.matmul(weights.wq()[l], dim, dim, s.xb, count, s.q);
+            Kernels.matmul(weights.wk()[l], kvDim, dim, s.xb, count, s.k);
+            Kernels.matmul(weights.wv()[l], kvDim, dim, s.xb, count, s.v);
+            for (int i = 0; i < count; i++) {
+                Kernels.rope(s.q, i * dim, c.heads(), headSize, positions[i], c.ropeTheta());
+                Kernels.rope(s.k, i * kvDim, c.kvHeads(), headSize, positions[i], c.ropeTheta());
+                stores[i].write(l, positions[i], s.k, i * kvDim, s.v, i * kvDim);
+            }
+            attend(s, l, count, positions, stores);
+            Kernels.matmul(weights.wo()[l], dim, dim, s.xb, count, s.xb2);
+            Kernels.add(s.x, s.xb2, count * dim);
+
+            // Feed-forward: normalise, SwiGLU, project down, add to the residual.
+            for (int i = 0; i < count; i++) {
+                Kernels.rmsnorm(s.xb, i * dim, s.x, i * dim, weights.ffnNorm()[l], dim, c.normEpsilon());
+            }
+            Kernels.matmul(weights.w1()[l], hidden, dim, s.xb, count, s.hb);
+            Kernels.matmul(weights.w3()[l], hidden, dim, s.xb, count, s.hb2);
+            Kernels.swiglu(s.hb, s.hb2, count * hidden);
+            Kernels.matmul(weights.w2()[l], dim, hidden, s.hb, count, s.xb);
+            Kernels.add(s.x, s.xb, count * dim);
+        }
+
+        if (logitRows.length > 0) {
+            for (int j = 0; j < logitRows.length; j++) {
+                Kernels.rmsnorm(s.xLogits, j * dim, s.x, logitRows[j] * dim, weights.finalNorm(), dim,
+                        c.normEpsilon());
+            }
+            Kernels.matmul(weights.classifier(), c.vocabularySize(), dim, s.xLogits, logitRows.length, s.logits);
+        }
+    }
+
+    /** Attention of every (row, head) pair, spread over the cores; each pair writes its own slice of xb. */
+    private void attend(ForwardState s, int layer, int count, int[] positions, KvStore[] stores) {
+        int heads = config.heads();
+        int headSize = config.headSize();
+        int dim = config.dim();
+        Parallel.forRange(count * heads, ATTENTION_GRAIN, (start, end) -> {
+            float[] scratch = new float[config.contextLength()];
+            for (int task = start; task < end; task++) {
+                int row = task / heads;
+                int head = task % heads;
+                int offset = row * dim + head * headSize;
+                stores[row].attend(layer, head, positions[row] + 1, s.q, offset, s.xb, offset, scratch);
+            }
+        });
+    }
+
+    /** (row, head) pairs per parallel task: few enough to spread a single decode's heads over the cores. */
+    private static final int ATTENTION_GRAIN = 2;
+
+    @Override
+    public void close() {
+        if (resource != null) {
+            try {
+                resource.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("closing " + name + " failed", e);
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return name + " " + config;
+    }
+}

@@ -1,0 +1,94 @@
+package dev.ultrakv.model;
+
+import dev.ultrakv.kvcache.DenseKvStore;
+import dev.ultrakv.kvcache.KvStore;
+import dev.ultrakv.sampling.Sampler;
+
+import java.util.Arrays;
+
+/**
+ * Generates tokens for one sequence, the way llama2.c's reference program does: the prompt (BOS first) is run
+ * as a batch, then each new token is sampled from the last logits and fed back, until the model emits BOS or
+ * EOS, {@code maxNewTokens} are produced, or the context is full.
+ *
+ * <p>With a prompt of P tokens, at most {@code contextLength - P + 1} tokens can be generated: the last one is
+ * sampled from the logits at the final position and never run through the model (run.c stops there too).
+ */
+public final class TextGenerator {
+
+    /** Receives each generated token as soon as it is sampled. */
+    @FunctionalInterface
+    public interface TokenListener {
+        void onToken(int previousToken, int token);
+    }
+
+    private final LlamaModel model;
+
+    public TextGenerator(LlamaModel model) {
+        this.model = model;
+    }
+
+    /**
+     * Generates a continuation of {@code promptTokens}.
+     *
+     * @param promptTokens the prompt, BOS included; at least one token, at most the context length
+     * @param maxNewTokens the most tokens to generate, {@code >= 0}
+     * @param listener     told of each token as it is produced; may be null
+     * @throws IllegalArgumentException if the prompt is empty or longer than the context, or maxNewTokens < 0
+     */
+    public Generation generate(int[] promptTokens, int maxNewTokens, Sampler sampler, TokenListener listener) {
+        LlamaConfig c = model.config();
+        if (promptTokens.length == 0) {
+            throw new IllegalArgumentException("the prompt has no tokens (not even BOS)");
+        }
+        if (promptTokens.length > c.contextLength()) {
+            throw new IllegalArgumentException("the prompt has " + promptTokens.length
+                    + " tokens, more than the model's context length " + c.contextLength());
+        }
+        if (maxNewTokens < 0) {
+            throw new IllegalArgumentException("max new tokens must be >= 0, got " + maxNewTokens);
+        }
+        int prompt = promptTokens.length;
+        long capacityLong = Math.min((long) c.contextLength(), (long) prompt + maxNewTokens);
+        int capacity = (int) Math.max(prompt, capacityLong);
+        KvStore store = new DenseKvStore(c.kvLayout(), capacity);
+        ForwardState state = model.newState(Math.min(prompt, LlamaModel.DEFAULT_PREFILL_CHUNK));
+
+        int[] generated = new int[Math.min(maxNewTokens, c.contextLength() - prompt + 1)];
+        int count = 0;
+        Generation.StopReason reason = Generation.StopReason.MAX_TOKENS;
+        long start = System.nanoTime();
+        long prefillNanos = 0;
+        if (maxNewTokens > 0) {
+            float[] logits = model.prefill(state, promptTokens, 0, prompt, 0, store);
+            prefillNanos = System.nanoTime() - start;
+            ForwardState decodeState = prompt == 1 ? state : model.newState(1);
+            int token = promptTokens[prompt - 1];
+            int position = prompt - 1;
+            while (true) {
+                int next = sampler.sample(logits, 0);
+                if (next == model.tokenizer().bosId() || next == model.tokenizer().eosId()) {
+                    reason = Generation.StopReason.END_OF_SEQUENCE;
+                    break;
+                }
+                generated[count++] = next;
+                if (listener != null) {
+                    listener.onToken(token, next);
+                }
+                if (count == maxNewTokens) {
+                    break;
+                }
+                position++;
+                if (position >= c.contextLength()) {
+                    reason = Generation.StopReason.CONTEXT_FULL;
+                    break;
+                }
+                token = next;
+                logits = model.decode(decodeState, token, position, store);
+            }
+        }
+        long decodeNanos = System.nanoTime() - start - prefillNanos;
+        return new Generation(promptTokens.clone(), Arrays.copyOf(generated, count), reason, prefillNanos,
+                decodeNanos);
+    }
+}

@@ -1,0 +1,206 @@
+package dev.ultrakv.sampling;
+
+import java.util.Arrays;
+
+/**
+ * Picks the next token from logits: greedy at temperature 0, otherwise a draw from the softmax of the logits
+ * divided by the temperature, optionally restricted to the {@code topK} most likely tokens and then to the
+ * smallest set whose probability exceeds {@code topP} (nucleus sampling).
+ *
+ * <p>With {@code topK} off, the arithmetic and the random number generator are those of llama2.c's run.c, so
+ * that a seed gives the same text as the reference program. Not thread-safe: one sampler per sequence.
+ */
+public final class Sampler {
+    private final int vocabularySize;
+    private final float temperature;
+    private final float topP;
+    private final int topK;
+    private long rngState;
+    private final int[] order;
+    private final float[] sortedProbabilities;
+
+    /**
+     * @param temperature 0 for greedy decoding; otherwise positive and finite
+     * @param topP        nucleus threshold in (0, 1); 0 or 1 turns it off
+     * @param topK        keep only the k most likely tokens; 0 turns it off
+     * @param seed        seeds the generator; the same seed gives the same draws (0 is mapped to a fixed
+     *                    non-zero state since xorshift cannot leave zero)
+     * @throws IllegalArgumentException naming the bad value
+     */
+    public Sampler(int vocabularySize, float temperature, float topP, int topK, long seed) {
+        validate(temperature, topP, topK);
+        if (vocabularySize <= 0) {
+            throw new IllegalArgumentException("vocabulary size must be positive: " + vocabularySize);
+        }
+        this.vocabularySize = vocabularySize;
+        this.temperature = temperature;
+        this.topP = topP;
+        this.topK = topK;
+        this.rngState = seed == 0 ? ZERO_SEED_STATE : seed;
+        this.order = new int[vocabularySize];
+        this.sortedProbabilities = new float[vocabularySize];
+    }
+
+    /** A greedy sampler: always the most likely token (the first one on ties, as run.c). */
+    public static Sampler greedy(int vocabularySize) {
+        return new Sampler(vocabularySize, 0f, 0f, 0, 1);
+    }
+
+    /** Checks sampling settings, naming the first bad one. */
+    public static void validate(float temperature, float topP, int topK) {
+        if (!(temperature >= 0) || Float.isInfinite(temperature)) {
+            throw new IllegalArgumentException("temperature must be a finite number >= 0, got " + temperature);
+        }
+        if (!(topP >= 0 && topP <= 1)) {
+            throw new IllegalArgumentException("top-p must be in [0, 1], got " + topP);
+        }
+        if (topK < 0) {
+            throw new IllegalArgumentException("top-k must be >= 0 (0 = off), got " + topK);
+        }
+    }
+
+    /** An arbitrary odd constant used when the seed is 0. */
+    private static final long ZERO_SEED_STATE = 0x9E3779B97F4A7C15L;
+
+    public float temperature() {
+        return temperature;
+    }
+
+    /**
+     * Samples a token from {@code logits[offset, offset + vocabularySize)}. The logits are overwritten (scaled
+     * and turned into probabilities) unless sampling is greedy.
+     */
+    public int sample(float[] logits, int offset) {
+        if (temperature == 0f) {
+            return argmax(logits, offset, vocabularySize);
+        }
+        for (int i = 0; i < vocabularySize; i++) {
+            logits[offset + i] /= temperature;
+        }
+        softmax(logits, offset, vocabularySize);
+        float coin = randomFloat();
+        if (topK > 0 && topK < vocabularySize) {
+            return sampleTopK(logits, offset, coin);
+        }
+        if (topP <= 0 || topP >= 1) {
+            return sampleMultinomial(logits, offset, coin);
+        }
+        return sampleTopP(logits, offset, coin);
+    }
+
+    /** Index of the largest value; the first one on ties. */
+    public static int argmax(float[] values, int offset, int n) {
+        int best = 0;
+        float max = values[offset];
+        for (int i = 1; i < n; i++) {
+            if (values[offset + i] > max) {
+                max = values[offset + i];
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    private static void softmax(float[] x, int offset, int n) {
+        float max = x[offset];
+        for (int i = 1; i < n; i++) {
+            max = Math.max(max, x[offset + i]);
+        }
+        float sum = 0f;
+        for (int i = 0; i < n; i++) {
+            x[offset + i] = (float) Math.exp(x[offset + i] - max);
+            sum += x[offset + i];
+        }
+        for (int i = 0; i < n; i++) {
+            x[offset + i] /= sum;
+        }
+    }
+
+    private int sampleMultinomial(float[] p, int offset, float coin) {
+        float cdf = 0f;
+        for (int i = 0; i < vocabularySize; i++) {
+            cdf += p[offset + i];
+            if (coin < cdf) {
+                return i;
+            }
+        }
+        return vocabularySize - 1;
+    }
+
+    /** run.c's sample_topp: drop tokens that cannot be in the nucleus, sort the rest, cut at topP. */
+    private int sampleTopP(float[] p, int offset, float coin) {
+        float cutoff = (1.0f - topP) / (vocabularySize - 1);
+        int n = 0;
+        for (int i = 0; i < vocabularySize; i++) {
+            if (p[offset + i] >= cutoff) {
+                order[n++] = i;
+            }
+        }
+        n = sortDescending(p, offset, n);
+        return drawFromSorted(n, topP, coin);
+    }
+
+    /** Keeps the topK most likely tokens, renormalises them, then applies top-p within them. */
+    private int sampleTopK(float[] p, int offset, float coin) {
+        for (int i = 0; i < vocabularySize; i++) {
+            order[i] = i;
+        }
+        int n = Math.min(topK, sortDescending(p, offset, vocabularySize));
+        float sum = 0f;
+        for (int i = 0; i < n; i++) {
+            sum += sortedProbabilities[i];
+        }
+        for (int i = 0; i < n; i++) {
+            sortedProbabilities[i] /= sum;
+        }
+        return drawFromSorted(n, topP > 0 && topP < 1 ? topP : 1f, coin);
+    }
+
+    /** Sorts {@code order[0, n)} by probability, descending (stable), filling sortedProbabilities. */
+    private int sortDescending(float[] p, int offset, int n) {
+        Integer[] boxed = new Integer[n];
+        for (int i = 0; i < n; i++) {
+            boxed[i] = order[i];
+        }
+        Arrays.sort(boxed, (a, b) -> Float.compare(p[offset + b], p[offset + a]));
+        for (int i = 0; i < n; i++) {
+            order[i] = boxed[i];
+            sortedProbabilities[i] = p[offset + boxed[i]];
+        }
+        return n;
+    }
+
+    private int drawFromSorted(int n, float threshold, float coin) {
+        float cumulative = 0f;
+        int last = n - 1;
+        for (int i = 0; i < n; i++) {
+            cumulative += sortedProbabilities[i];
+            if (cumulative > threshold) {
+                last = i;
+                break;
+            }
+        }
+        float r = coin * cumulative;
+        float cdf = 0f;
+        for (int i = 0; i <= last; i++) {
+            cdf += sortedProbabilities[i];
+            if (r < cdf) {
+                return order[i];
+            }
+        }
+        return order[last];
+    }
+
+    /** run.c's xorshift* generator: 32 random bits. */
+    private int randomInt() {
+        rngState ^= rngState >>> 12;
+        rngState ^= rngState << 25;
+        rngState ^= rngState >>> 27;
+        return (int) ((rngState * 0x2545F4914F6CDD1DL) >>> 32);
+    }
+
+    /** A float in [0, 1), as run.c's random_f32. */
+    private float randomFloat() {
+        return (randomInt() >>> 8) / 16777216.0f;
+    }
+}
