@@ -95,7 +95,8 @@ public final class GgufFile implements AutoCloseable {
             throw new ModelFormatException(path, "file not found");
         }
         if (!Files.isRegularFile(path)) {
-            throw new ModelFormatException(path, "not a regular file" + (Files.isDirectory(path) ? " (a directory)" : ""));
+            String what = Files.isDirectory(path) ? " (a directory)" : "";
+            throw new ModelFormatException(path, "not a regular file" + what);
         }
         Arena arena = Arena.ofShared();
         try {

@@ -41,6 +41,8 @@ final class GgufParser {
     private static final int MIN_KV_BYTES = 8 + 4 + 1;
     /** Smallest tensor info: an empty name (8-byte length), n_dims, type, offset. */
     private static final int MIN_TENSOR_INFO_BYTES = 8 + 4 + 4 + 8;
+    /** More metadata keys or tensors than any real model has (the largest have a few thousand tensors). */
+    private static final long MAX_PLAUSIBLE_COUNT = 1L << 24;
     /** GGML_MAX_DIMS: ggml tensors have at most four dimensions. */
     static final int MAX_DIMS = 4;
     /** Largest alignment accepted; real files use 32, and more than this is surely corruption. */
@@ -112,7 +114,7 @@ final class GgufParser {
         }
         int alignment = alignment(metadata);
 
-        List<GgufTensorInfo> tensors = new ArrayList<>((int) tensorCount);
+        List<GgufTensorInfo> tensors = new ArrayList<>((int) Math.min(tensorCount, MAX_PLAUSIBLE_COUNT));
         Set<String> names = new HashSet<>();
         for (long i = 0; i < tensorCount; i++) {
             where = "tensor info #" + i;
@@ -147,12 +149,15 @@ final class GgufParser {
         throw fail("unsupported GGUF version " + Integer.toUnsignedString(version) + " (supported: 2, 3)");
     }
 
-    /** Rejects a count of items that could not possibly fit in the rest of the file. */
+    /**
+     * Rejects a count of items that cannot be right: beyond any real model and more than the file could hold.
+     * A count that is merely more than the rest of the file holds is reported as truncation, where the reading
+     * runs out.
+     */
     private void checkCount(long count, int minBytesEach, String what) {
-        long left = size - pos;
-        if (count < 0 || count > left / minBytesEach) {
-            throw fail("absurd number of " + what + ": " + Long.toUnsignedString(count) + " (the remaining "
-                    + left + " bytes hold at most " + left / minBytesEach + "); corrupt file?");
+        if (count < 0 || (count > MAX_PLAUSIBLE_COUNT && count > size / minBytesEach)) {
+            throw fail("absurd number of " + what + ": " + Long.toUnsignedString(count) + " (a file of " + size
+                    + " bytes holds at most " + size / minBytesEach + "); corrupt file?");
         }
     }
 

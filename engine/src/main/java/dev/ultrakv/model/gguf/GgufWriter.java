@@ -146,7 +146,8 @@ public final class GgufWriter {
         for (GgufTensorInfo t : tensors) {
             if (t.offset() % alignment != 0 || t.offset() < end) {
                 throw new IllegalArgumentException("tensor '" + t.name() + "' has offset " + t.offset()
-                        + "; offsets must be multiples of " + alignment + ", ascending and not overlapping (see layOut)");
+                        + "; offsets must be multiples of " + alignment
+                        + ", ascending and not overlapping (see layOut)");
             }
             end = t.offset() + t.byteSize();
         }
