@@ -1,0 +1,120 @@
+package dev.ultrakv.tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinTask;
+import java.util.concurrent.ForkJoinWorkerThread;
+
+/**
+ * Splits loops of independent iterations across all cores.
+ *
+ * <p>One fixed pool of daemon worker threads, sized to {@link Runtime#availableProcessors()}, serves the
+ * whole process. The calling thread runs the first chunk itself, so a split into {@code k} chunks hands only
+ * {@code k - 1} of them to other threads, and a loop too small to be worth a hand-off runs on the caller.
+ *
+ * <h2>Notes</h2>
+ * Chunks are equal, contiguous ranges: kernels split uniform work (rows of a matrix) so static splitting
+ * balances as well as work stealing would, without its bookkeeping. A loop started from inside one of the
+ * pool's own workers runs inline rather than waiting on the pool it occupies.
+ */
+public final class Parallel {
+
+    /** Worker count: one per core the JVM may use. */
+    private static final int THREADS = Runtime.getRuntime().availableProcessors();
+
+    private static final ForkJoinPool POOL = new ForkJoinPool(THREADS, pool -> {
+        ForkJoinWorkerThread t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
+        t.setName("ultrakv-kernel-" + t.getPoolIndex());
+        t.setDaemon(true);
+        return t;
+    }, null, false);
+
+    /** The body of a parallel loop: runs iterations {@code [from, to)}. */
+    @FunctionalInterface
+    public interface RangeTask {
+        /** Runs iterations {@code [from, to)}; called concurrently for disjoint ranges. */
+        void run(int from, int to);
+    }
+
+    /** A thread that owns nothing: only segments that any thread may access are accessible by it. */
+    private static final Thread STRANGER = Thread.ofPlatform().unstarted(() -> { });
+
+    private Parallel() {
+    }
+
+    /**
+     * Whether worker threads may read {@code segment}: true for global, automatic and shared arenas, false for a
+     * segment confined to one thread, which a kernel must then process on that thread alone.
+     */
+    public static boolean isShareable(MemorySegment segment) {
+        return segment.isAccessibleBy(STRANGER);
+    }
+
+    /** Threads a loop may be split across: the number of cores the JVM may use. */
+    public static int threads() {
+        return THREADS;
+    }
+
+    /**
+     * Runs {@code task} over {@code [0, count)} split into at most {@link #threads()} contiguous chunks of at
+     * least {@code grain} iterations, and returns when all of them are done. Exceptions thrown by a chunk are
+     * rethrown here.
+     *
+     * @param grain the fewest iterations worth sending to another thread; {@code count <= grain} runs inline
+     */
+    public static void forRange(int count, int grain, RangeTask task) {
+        int chunks = chunks(count, grain);
+        if (chunks <= 1 || onOwnWorker()) {
+            if (count > 0) {
+                task.run(0, count);
+            }
+            return;
+        }
+        ForkJoinTask<?>[] forked = new ForkJoinTask<?>[chunks - 1];
+        for (int k = 1; k < chunks; k++) {
+            int from = bound(count, chunks, k);
+            int to = bound(count, chunks, k + 1);
+            forked[k - 1] = POOL.submit(() -> task.run(from, to));
+        }
+        Throwable failure = null;
+        try {
+            task.run(0, bound(count, chunks, 1));
+        } catch (RuntimeException | Error e) {
+            failure = e;
+        }
+        for (ForkJoinTask<?> f : forked) {
+            try {
+                f.join();
+            } catch (RuntimeException | Error e) {
+                if (failure == null) {
+                    failure = e;
+                } else {
+                    failure.addSuppressed(e);
+                }
+            }
+        }
+        if (failure instanceof RuntimeException e) {
+            throw e;
+        } else if (failure instanceof Error e) {
+            throw e;
+        }
+    }
+
+    /** Chunks that {@link #forRange} splits {@code count} iterations into, given {@code grain}. */
+    static int chunks(int count, int grain) {
+        if (count <= 0) {
+            return 0;
+        }
+        long byGrain = Math.max(1, count / Math.max(1, (long) grain));
+        return (int) Math.min(THREADS, byGrain);
+    }
+
+    /** Start of chunk {@code k} of {@code chunks} equal chunks of {@code count}. */
+    private static int bound(int count, int chunks, int k) {
+        return (int) ((long) count * k / chunks);
+    }
+
+    private static boolean onOwnWorker() {
+        return Thread.currentThread() instanceof ForkJoinWorkerThread w && w.getPool() == POOL;
+    }
+}

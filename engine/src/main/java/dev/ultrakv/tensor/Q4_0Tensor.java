@@ -1,0 +1,43 @@
+package dev.ultrakv.tensor;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Q4_0 blocks of 32 elements: a little-endian float16 scale {@code d}, then 16 bytes; byte {@code j} holds
+ * element {@code j} in its low nibble and element {@code j + 16} in its high nibble, and a nibble {@code q}
+ * means {@code (q - 8) * d}, exactly as ggml lays it out.
+ */
+final class Q4_0Tensor extends SegmentTensor {
+
+    Q4_0Tensor(MemorySegment segment, long size) {
+        super(segment, size);
+    }
+
+    @Override
+    public GgmlType type() {
+        return GgmlType.Q4_0;
+    }
+
+    @Override
+    public float getFloat(long index) {
+        checkIndex(index);
+        long block = index / Kernels.QK * GgmlType.Q4_0.blockBytes();
+        float scale = Float.float16ToFloat(segment.get(Kernels.I16_LE, block));
+        int j = (int) (index % Kernels.QK);
+        int packed = segment.get(Kernels.I8, block + Short.BYTES + j % (Kernels.QK / 2)) & 0xFF;
+        int nibble = j < Kernels.QK / 2 ? packed & 0x0F : packed >>> 4;
+        return (nibble - 8) * scale;
+    }
+
+    @Override
+    public float dot(long offset, float[] x, int xOffset, int n) {
+        checkBlockRange(offset, x, xOffset, n);
+        return Kernels.dotQ4_0(segment, offset / Kernels.QK, x, xOffset, n / Kernels.QK);
+    }
+
+    @Override
+    public void copyTo(long offset, float[] dst, int dstOffset, int n) {
+        checkBlockRange(offset, dst, dstOffset, n);
+        Kernels.copyQ4_0(segment, offset / Kernels.QK, dst, dstOffset, n / Kernels.QK);
+    }
+}

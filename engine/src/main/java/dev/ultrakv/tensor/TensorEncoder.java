@@ -1,0 +1,132 @@
+package dev.ultrakv.tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Objects;
+
+/**
+ * Encodes floats into each {@link GgmlType}, bit for bit as ggml's reference code does, so files written by
+ * UltraKV read the same in llama.cpp and tensors quantized here match tensors quantized there.
+ *
+ * <ul>
+ *   <li>F16: round to nearest even ({@link Float#floatToFloat16}, like {@code GGML_FP32_TO_FP16}).</li>
+ *   <li>BF16: round to nearest even; NaNs stay quiet NaNs ({@code ggml_compute_fp32_to_bf16}).</li>
+ *   <li>Q8_0: {@code quantize_row_q8_0_ref}: {@code d = amax / 127}, {@code q = roundf(x / d)} (computed as
+ *       {@code x * (1 / d)}, halves away from zero), {@code d} stored as float16.</li>
+ *   <li>Q4_0: {@code quantize_row_q4_0_ref}: {@code max} is the element of largest magnitude with its sign,
+ *       {@code d = max / -8}, {@code q = min(15, (int8) (x / d + 8.5))}.</li>
+ * </ul>
+ */
+public final class TensorEncoder {
+
+    /** Largest magnitude of a Q8_0 value: the scale maps the block's largest magnitude to it. */
+    private static final int Q8_MAX = 127;
+    /** Q4_0 maps the block's value of largest magnitude to -8, the end of the 4-bit range [-8, 7]. */
+    private static final float Q4_MAX_TO = -8f;
+    /** Q4_0 offset: nibble = value + 8; the extra 0.5 rounds the truncating conversion to nearest. */
+    private static final float Q4_BIAS = 8.5f;
+    /** Largest Q4_0 nibble. */
+    private static final int Q4_TOP = 15;
+
+    private static final ValueLayout.OfFloat F32_LE = Kernels.F32_LE;
+    private static final ValueLayout.OfShort I16_LE = Kernels.I16_LE;
+
+    private TensorEncoder() {
+    }
+
+    /**
+     * Writes {@code src} encoded as {@code type} into {@code dst} from byte {@code dstOffset}, taking
+     * {@code type.bytesFor(src.length)} bytes.
+     *
+     * @throws IllegalArgumentException if a quantized type is given a partial block, or {@code dst} is too small
+     */
+    public static void encode(GgmlType type, float[] src, MemorySegment dst, long dstOffset) {
+        Objects.requireNonNull(type, "type");
+        Objects.requireNonNull(src, "src");
+        long bytes = type.bytesFor(src.length);
+        if (dstOffset < 0 || dstOffset > dst.byteSize() - bytes) {
+            throw new IllegalArgumentException(src.length + " elements of " + type + " take " + bytes
+                    + " bytes; they do not fit at offset " + dstOffset + " of a " + dst.byteSize() + "-byte segment");
+        }
+        switch (type) {
+            case F32 -> MemorySegment.copy(src, 0, dst, F32_LE, dstOffset, src.length);
+            case F16 -> {
+                for (int i = 0; i < src.length; i++) {
+                    dst.set(I16_LE, dstOffset + 2L * i, Float.floatToFloat16(src[i]));
+                }
+            }
+            case BF16 -> {
+                for (int i = 0; i < src.length; i++) {
+                    dst.set(I16_LE, dstOffset + 2L * i, floatToBFloat16(src[i]));
+                }
+            }
+            case Q8_0 -> {
+                for (int b = 0; b < src.length / Kernels.QK; b++) {
+                    encodeQ8_0Block(src, b * Kernels.QK, dst, dstOffset + (long) b * type.blockBytes());
+                }
+            }
+            case Q4_0 -> {
+                for (int b = 0; b < src.length / Kernels.QK; b++) {
+                    encodeQ4_0Block(src, b * Kernels.QK, dst, dstOffset + (long) b * type.blockBytes());
+                }
+            }
+        }
+    }
+
+    /** {@code src} encoded as {@code type} in a new segment of {@code arena}. */
+    public static MemorySegment encode(GgmlType type, float[] src, Arena arena) {
+        MemorySegment dst = arena.allocate(type.bytesFor(src.length), Kernels.F.vectorByteSize());
+        encode(type, src, dst, 0);
+        return dst;
+    }
+
+    /** bfloat16 bits of {@code f}, rounded to nearest even, as ggml's {@code ggml_compute_fp32_to_bf16}. */
+    public static short floatToBFloat16(float f) {
+        int u = Float.floatToRawIntBits(f);
+        if ((u & 0x7fffffff) > 0x7f800000) {
+            return (short) ((u >>> 16) | 64);
+        }
+        return (short) ((u + (0x7fff + ((u >>> 16) & 1))) >>> 16);
+    }
+
+    private static void encodeQ8_0Block(float[] src, int from, MemorySegment dst, long at) {
+        float amax = 0f;
+        for (int j = 0; j < Kernels.QK; j++) {
+            amax = Math.max(amax, Math.abs(src[from + j]));
+        }
+        float d = amax / Q8_MAX;
+        float id = d != 0f ? 1.0f / d : 0.0f;
+        dst.set(I16_LE, at, Float.floatToFloat16(d));
+        for (int j = 0; j < Kernels.QK; j++) {
+            dst.set(ValueLayout.JAVA_BYTE, at + Short.BYTES + j, (byte) roundHalfAway(src[from + j] * id));
+        }
+    }
+
+    private static void encodeQ4_0Block(float[] src, int from, MemorySegment dst, long at) {
+        float amax = 0f;
+        float max = 0f;
+        for (int j = 0; j < Kernels.QK; j++) {
+            float v = src[from + j];
+            if (amax < Math.abs(v)) {
+                amax = Math.abs(v);
+                max = v;
+            }
+        }
+        float d = max / Q4_MAX_TO;
+        float id = d != 0f ? 1.0f / d : 0.0f;
+        dst.set(I16_LE, at, Float.floatToFloat16(d));
+        int half = Kernels.QK / 2;
+        for (int j = 0; j < half; j++) {
+            int lo = Math.min(Q4_TOP, (byte) (int) (src[from + j] * id + Q4_BIAS));
+            int hi = Math.min(Q4_TOP, (byte) (int) (src[from + half + j] * id + Q4_BIAS));
+            dst.set(ValueLayout.JAVA_BYTE, at + Short.BYTES + j, (byte) (lo | hi << 4));
+        }
+    }
+
+    /** C's {@code roundf}: to nearest, halves away from zero. */
+    private static int roundHalfAway(float v) {
+        int magnitude = Math.round(Math.abs(v));
+        return v < 0 ? -magnitude : magnitude;
+    }
+}
