@@ -9,9 +9,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.io.BufferedOutputStream;
-import java.io.FileDescriptor;
-import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -66,7 +63,7 @@ final class GenerateCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("the prompt is " + promptTokens.length
                         + " tokens long, more than the model's context length of " + context);
             }
-            OutputStream out = new BufferedOutputStream(new FileOutputStream(FileDescriptor.out));
+            OutputStream out = System.out;
             for (int i = 1; i < promptTokens.length; i++) {
                 write(out, tokenizer.decode(promptTokens[i - 1], promptTokens[i]));
             }

@@ -16,13 +16,25 @@ final class ModelOptions {
             description = "The tokenizer.bin of a llama2.c checkpoint (default: tokenizer.bin beside it).")
     Path tokenizer;
 
+    @Option(names = {"--context-length", "-c"}, paramLabel = "N",
+            description = "Override the model's context length (default: the one it was trained for).")
+    Integer contextLength;
+
     LlamaModel load() {
-        if (model == null) {
-            if (tokenizer != null) {
-                throw new IllegalArgumentException("--tokenizer needs --model (the embedded model has its own)");
-            }
-            return ModelLoader.loadEmbedded();
+        if (contextLength != null && contextLength <= 0) {
+            throw new IllegalArgumentException("--context-length must be positive, got " + contextLength);
         }
-        return ModelLoader.load(model, tokenizer);
+        if (model == null && tokenizer != null) {
+            throw new IllegalArgumentException("--tokenizer needs --model (the embedded model has its own)");
+        }
+        LlamaModel loaded = model == null ? ModelLoader.loadEmbedded() : ModelLoader.load(model, tokenizer);
+        if (contextLength == null || contextLength == loaded.config().contextLength()) {
+            return loaded;
+        }
+        if (contextLength > loaded.config().contextLength()) {
+            System.err.printf("ultrakv: warning: context length %d is longer than the %d tokens %s was trained"
+                    + " on%n", contextLength, loaded.config().contextLength(), loaded.name());
+        }
+        return loaded.withContextLength(contextLength);
     }
 }

@@ -54,7 +54,7 @@ public final class DenseKvStore implements KvStore {
         int headSize = layout.headSize();
         int kvDim = layout.kvDim();
         int headOffset = (head / layout.queriesPerKvHead()) * headSize;
-        Kernels.attention(query, queryOffset, keys[layer], values[layer], headOffset, kvDim, length, headSize,
-                out, outOffset, scratch);
+        Kernels.attention(query, queryOffset, keys[layer], values[layer], headOffset, kvDim, headSize, length,
+                scratch, out, outOffset);
     }
 }

@@ -65,6 +65,18 @@ public final class LlamaModel implements AutoCloseable {
         return tokenizer;
     }
 
+    /**
+     * This model with another context length (as llama.cpp's {@code --ctx-size}): the same weights and
+     * tokenizer; RoPE extends to any position, though quality past the trained length is not promised. The
+     * returned model takes over the resource: close it instead of this one.
+     */
+    public LlamaModel withContextLength(int contextLength) {
+        LlamaConfig c = config;
+        LlamaConfig changed = new LlamaConfig(c.dim(), c.hiddenDim(), c.layers(), c.heads(), c.kvHeads(),
+                c.vocabularySize(), contextLength, c.ropeTheta(), c.normEpsilon(), c.sharedClassifier());
+        return new LlamaModel(name, changed, weights, tokenizer, resource);
+    }
+
     /** Buffers for forward passes of up to {@code maxBatch} rows. */
     public ForwardState newState(int maxBatch) {
         return new ForwardState(config, maxBatch);

@@ -56,7 +56,8 @@ public final class ModelLoader {
      */
     public static LlamaModel load(Path modelFile, Path tokenizerFile) {
         requireReadableFile(modelFile);
-        if (isGguf(modelFile)) {
+        if (isGguf(modelFile) || modelFile.getFileName().toString().toLowerCase(java.util.Locale.ROOT)
+                .endsWith(".gguf")) {
             return GgufModelLoader.load(modelFile);
         }
         Path tokenizerPath = tokenizerFile != null ? tokenizerFile : siblingTokenizer(modelFile);

@@ -1,0 +1,75 @@
+package dev.ultrakv.model;
+
+import dev.ultrakv.kvcache.DenseKvStore;
+import dev.ultrakv.kvcache.KvStore;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+
+/**
+ * A row's result must not depend on which rows share its batch: prefix caching prefills only the uncached tail
+ * of a prompt, and continuous batching mixes sequences, yet both must give the logits of a plain run bit for
+ * bit.
+ */
+class BatchInvarianceTest {
+    private static LlamaModel model;
+
+    @BeforeAll
+    static void load() {
+        model = ModelLoader.loadEmbedded();
+    }
+
+    @AfterAll
+    static void close() {
+        model.close();
+    }
+
+    private static int[] randomTokens(long seed, int n) {
+        SplittableRandom random = new SplittableRandom(seed);
+        int[] tokens = new int[n];
+        tokens[0] = model.tokenizer().bosId();
+        for (int i = 1; i < n; i++) {
+            tokens[i] = 3 + random.nextInt(model.config().vocabularySize() - 3);
+        }
+        return tokens;
+    }
+
+    @Test
+    void prefillLogitsEqualTokenByTokenDecodeBitForBit() {
+        for (int n : new int[] {1, 2, 7, 33, 100}) {
+            int[] tokens = randomTokens(n, n);
+            KvStore batched = new DenseKvStore(model.config().kvLayout(), n);
+            ForwardState state = model.newState(n);
+            model.prefill(state, tokens, 0, n, 0, batched);
+            float[] prefill = state.copyLogits(0);
+
+            KvStore stepwise = new DenseKvStore(model.config().kvLayout(), n);
+            ForwardState one = model.newState(1);
+            for (int i = 0; i < n; i++) {
+                model.decode(one, tokens[i], i, stepwise);
+            }
+            assertArrayEquals(one.copyLogits(0), prefill, "prompt of " + n + " tokens");
+        }
+    }
+
+    @Test
+    void splittingAPrefillAnywhereGivesTheSameLogits() {
+        int n = 57;
+        int[] tokens = randomTokens(42, n);
+        KvStore whole = new DenseKvStore(model.config().kvLayout(), n);
+        ForwardState state = model.newState(n);
+        model.prefill(state, tokens, 0, n, 0, whole);
+        float[] expected = state.copyLogits(0);
+        for (int split : new int[] {1, 16, 31, 56}) {
+            KvStore store = new DenseKvStore(model.config().kvLayout(), n);
+            ForwardState s = model.newState(n);
+            model.prefill(s, tokens, 0, split, 0, store);
+            model.prefill(s, tokens, split, n, split, store);
+            assertArrayEquals(expected, s.copyLogits(0), "split at " + split);
+        }
+    }
+}
