@@ -44,7 +44,7 @@ public final class GgufFile implements AutoCloseable {
 
     /** "GGUF" read as a little-endian uint32. */
     public static final int MAGIC = 0x46554747;
-    /** The version this code writes; 2 is read too (it differs from 3 only in allowing big-endian files). */
+    /** The version new files get. Version 2 is read too: same layout (3 only added big-endian files). */
     public static final int VERSION = 3;
     /** Alignment of the tensor data when the metadata has no {@link #ALIGNMENT_KEY}, per the GGUF spec. */
     public static final int DEFAULT_ALIGNMENT = 32;
