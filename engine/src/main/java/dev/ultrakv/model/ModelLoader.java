@@ -1,6 +1,9 @@
 package dev.ultrakv.model;
 
 import dev.ultrakv.model.llama2c.Llama2cCheckpoint;
+import dev.ultrakv.model.synthetic.SyntheticModel;
+import dev.ultrakv.model.synthetic.SyntheticShape;
+import dev.ultrakv.tensor.GgmlType;
 import dev.ultrakv.tokenizer.SentencePieceTokenizer;
 import dev.ultrakv.tokenizer.Tokenizer;
 
@@ -45,6 +48,11 @@ public final class ModelLoader {
         Tokenizer tokenizer = SentencePieceTokenizer.fromLlama2c(tokenizerBytes, ckpt.config().vocabularySize(),
                 "embedded:tok512.bin");
         return new LlamaModel(EMBEDDED_NAME, ckpt.config(), ckpt.weights(), tokenizer, arena::close);
+    }
+
+    /** A synthetic model of {@code shape}, built in memory (see {@link SyntheticModel}). */
+    public static LlamaModel synthetic(SyntheticShape shape, GgmlType dtype, long seed) {
+        return GgufModelLoader.load(SyntheticModel.create(shape, dtype, seed), shape.name());
     }
 
     /**

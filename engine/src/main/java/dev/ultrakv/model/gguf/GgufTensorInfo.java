@@ -2,6 +2,9 @@ package dev.ultrakv.model.gguf;
 
 import dev.ultrakv.tensor.GgmlType;
 
+import java.util.Arrays;
+import java.util.Objects;
+
 /**
  * One tensor of a GGUF file.
  *
@@ -13,10 +16,38 @@ import dev.ultrakv.tensor.GgmlType;
  */
 public record GgufTensorInfo(String name, long[] shape, GgmlType type, long offset) {
 
+    /** Copies the shape so that the record stays immutable. */
+    public GgufTensorInfo {
+        shape = shape.clone();
+    }
+
+    /** The dimensions (a copy). */
+    @Override
+    public long[] shape() {
+        return shape.clone();
+    }
+
+    /** Equal when name, shape (by content), type and offset are equal. */
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof GgufTensorInfo t && name.equals(t.name) && Arrays.equals(shape, t.shape)
+                && type == t.type && offset == t.offset;
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(name, Arrays.hashCode(shape), type, offset);
+    }
+
+    @Override
+    public String toString() {
+        return name + Arrays.toString(shape) + " " + type + " @" + offset;
+    }
+
     /** Number of elements: the product of the dimensions. */
     public long elementCount() {
         long n = 1;
-        for (long d : shape) {
+        for (long d : this.shape) {
             n *= d;
         }
         return n;

@@ -1,0 +1,46 @@
+package dev.ultrakv.cli;
+
+import dev.ultrakv.bench.RooflineBenchmark;
+import dev.ultrakv.model.synthetic.SyntheticShape;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.util.concurrent.Callable;
+
+/** {@code ultrakv bench}: the benchmark programs. */
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Run benchmarks.",
+        subcommands = {BenchCommand.Roofline.class})
+final class BenchCommand implements Runnable {
+
+    @Override
+    public void run() {
+        throw new IllegalArgumentException("bench needs a benchmark: roofline (see ultrakv bench --help)");
+    }
+
+    /** Decode and prefill speed against the machine's measured bandwidth and FMA peak. */
+    @Command(name = "roofline", mixinStandardHelpOptions = true,
+            description = "Decode speed vs. memory bandwidth and prefill speed vs. peak FMA, on a synthetic model.")
+    static final class Roofline implements Callable<Integer> {
+        @Option(names = "--shape", defaultValue = "llama-110m", description = "Synthetic shape (default: ${DEFAULT-VALUE}).")
+        String shape;
+
+        @Option(names = "--dtype", defaultValue = "f32", description = "Weight type (default: ${DEFAULT-VALUE}).")
+        String dtype;
+
+        @Option(names = "--prompt-tokens", defaultValue = "512", description = "Prefill length (default: ${DEFAULT-VALUE}).")
+        int promptTokens;
+
+        @Option(names = "--decode-tokens", defaultValue = "32", description = "Decode steps timed (default: ${DEFAULT-VALUE}).")
+        int decodeTokens;
+
+        @Option(names = "--seed", defaultValue = "42", description = "Seed of the weights (default: ${DEFAULT-VALUE}).")
+        long seed;
+
+        @Override
+        public Integer call() {
+            System.out.print(RooflineBenchmark.run(SyntheticShape.named(shape), SynthCommand.parseType(dtype),
+                    promptTokens, decodeTokens, seed).format());
+            return 0;
+        }
+    }
+}

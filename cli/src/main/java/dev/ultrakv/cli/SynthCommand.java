@@ -1,0 +1,65 @@
+package dev.ultrakv.cli;
+
+import dev.ultrakv.model.synthetic.SyntheticModel;
+import dev.ultrakv.model.synthetic.SyntheticShape;
+import dev.ultrakv.tensor.GgmlType;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/** {@code ultrakv synth}: writes a synthetic model (seeded random weights, real shapes) as a GGUF file. */
+@Command(name = "synth", mixinStandardHelpOptions = true,
+        description = "Write a synthetic Llama model (seeded random weights, real shapes) as GGUF.")
+final class SynthCommand implements Callable<Integer> {
+    @Option(names = "--shape", required = true, paramLabel = "NAME",
+            description = "llama-110m, llama-1b-gqa, test-small or test-tiny.")
+    String shape;
+
+    @Option(names = "--dtype", defaultValue = "f32", paramLabel = "TYPE",
+            description = "Weight type: f32, f16, bf16, q8_0 or q4_0 (default: ${DEFAULT-VALUE}).")
+    String dtype;
+
+    @Option(names = "--seed", defaultValue = "42", description = "Seed of the weights (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--out", required = true, paramLabel = "FILE.gguf", description = "Where to write the model.")
+    Path out;
+
+    @Override
+    public Integer call() {
+        SyntheticShape s = SyntheticShape.named(shape);
+        GgmlType type = parseType(dtype);
+        if (!SyntheticModel.supports(s, type)) {
+            throw new IllegalArgumentException("--dtype " + dtype + " cannot store shape " + shape
+                    + " (quantized rows must be whole blocks of " + type.blockSize() + ")");
+        }
+        Path parent = out.toAbsolutePath().getParent();
+        if (parent != null && !Files.isDirectory(parent)) {
+            throw new IllegalArgumentException("--out " + out + ": the folder " + parent + " does not exist");
+        }
+        long start = System.nanoTime();
+        try {
+            SyntheticModel.write(s, type, seed, out);
+            System.err.printf(Locale.ROOT, "wrote %s (%s, %s, seed %d, %,d parameters, %,d bytes) in %.1f s%n",
+                    out, s.name(), type, seed, s.parameterCount(), Files.size(out), (System.nanoTime() - start) / 1e9);
+        } catch (IOException e) {
+            throw new UncheckedIOException(out + ": cannot be written: " + e.getMessage(), e);
+        }
+        return 0;
+    }
+
+    static GgmlType parseType(String name) {
+        for (GgmlType t : GgmlType.values()) {
+            if (t.name().equalsIgnoreCase(name)) {
+                return t;
+            }
+        }
+        throw new IllegalArgumentException("unknown --dtype '" + name + "' (known: f32, f16, bf16, q8_0, q4_0)");
+    }
+}
