@@ -2,6 +2,7 @@
 //   java --add-modules jdk.incubator.vector -cp engine/target/classes tools/llama-cpp-check/OurTokens.java \
 //        tokenize MODEL.gguf PROMPT...
 //        generate MODEL.gguf MAX_TOKENS CONTEXT PROMPT...
+//        force MODEL.gguf CONTEXT PROMPT ID,ID,...   (feeds the given continuation, see force())
 //        synth SHAPE DTYPE SEED OUT.gguf          (what `ultrakv synth` does)
 // Generation is the engine's greedy path (prompt prefill, then one decode per token, argmax of the logits, stop
 // at BOS/EOS as TextGenerator does); margins[i] is logit(top1) - logit(top2) at step i.
@@ -45,6 +46,13 @@ public class OurTokens {
                     }
                 }
             }
+            case "force" -> {
+                int context = Integer.parseInt(args[2]);
+                try (LlamaModel model = ModelLoader.load(Path.of(args[1]), null).withContextLength(context)) {
+                    force(model, unescape(args[3]), Arrays.stream(args[4].split(",")).mapToInt(Integer::parseInt)
+                            .toArray(), context);
+                }
+            }
             default -> {
                 System.err.println("usage: OurTokens tokenize MODEL PROMPT... | generate MODEL MAX_TOKENS CONTEXT"
                         + " PROMPT... | synth SHAPE DTYPE SEED OUT");
@@ -73,7 +81,7 @@ public class OurTokens {
                 }
             }
             if (best == model.tokenizer().bosId() || best == model.tokenizer().eosId()) {
-                stop = "eog:" + best;
+                stop = "end:" + best;
                 break;
             }
             tokens.add(best);
@@ -89,6 +97,45 @@ public class OurTokens {
                 + Arrays.toString(input).replace(" ", "") + ",\"tokens\":" + tokens.toString().replace(" ", "")
                 + ",\"margins\":[" + String.join(",", margins) + "],\"text\":"
                 + json(text.toString(StandardCharsets.UTF_8)) + ",\"stop\":\"" + stop + "\"}");
+    }
+
+    /**
+     * Teacher forcing: runs the prompt, then feeds {@code expected} (llama.cpp's greedy tokens) one by one, and at
+     * each step compares our argmax with the expected token. Prints how many agree, and for each that does not:
+     * [position, our token, expected token, our logit gap top1 - logit(expected)]; also the mean standard
+     * deviation of our logits, the scale against which those gaps are small or not.
+     */
+    static void force(LlamaModel model, String prompt, int[] expected, int context) {
+        int[] input = model.tokenizer().encode(prompt, true);
+        int vocab = model.config().vocabularySize();
+        DenseKvStore store = new DenseKvStore(model.config().kvLayout(), context);
+        float[] logits = model.prefill(model.newState(input.length), input, 0, input.length, 0, store);
+        ForwardState decodeState = model.newState(1);
+        List<String> mismatches = new ArrayList<>();
+        double stdSum = 0;
+        int agree = 0;
+        for (int i = 0; i < expected.length; i++) {
+            int best = Sampler.argmax(logits, 0, vocab);
+            double mean = 0, sq = 0;
+            for (int v = 0; v < vocab; v++) {
+                mean += logits[v];
+                sq += (double) logits[v] * logits[v];
+            }
+            mean /= vocab;
+            stdSum += Math.sqrt(Math.max(0, sq / vocab - mean * mean));
+            if (best == expected[i]) {
+                agree++;
+            } else {
+                mismatches.add(String.format(Locale.ROOT, "[%d,%d,%d,%.4f]", i, best, expected[i],
+                        logits[best] - logits[expected[i]]));
+            }
+            if (i + 1 < expected.length) {
+                logits = model.decode(decodeState, expected[i], input.length + i, store);
+            }
+        }
+        System.out.println(String.format(Locale.ROOT, "{\"positions\":%d,\"agree\":%d,\"logitStd\":%.4f,"
+                + "\"mismatches\":[%s]}", expected.length, agree, stdSum / expected.length,
+                String.join(",", mismatches)));
     }
 
     static String unescape(String s) {

@@ -11,12 +11,14 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "../..");
 const java = process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, "bin/java") : "java";
 const args = process.argv.slice(2);
+if (args[1]) args[1] = path.resolve(args[1]); // the two sides run in different folders
 const run = (cmd, argv, cwd) => execFileSync(cmd, argv, {cwd, encoding: "utf8", maxBuffer: 1 << 26,
     stdio: ["ignore", "pipe", "pipe"]}).trim().split("\n").map((l) => JSON.parse(l));
 
 const theirs = run("node", [path.join(here, "llama.mjs"), ...args], here);
-const ours = run(java, ["--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
-    "-cp", "engine/target/classes", path.join(here, "OurTokens.java"), ...args], root);
+const javaArgs = ["--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+    "-cp", "engine/target/classes", path.join(here, "OurTokens.java")];
+const ours = run(java, [...javaArgs, ...args], root);
 
 const key = args[0] === "tokenize" ? "promptTokens" : "tokens";
 let failures = 0;
@@ -42,6 +44,17 @@ ours.forEach((u, n) => {
             + ` (margin ${u.margins[i]}) vs llama.cpp ${b[i] ?? l.stop} (margin ${l.margins[i]})`;
     }
     console.log(line);
+    if (!same && promptSame && key === "tokens") {
+        // Feed llama.cpp's continuation (and its end token, if it stopped at one) to UltraKV: a near-tie flip
+        // shows as a few mismatches with gaps far below the logit spread; a real bug as many, with large gaps.
+        const forced = [...b, ...(l.stop.startsWith("end:") ? [Number(l.stop.slice(4))] : [])];
+        const [f] = run(java, [...javaArgs, "force", args[1], args[3], args[4 + n], forced.join(",")], root);
+        const gaps = f.mismatches.map((m) => m[3]);
+        console.log(`       fed llama.cpp's ${f.positions} tokens, UltraKV's argmax agrees at ${f.agree};`
+            + ` mismatches [pos, ultrakv, llama.cpp, gap]: ${JSON.stringify(f.mismatches.slice(0, 6))}`
+            + `${f.mismatches.length > 6 ? " ..." : ""}; largest gap ${gaps.length ? Math.max(...gaps) : 0}`
+            + ` (logit std ${f.logitStd})`);
+    }
     if (key === "tokens" && process.env.VERBOSE) {
         console.log(`  ultrakv:   ${JSON.stringify(a)}\n  llama.cpp: ${JSON.stringify(b)}`);
         console.log(`  ultrakv text:   ${JSON.stringify(u.text)}\n  llama.cpp text: ${JSON.stringify(l.text)}`);

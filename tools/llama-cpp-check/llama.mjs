@@ -4,7 +4,8 @@
 // Prints one JSON object per prompt on stdout: {prompt, promptTokens, tokens, margins, text, stop}.
 // Tokenization is llama.cpp's: BOS when the model asks for it, then the text (SentencePiece space prefix
 // added by llama.cpp itself). Generation is greedy (temperature 0, no penalties, no other samplers)
-// with an F32 KV cache; it stops at an end-of-generation token (reported as stop "eog:ID") or MAX_TOKENS.
+// with an F32 KV cache. It stops at MAX_TOKENS or, like UltraKV (and llama2.c's run.c), when the argmax is BOS or
+// an end-of-generation token (llama.cpp itself would not stop at BOS): stop is then "end:ID".
 // margins[i] is ln(p1/p2) = logit(top1) - logit(top2) at step i, from llama.cpp's softmax probabilities.
 import {getLlama, LlamaLogLevel} from "node-llama-cpp";
 
@@ -13,6 +14,7 @@ if (!["tokenize", "generate"].includes(mode) || !modelPath) {
     console.error("usage: node llama.mjs tokenize MODEL PROMPT... | generate MODEL MAX_TOKENS CONTEXT PROMPT...");
     process.exit(2);
 }
+const kvType = process.env.KV_TYPE ?? "F32"; // KV_TYPE=F16 shows llama.cpp's default cache instead
 const unescape = (s) => s.replace(/\\n/g, "\n").replace(/\\t/g, "\t");
 
 // One thread: this machine has 2 cores, and llama.cpp's default (4) spin-waits so much that 30 tokens take a minute.
@@ -37,7 +39,7 @@ if (mode === "tokenize") {
         const prompt = unescape(raw);
         const input = promptTokens(prompt);
         const context = await model.createContext({contextSize, batchSize: Math.max(input.length, 1), sequences: 1, threads: 1,
-            flashAttention: false, experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32"});
+            flashAttention: false, experimentalKvCacheKeyType: kvType, experimentalKvCacheValueType: kvType});
         const sequence = context.getSequence();
         const tokens = [], margins = [];
         let stop = "max_tokens";
@@ -52,7 +54,7 @@ if (mode === "tokenize") {
             for (const e of entries) if (e[1] > best[1] || (e[1] === best[1] && e[0] < best[0])) best = e;
             for (const e of entries) if (e[0] !== best[0] && e[1] > second[1]) second = e;
             const token = best[0];
-            if (model.isEogToken(token)) { stop = `eog:${token}`; break; }
+            if (token === model.tokens.bos || model.isEogToken(token)) { stop = `end:${token}`; break; }
             tokens.push(token);
             margins.push(second[1] > 0 ? Math.log(best[1] / second[1]) : Infinity);
             if (tokens.length >= maxTokens) break;
