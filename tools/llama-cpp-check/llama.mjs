@@ -19,7 +19,8 @@ const unescape = (s) => s.replace(/\\n/g, "\n").replace(/\\t/g, "\t");
 
 // One thread: this machine has 2 cores, and llama.cpp's default (4) spin-waits so much that 30 tokens take a minute.
 const llama = await getLlama({gpu: false, build: "never", usePrebuiltBinaries: true, skipDownload: true, maxThreads: 1,
-    logLevel: LlamaLogLevel.error, logger: (level, message) => process.stderr.write(`[llama.cpp ${level}] ${message}`)});
+    logLevel: process.env.LOG_LEVEL ?? LlamaLogLevel.error, // LOG_LEVEL=warn (or info) shows llama.cpp's load messages
+    logger: (level, message) => process.stderr.write(`[llama.cpp ${level}] ${message}`)});
 const model = await llama.loadModel({modelPath, gpuLayers: 0});
 
 function promptTokens(text) {
