@@ -100,7 +100,7 @@ public final class BlockPool implements AutoCloseable {
         if (maxTokens <= 0) {
             throw new IllegalArgumentException("maxTokens must be positive: " + maxTokens);
         }
-        return new BlockPool(blockLayout, (maxTokens + blockSize - 1) / blockSize);
+        return new BlockPool(blockLayout, Math.ceilDiv(maxTokens, blockSize));
     }
 
     /**
