@@ -64,15 +64,40 @@ public final class Kernels {
      * microseconds, about what one core needs for this much work (the 260K model's 64x64 matrices stay inline).
      */
     static final int PARALLEL_MIN_MACS = 1 << 16;
-    /** Weight rows per register tile of batched matmul; with {@link #TILE_BATCH}, 16 accumulators of 32. */
+    /**
+     * Fewest tokens for which batched matmul puts tokens in vector lanes: below three vectors' worth the lanes
+     * of a token tile would mostly multiply padding, and the row-dot kernel does better.
+     */
+    static final int LANES_MIN_BATCH = 3 * L;
+    /** Weight rows per token-lane register tile: 6 rows x 4 token vectors = 24 accumulators of 32 registers. */
+    static final int LANE_ROWS = 6;
+    /** Token vectors per token-lane register tile. */
+    static final int LANE_VECTORS = 4;
+    /** Tokens per token tile: the lanes of {@link #LANE_VECTORS} vectors. */
+    static final int LANE_TOKENS = LANE_VECTORS * L;
+    /**
+     * Bytes of packed activations per cache block of the token-lane kernel: three quarters of a 1 MiB L2 (Zen 4
+     * and 5, recent Intel cores), so a block stays in L2 while every row tile of a thread's range passes over it.
+     * A dim-768 model fits four token tiles (256 tokens); measured, that beats two, and eight (beyond L2) loses.
+     */
+    static final int LANE_BLOCK_BYTES = 768 << 10;
+    /**
+     * Rows whose results are staged before being written, so each token's outputs go out as whole cache lines:
+     * written one tile at a time, a token's few floats would land {@code rows} floats from the next token's, in
+     * the same L1 set when {@code rows} is a power of two, and thrash it.
+     */
+    static final int LANE_ROW_GROUP = 8 * LANE_ROWS;
+    /** Columns transposed together when packing tokens, so the 16 destination lines stay in L1. */
+    private static final int PACK_COLUMNS = 16;
+    /** Weight rows per register tile of the row-dot kernel; with {@link #TILE_BATCH}, 16 accumulators. */
     static final int TILE_ROWS = 4;
-    /** Batch columns (tokens) per register tile of batched matmul. */
+    /** Tokens per register tile of the row-dot kernel. */
     static final int TILE_BATCH = 4;
     /**
-     * Tokens per cache block of batched matmul: 64 tokens of a dim-768 model are 192 KiB of activations, which
-     * stay in a core's L2 while every row tile of the thread's range passes over them.
+     * Tokens per cache block of the row-dot kernel: 128 tokens of a dim-768 model are 384 KiB of activations,
+     * which stay in a core's L2 while every row tile of the thread's range passes over them.
      */
-    static final int BATCH_BLOCK = 64;
+    static final int BATCH_BLOCK = 128;
     /** Alignment the vector body of F32 kernels starts at: one cache line, so no load splits two lines. */
     private static final int ALIGN_BYTES = 64;
 
@@ -94,9 +119,16 @@ public final class Kernels {
      * prefill. Rows are split across all cores when the product is large enough to be worth it.
      *
      * <p>With {@code batch == 1} each row is one {@link FloatTensor#dot} that reads the weights once, in their
-     * own type. With {@code batch > 1}, {@value #TILE_ROWS} rows at a time are dequantized into a per-thread
-     * buffer and multiplied against {@value #TILE_BATCH} tokens at a time in registers, so each weight vector
-     * loaded serves {@value #TILE_BATCH} tokens and each activation vector {@value #TILE_ROWS} rows.
+     * own type: decode is bound by memory bandwidth. With {@code batch > 1} the product is bound by arithmetic, and
+     * a few rows at a time are dequantized into a small per-thread buffer and reused for every token:
+     * <ul>
+     *   <li>From {@link #LANES_MIN_BATCH} tokens, tokens go in vector lanes: the activations are transposed once
+     *       into tiles of {@link #LANE_TOKENS} tokens per column, and a register tile of {@value #LANE_ROWS} rows x
+     *       {@value #LANE_VECTORS} token vectors multiplies a broadcast weight by a vector of tokens. Every
+     *       instruction is a full-width FMA; no horizontal sums are needed.</li>
+     *   <li>Smaller batches use row dots: a register tile of {@value #TILE_ROWS} rows x {@value #TILE_BATCH}
+     *       tokens, vectorised along the columns and summed across lanes at the end.</li>
+     * </ul>
      *
      * @param w   at least {@code rows * cols} elements; quantized types need {@code cols} to be whole blocks. A
      *            tensor over a segment confined to one thread is multiplied on the calling thread alone
@@ -131,10 +163,179 @@ public final class Kernels {
             });
             return;
         }
-        matmulBatched(w, rows, cols, x, batch, out, shareable);
+        if (batch >= LANES_MIN_BATCH) {
+            matmulTokenLanes(w, rows, cols, x, batch, out, shareable);
+        } else {
+            matmulRowDots(w, rows, cols, x, batch, out, shareable);
+        }
     }
 
-    private static void matmulBatched(FloatTensor w, int rows, int cols, float[] x, int batch, float[] out,
+    /** Batched matmul with tokens in vector lanes (see {@link #matmul}). */
+    private static void matmulTokenLanes(FloatTensor w, int rows, int cols, float[] x, int batch, float[] out,
+                                         boolean parallel) {
+        int tokenTiles = (batch + LANE_TOKENS - 1) / LANE_TOKENS;
+        int tileFloats = cols * LANE_TOKENS;
+        float[] xt = scratch(BATCH_SCRATCH, tokenTiles * tileFloats);
+        int blockTiles = laneBlockTiles(cols);
+        Parallel.forRange(tokenTiles, parallel ? 1 : tokenTiles, (from, to) -> {
+            for (int tile = from; tile < to; tile++) {
+                packTokens(x, cols, batch, tile, xt);
+            }
+        });
+        int groups = (rows + LANE_ROW_GROUP - 1) / LANE_ROW_GROUP;
+        long macsPerGroup = (long) LANE_ROW_GROUP * cols * batch;
+        int grain = parallel ? (int) Math.max(1, PARALLEL_MIN_MACS / Math.max(1, macsPerGroup)) : groups;
+        Parallel.forRange(groups, grain, (from, to) -> {
+            // Rows of ws past the last valid row keep stale values; their results are never stored.
+            float[] ws = scratch(TILE_SCRATCH, LANE_ROWS * cols);
+            float[] sums = new float[LANE_ROWS * LANE_TOKENS];
+            float[] staged = new float[blockTiles * LANE_TOKENS * LANE_ROW_GROUP];
+            for (int block = 0; block < tokenTiles; block += blockTiles) {
+                int blockEnd = Math.min(tokenTiles, block + blockTiles);
+                int blockFirstToken = block * LANE_TOKENS;
+                int blockTokens = Math.min(batch, blockEnd * LANE_TOKENS) - blockFirstToken;
+                for (int g = from; g < to; g++) {
+                    int g0 = g * LANE_ROW_GROUP;
+                    int groupRows = Math.min(LANE_ROW_GROUP, rows - g0);
+                    for (int r0 = g0; r0 < g0 + groupRows; r0 += LANE_ROWS) {
+                        int validRows = Math.min(LANE_ROWS, g0 + groupRows - r0);
+                        for (int i = 0; i < validRows; i++) {
+                            w.copyTo((long) (r0 + i) * cols, ws, i * cols, cols);
+                        }
+                        for (int tile = block; tile < blockEnd; tile++) {
+                            tile6x4(ws, cols, xt, tile * tileFloats, sums);
+                            int firstToken = tile * LANE_TOKENS;
+                            int validTokens = Math.min(LANE_TOKENS, batch - firstToken);
+                            int stage = (firstToken - blockFirstToken) * LANE_ROW_GROUP + (r0 - g0);
+                            for (int b = 0; b < validTokens; b++) {
+                                for (int i = 0; i < validRows; i++) {
+                                    staged[stage + b * LANE_ROW_GROUP + i] = sums[i * LANE_TOKENS + b];
+                                }
+                            }
+                        }
+                    }
+                    for (int b = 0; b < blockTokens; b++) {
+                        System.arraycopy(staged, b * LANE_ROW_GROUP, out, (blockFirstToken + b) * rows + g0,
+                                groupRows);
+                    }
+                }
+            }
+        });
+    }
+
+    /** Token tiles per cache block of the token-lane kernel for rows of {@code cols} columns. */
+    static int laneBlockTiles(int cols) {
+        return Math.max(1, LANE_BLOCK_BYTES / (cols * LANE_TOKENS * Float.BYTES));
+    }
+
+    /**
+     * Packs token tile {@code tile} of {@code x} into {@code xt}: for each column {@code k}, the tile's
+     * {@link #LANE_TOKENS} tokens side by side (zeros past {@code batch}), so one vector load reads one column of
+     * {@link #L} tokens.
+     */
+    private static void packTokens(float[] x, int cols, int batch, int tile, float[] xt) {
+        int base = tile * cols * LANE_TOKENS;
+        int b0 = tile * LANE_TOKENS;
+        for (int k0 = 0; k0 < cols; k0 += PACK_COLUMNS) {
+            int k1 = Math.min(cols, k0 + PACK_COLUMNS);
+            for (int t = 0; t < LANE_TOKENS; t++) {
+                int b = b0 + t;
+                if (b < batch) {
+                    int src = b * cols;
+                    for (int k = k0; k < k1; k++) {
+                        xt[base + k * LANE_TOKENS + t] = x[src + k];
+                    }
+                } else {
+                    for (int k = k0; k < k1; k++) {
+                        xt[base + k * LANE_TOKENS + t] = 0f;
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * The token-lane register tile: rows {@code 0..5} of {@code ws} ({@code cols} floats apart) times the packed
+     * token tile at {@code xt[xtOffset]}; row {@code i}, token {@code b} goes to {@code sums[i * LANE_TOKENS + b]}.
+     */
+    private static void tile6x4(float[] ws, int cols, float[] xt, int xtOffset, float[] sums) {
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a00 = z, a01 = z, a02 = z, a03 = z;
+        FloatVector a10 = z, a11 = z, a12 = z, a13 = z;
+        FloatVector a20 = z, a21 = z, a22 = z, a23 = z;
+        FloatVector a30 = z, a31 = z, a32 = z, a33 = z;
+        FloatVector a40 = z, a41 = z, a42 = z, a43 = z;
+        FloatVector a50 = z, a51 = z, a52 = z, a53 = z;
+        int w1 = cols;
+        int w2 = 2 * cols;
+        int w3 = 3 * cols;
+        int w4 = 4 * cols;
+        int w5 = 5 * cols;
+        for (int k = 0; k < cols; k++) {
+            int xo = xtOffset + k * LANE_TOKENS;
+            FloatVector u0 = FloatVector.fromArray(F, xt, xo);
+            FloatVector u1 = FloatVector.fromArray(F, xt, xo + L);
+            FloatVector u2 = FloatVector.fromArray(F, xt, xo + 2 * L);
+            FloatVector u3 = FloatVector.fromArray(F, xt, xo + 3 * L);
+            FloatVector v = FloatVector.broadcast(F, ws[k]);
+            a00 = v.fma(u0, a00);
+            a01 = v.fma(u1, a01);
+            a02 = v.fma(u2, a02);
+            a03 = v.fma(u3, a03);
+            v = FloatVector.broadcast(F, ws[w1 + k]);
+            a10 = v.fma(u0, a10);
+            a11 = v.fma(u1, a11);
+            a12 = v.fma(u2, a12);
+            a13 = v.fma(u3, a13);
+            v = FloatVector.broadcast(F, ws[w2 + k]);
+            a20 = v.fma(u0, a20);
+            a21 = v.fma(u1, a21);
+            a22 = v.fma(u2, a22);
+            a23 = v.fma(u3, a23);
+            v = FloatVector.broadcast(F, ws[w3 + k]);
+            a30 = v.fma(u0, a30);
+            a31 = v.fma(u1, a31);
+            a32 = v.fma(u2, a32);
+            a33 = v.fma(u3, a33);
+            v = FloatVector.broadcast(F, ws[w4 + k]);
+            a40 = v.fma(u0, a40);
+            a41 = v.fma(u1, a41);
+            a42 = v.fma(u2, a42);
+            a43 = v.fma(u3, a43);
+            v = FloatVector.broadcast(F, ws[w5 + k]);
+            a50 = v.fma(u0, a50);
+            a51 = v.fma(u1, a51);
+            a52 = v.fma(u2, a52);
+            a53 = v.fma(u3, a53);
+        }
+        a00.intoArray(sums, 0);
+        a01.intoArray(sums, L);
+        a02.intoArray(sums, 2 * L);
+        a03.intoArray(sums, 3 * L);
+        a10.intoArray(sums, LANE_TOKENS);
+        a11.intoArray(sums, LANE_TOKENS + L);
+        a12.intoArray(sums, LANE_TOKENS + 2 * L);
+        a13.intoArray(sums, LANE_TOKENS + 3 * L);
+        a20.intoArray(sums, 2 * LANE_TOKENS);
+        a21.intoArray(sums, 2 * LANE_TOKENS + L);
+        a22.intoArray(sums, 2 * LANE_TOKENS + 2 * L);
+        a23.intoArray(sums, 2 * LANE_TOKENS + 3 * L);
+        a30.intoArray(sums, 3 * LANE_TOKENS);
+        a31.intoArray(sums, 3 * LANE_TOKENS + L);
+        a32.intoArray(sums, 3 * LANE_TOKENS + 2 * L);
+        a33.intoArray(sums, 3 * LANE_TOKENS + 3 * L);
+        a40.intoArray(sums, 4 * LANE_TOKENS);
+        a41.intoArray(sums, 4 * LANE_TOKENS + L);
+        a42.intoArray(sums, 4 * LANE_TOKENS + 2 * L);
+        a43.intoArray(sums, 4 * LANE_TOKENS + 3 * L);
+        a50.intoArray(sums, 5 * LANE_TOKENS);
+        a51.intoArray(sums, 5 * LANE_TOKENS + L);
+        a52.intoArray(sums, 5 * LANE_TOKENS + 2 * L);
+        a53.intoArray(sums, 5 * LANE_TOKENS + 3 * L);
+    }
+
+    /** Batched matmul with row dot products for small batches (see {@link #matmul}). */
+    private static void matmulRowDots(FloatTensor w, int rows, int cols, float[] x, int batch, float[] out,
                                       boolean parallel) {
         // Rows and tokens are padded with zeros to whole tiles, and both the weight tile and the activations to a
         // whole number of vectors, so the register tile needs no tails or masks.
@@ -155,6 +356,7 @@ public final class Kernels {
         int grain = parallel ? (int) Math.max(1, PARALLEL_MIN_MACS / Math.max(1, macsPerTile)) : tiles;
         Parallel.forRange(tiles, grain, (from, to) -> {
             float[] ws = scratch(TILE_SCRATCH, TILE_ROWS * stride);
+            float[] sums = new float[TILE_ROWS * TILE_BATCH];
             for (int block = 0; block < paddedBatch; block += BATCH_BLOCK) {
                 int blockEnd = Math.min(paddedBatch, block + BATCH_BLOCK);
                 for (int t = from; t < to; t++) {
@@ -169,7 +371,7 @@ public final class Kernels {
                         }
                     }
                     for (int b = block; b < blockEnd; b += TILE_BATCH) {
-                        tile4x4(ws, xs, stride, b, out, rows, r0, valid, Math.min(TILE_BATCH, batch - b));
+                        tile4x4(ws, xs, stride, b, out, rows, r0, valid, Math.min(TILE_BATCH, batch - b), sums);
                     }
                 }
             }
@@ -178,10 +380,11 @@ public final class Kernels {
 
     /**
      * The register tile: rows {@code r0..r0+3} (of {@code ws}) times tokens {@code b0..b0+3} (of {@code xs}), both
-     * {@code stride} floats apart and zero-padded; stores the {@code validRows x validTokens} results.
+     * {@code stride} floats apart and zero-padded; stores the {@code validRows x validTokens} results, using
+     * {@code sums} (16 floats) on the way.
      */
     private static void tile4x4(float[] ws, float[] xs, int stride, int b0, float[] out, int rows, int r0,
-                                int validRows, int validTokens) {
+                                int validRows, int validTokens, float[] sums) {
         FloatVector z = FloatVector.zero(F);
         FloatVector a00 = z, a01 = z, a02 = z, a03 = z;
         FloatVector a10 = z, a11 = z, a12 = z, a13 = z;
@@ -220,28 +423,27 @@ public final class Kernels {
             a23 = v2.fma(u, a23);
             a33 = v3.fma(u, a33);
         }
-        store(out, rows, r0, b0, validRows, validTokens, 0, a00, a01, a02, a03);
-        store(out, rows, r0, b0, validRows, validTokens, 1, a10, a11, a12, a13);
-        store(out, rows, r0, b0, validRows, validTokens, 2, a20, a21, a22, a23);
-        store(out, rows, r0, b0, validRows, validTokens, 3, a30, a31, a32, a33);
-    }
-
-    /** Reduces and stores row {@code i} of a register tile: its accumulators for tokens 0..3. */
-    private static void store(float[] out, int rows, int r0, int b0, int validRows, int validTokens, int i,
-                              FloatVector t0, FloatVector t1, FloatVector t2, FloatVector t3) {
-        if (i >= validRows) {
-            return;
-        }
-        int o = b0 * rows + r0 + i;
-        out[o] = t0.reduceLanes(VectorOperators.ADD);
-        if (validTokens > 1) {
-            out[o + rows] = t1.reduceLanes(VectorOperators.ADD);
-        }
-        if (validTokens > 2) {
-            out[o + 2 * rows] = t2.reduceLanes(VectorOperators.ADD);
-        }
-        if (validTokens > 3) {
-            out[o + 3 * rows] = t3.reduceLanes(VectorOperators.ADD);
+        // Reduced here rather than in a helper taking vectors: a helper the JIT declines to inline would box them.
+        sums[0] = a00.reduceLanes(VectorOperators.ADD);
+        sums[1] = a01.reduceLanes(VectorOperators.ADD);
+        sums[2] = a02.reduceLanes(VectorOperators.ADD);
+        sums[3] = a03.reduceLanes(VectorOperators.ADD);
+        sums[4] = a10.reduceLanes(VectorOperators.ADD);
+        sums[5] = a11.reduceLanes(VectorOperators.ADD);
+        sums[6] = a12.reduceLanes(VectorOperators.ADD);
+        sums[7] = a13.reduceLanes(VectorOperators.ADD);
+        sums[8] = a20.reduceLanes(VectorOperators.ADD);
+        sums[9] = a21.reduceLanes(VectorOperators.ADD);
+        sums[10] = a22.reduceLanes(VectorOperators.ADD);
+        sums[11] = a23.reduceLanes(VectorOperators.ADD);
+        sums[12] = a30.reduceLanes(VectorOperators.ADD);
+        sums[13] = a31.reduceLanes(VectorOperators.ADD);
+        sums[14] = a32.reduceLanes(VectorOperators.ADD);
+        sums[15] = a33.reduceLanes(VectorOperators.ADD);
+        for (int i = 0; i < validRows; i++) {
+            for (int j = 0; j < validTokens; j++) {
+                out[(b0 + j) * rows + r0 + i] = sums[i * TILE_BATCH + j];
+            }
         }
     }
 

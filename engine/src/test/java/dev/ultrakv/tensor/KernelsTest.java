@@ -26,7 +26,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 class KernelsTest {
 
     private static final int[] ODD_SIZES = {0, 1, 3, 7, 15, 16, 17, 31, 33, 63, 100, 257, 1000};
-    private static final int[] BATCHES = {1, 2, 3, 7, 17};
+    /** Small batches take the row-dot kernel; from Kernels.LANES_MIN_BATCH (48 with AVX-512) tokens go in lanes. */
+    private static final int[] BATCHES = {1, 2, 3, 7, 17, 49};
     private static final int[] ROWS = {1, 3, 7, 17, 64};
 
     @Test
@@ -234,7 +235,8 @@ class KernelsTest {
         try (Arena arena = Arena.ofShared()) {
             FloatTensor w = TestData.tensor(type, TestData.floats(random, rows * cols), arena);
             float[] weights = TestData.elements(w);
-            for (int batch : new int[] {1, Kernels.BATCH_BLOCK + 6}) {
+            for (int batch : new int[] {1, 33, Kernels.BATCH_BLOCK + 6,
+                    Kernels.laneBlockTiles(cols) * Kernels.LANE_TOKENS + 7}) {
                 checkMatmul(w, weights, rows, cols, batch, random);
             }
         }
@@ -251,6 +253,7 @@ class KernelsTest {
             FloatTensor big = TestData.tensor(GgmlType.F32, TestData.floats(random, 300 * 257), arena);
             checkMatmul(big, TestData.elements(big), 300, 257, 1, random);
             checkMatmul(big, TestData.elements(big), 300, 257, 5, random);
+            checkMatmul(big, TestData.elements(big), 300, 257, 60, random);
             IllegalArgumentException tooFew = assertThrows(IllegalArgumentException.class,
                     () -> Kernels.matmul(w, 8, 7, new float[7], 1, new float[8]));
             assertTrue(tooFew.getMessage().contains("56"), tooFew.getMessage());

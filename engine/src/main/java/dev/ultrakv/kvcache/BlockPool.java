@@ -1,0 +1,413 @@
+package dev.ultrakv.kvcache;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Objects;
+
+/**
+ * A fixed number of KV blocks in one off-heap allocation, handed out by id. A block holds the keys and values of
+ * every layer for {@link #blockSize()} consecutive positions (see {@link KvBlockLayout}); block ids are
+ * {@code [0, totalBlocks())}.
+ *
+ * <p>Contract in brief:
+ * <ul>
+ *   <li>{@link #allocate()} takes the block at the head of the free queue, gives it a reference count of 1 and
+ *       returns its id, or {@code -1} when every block is in use; the caller (the cache manager) then asks the
+ *       prefix index to evict and tries again. The pool never knows the index.</li>
+ *   <li>{@link #retain} and {@link #release} count holders (a sequence, the prefix index). When the count
+ *       reaches 0 the block goes to the tail of the free queue at once: freeing is the pool's job.</li>
+ *   <li>A free block keeps its contents until {@link #allocate()} hands it out again. Each allocation bumps the
+ *       block's {@link #generation}; {@link #revive(int, int)} takes a still-free block of the same generation
+ *       back out of the middle of the queue, so an evicted block whose contents are still resident can be
+ *       reused without recomputing it.</li>
+ * </ul>
+ * Memory is allocated once, in the constructor, 64-byte aligned; {@link #capacityBytes()} never exceeds the
+ * budget asked for. {@link #close()} frees it; any later use of blocks or memory throws
+ * {@link IllegalStateException}.
+ *
+ * <h2>Notes</h2>
+ * <b>The free queue</b> is vLLM v1's: a doubly linked list threaded through two int arrays ({@code next},
+ * {@code prev}) with sentinel head and tail nodes, so allocation from the head, freeing to the tail and removal
+ * from the middle are all O(1) with no branches for empty ends and no objects per block. Initially the queue
+ * holds the blocks in id order. A sequence's blocks are released tail first ({@link #releaseTailFirst}), so the
+ * ends of cached chains are reused before their beginnings, which more requests share.
+ *
+ * <p><b>Threads.</b> Not thread-safe: one thread (the engine's step loop) allocates, retains, releases and
+ * copies. The memory itself lives in a shared arena, so that attention running on every core may read blocks.
+ *
+ * <p><b>What the budget covers.</b> The off-heap K/V bytes. Bookkeeping is four ints per block on the heap.
+ */
+public final class BlockPool implements AutoCloseable {
+    /** Positions per block unless asked otherwise: vLLM's default, a good balance of sharing and table size. */
+    public static final int DEFAULT_BLOCK_SIZE = 16;
+    /** Returned by {@link #allocate()} when no block is free. */
+    public static final int NO_BLOCK = -1;
+    /** Most blocks a pool may hold: block ids are ints, and the two sentinels take two more list nodes. */
+    static final int MAX_BLOCKS = Integer.MAX_VALUE - 2;
+    /** {@code next}/{@code prev} of a block that is not in the free queue, to catch broken links early. */
+    private static final int UNLINKED = -1;
+
+    private final KvBlockLayout blockLayout;
+    private final int totalBlocks;
+    private final Arena arena;
+    private final MemorySegment memory;
+    /** (block): holders; 0 exactly when the block is in the free queue. */
+    private final int[] refCounts;
+    /** (block): how many times the block has been allocated, to tell its tenancies apart. */
+    private final int[] generations;
+    /** (node): the next node of the free queue; nodes are blocks, then {@link #head}, then {@link #tail}. */
+    private final int[] next;
+    /** (node): the previous node of the free queue. */
+    private final int[] prev;
+    /** Sentinel node before the first free block. */
+    private final int head;
+    /** Sentinel node after the last free block. */
+    private final int tail;
+    private int freeCount;
+    private boolean closed;
+
+    private BlockPool(KvBlockLayout blockLayout, long blocks) {
+        this.blockLayout = blockLayout;
+        if (blocks > MAX_BLOCKS) {
+            throw new IllegalArgumentException(blocks + " blocks asked for; a pool holds at most " + MAX_BLOCKS);
+        }
+        this.totalBlocks = (int) blocks;
+        this.refCounts = new int[totalBlocks];
+        this.generations = new int[totalBlocks];
+        this.next = new int[totalBlocks + 2];
+        this.prev = new int[totalBlocks + 2];
+        this.head = totalBlocks;
+        this.tail = totalBlocks + 1;
+        next[head] = tail;
+        prev[tail] = head;
+        for (int id = 0; id < totalBlocks; id++) {
+            linkBeforeTail(id);
+        }
+        this.freeCount = totalBlocks;
+        this.arena = Arena.ofShared();
+        this.memory = arena.allocate(Math.multiplyExact(blocks, blockLayout.blockBytes()),
+                KvBlockLayout.ALIGNMENT_BYTES);
+    }
+
+    /**
+     * A pool for at least {@code maxTokens} positions, rounded up to whole blocks.
+     *
+     * @param blockSize positions per block; a power of two (see {@link #DEFAULT_BLOCK_SIZE})
+     * @throws IllegalArgumentException if {@code blockSize} is not a power of two or {@code maxTokens <= 0}
+     */
+    public static BlockPool forTokens(KvLayout layout, int blockSize, long maxTokens) {
+        KvBlockLayout blockLayout = KvBlockLayout.float32(layout, blockSize);
+        if (maxTokens <= 0) {
+            throw new IllegalArgumentException("maxTokens must be positive: " + maxTokens);
+        }
+        return new BlockPool(blockLayout, Math.ceilDiv(maxTokens, blockSize));
+    }
+
+    /**
+     * A pool of as many blocks as fit in {@code maxMemoryBytes}: {@link #capacityBytes()} is at most the budget.
+     *
+     * @param blockSize positions per block; a power of two (see {@link #DEFAULT_BLOCK_SIZE})
+     * @throws IllegalArgumentException if {@code blockSize} is not a power of two or the budget holds no block
+     */
+    public static BlockPool forMemory(KvLayout layout, int blockSize, long maxMemoryBytes) {
+        KvBlockLayout blockLayout = KvBlockLayout.float32(layout, blockSize);
+        long blocks = maxMemoryBytes / blockLayout.blockBytes();
+        if (maxMemoryBytes <= 0 || blocks == 0) {
+            throw new IllegalArgumentException("maxMemoryBytes " + maxMemoryBytes + " holds no block of "
+                    + blockLayout.blockBytes() + " bytes");
+        }
+        return new BlockPool(blockLayout, blocks);
+    }
+
+    /** Where each block's keys and values lie in {@link #memory()}. */
+    public KvBlockLayout blockLayout() {
+        return blockLayout;
+    }
+
+    /** The shape of the keys and values stored. */
+    public KvLayout layout() {
+        return blockLayout.layout();
+    }
+
+    /** Positions per block. */
+    public int blockSize() {
+        return blockLayout.blockSize();
+    }
+
+    /** Bytes of one block. */
+    public long blockBytes() {
+        return blockLayout.blockBytes();
+    }
+
+    /** Blocks in the pool, free or not. */
+    public int totalBlocks() {
+        return totalBlocks;
+    }
+
+    /** Off-heap bytes of all blocks: {@code totalBlocks() × blockBytes()}, allocated once. */
+    public long capacityBytes() {
+        return (long) totalBlocks * blockLayout.blockBytes();
+    }
+
+    /** Blocks in the free queue (reference count 0), including evicted blocks whose contents are resident. */
+    public int freeBlocks() {
+        checkOpen();
+        return freeCount;
+    }
+
+    /** Blocks with at least one holder. */
+    public int usedBlocks() {
+        checkOpen();
+        return totalBlocks - freeCount;
+    }
+
+    /** Bytes of the blocks with at least one holder. */
+    public long usedBytes() {
+        return (long) usedBlocks() * blockLayout.blockBytes();
+    }
+
+    /**
+     * Takes the block at the head of the free queue, with one reference, for the caller to fill.
+     *
+     * @return the block id, or {@link #NO_BLOCK} ({@code -1}) if none is free
+     */
+    public int allocate() {
+        checkOpen();
+        int id = next[head];
+        if (id == tail) {
+            return NO_BLOCK;
+        }
+        unlink(id);
+        refCounts[id] = 1;
+        generations[id]++;
+        return id;
+    }
+
+    /**
+     * Allocates {@code count} blocks into {@code ids[offset, offset + count)}, or none at all.
+     *
+     * @return false, with nothing allocated, if fewer than {@code count} blocks are free
+     */
+    public boolean allocate(int count, int[] ids, int offset) {
+        checkOpen();
+        Objects.checkFromIndexSize(offset, count, ids.length);
+        if (count > freeCount) {
+            return false;
+        }
+        for (int i = 0; i < count; i++) {
+            ids[offset + i] = allocate();
+        }
+        return true;
+    }
+
+    /**
+     * Adds a holder to a block in use (e.g. the prefix index keeping it, or a request sharing a cached prefix).
+     *
+     * @throws IllegalStateException if the block is free: a free block may already hold another tenant's data;
+     *                               use {@link #revive(int, int)}
+     */
+    public void retain(int id) {
+        checkInUse(id);
+        refCounts[id]++;
+    }
+
+    /**
+     * Drops a holder; the last one sends the block to the tail of the free queue, contents kept.
+     *
+     * @throws IllegalStateException if the block is already free
+     */
+    public void release(int id) {
+        checkInUse(id);
+        if (--refCounts[id] == 0) {
+            linkBeforeTail(id);
+            freeCount++;
+        }
+    }
+
+    /**
+     * Releases {@code ids[from, to)} from last to first: a sequence's blocks are freed tail first, so the free
+     * queue hands out the ends of its chains before their shared beginnings.
+     */
+    public void releaseTailFirst(int[] ids, int from, int to) {
+        Objects.checkFromToIndex(from, to, ids.length);
+        for (int i = to - 1; i >= from; i--) {
+            release(ids[i]);
+        }
+    }
+
+    /**
+     * Takes a free block back out of the free queue, with one reference, if it has not been handed out since
+     * it was freed, so that its resident contents can be used again.
+     *
+     * @param generation the block's {@link #generation} when its contents were written
+     * @return true if revived; false if the block is in use or was allocated again since (contents gone)
+     */
+    public boolean revive(int id, int generation) {
+        checkOpen();
+        Objects.checkIndex(id, totalBlocks);
+        if (refCounts[id] != 0 || generations[id] != generation) {
+            return false;
+        }
+        unlink(id);
+        refCounts[id] = 1;
+        return true;
+    }
+
+    /** How many times {@code id} has been allocated: with the id, names one tenancy of the block. */
+    public int generation(int id) {
+        checkOpen();
+        Objects.checkIndex(id, totalBlocks);
+        return generations[id];
+    }
+
+    /** Holders of {@code id}; 0 when it is free. */
+    public int refCount(int id) {
+        checkOpen();
+        Objects.checkIndex(id, totalBlocks);
+        return refCounts[id];
+    }
+
+    /**
+     * Copies the first {@code tokens} positions of every layer's keys and values from block {@code src} to block
+     * {@code dst}: copy-on-write for a cached partial block that a request continues differently.
+     *
+     * @param dst a block held by the caller alone (reference count 1), so that no other holder sees it change
+     * @throws IllegalStateException    if either block is free or {@code dst} has other holders
+     * @throws IllegalArgumentException if {@code src == dst} or {@code tokens} is outside {@code [0, blockSize]}
+     */
+    public void copyPrefix(int src, int dst, int tokens) {
+        checkInUse(src);
+        checkInUse(dst);
+        if (src == dst) {
+            throw new IllegalArgumentException("copyPrefix from block " + src + " onto itself");
+        }
+        if (refCounts[dst] != 1) {
+            throw new IllegalStateException("block " + dst + " has " + refCounts[dst]
+                    + " holders; only a block held by one may be written");
+        }
+        if (tokens < 0 || tokens > blockSize()) {
+            throw new IllegalArgumentException("tokens " + tokens + " outside [0, " + blockSize() + "]");
+        }
+        long bytes = tokens * blockLayout.slotBytes();
+        KvLayout layout = blockLayout.layout();
+        for (int layer = 0; layer < layout.layers(); layer++) {
+            for (int h = 0; h < layout.kvHeads(); h++) {
+                MemorySegment.copy(memory, blockLayout.keyOffset(src, layer, h, 0),
+                        memory, blockLayout.keyOffset(dst, layer, h, 0), bytes);
+                MemorySegment.copy(memory, blockLayout.valueOffset(src, layer, h, 0),
+                        memory, blockLayout.valueOffset(dst, layer, h, 0), bytes);
+            }
+        }
+    }
+
+    /** The memory of all blocks, laid out by {@link #blockLayout()}; readable from any thread. */
+    MemorySegment memory() {
+        checkOpen();
+        return memory;
+    }
+
+    /** Whether {@link #close()} has run. */
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /** Frees the blocks' memory. Idempotent; blocks and memory may not be used afterwards. */
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            arena.close();
+        }
+    }
+
+    void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("the block pool is closed");
+        }
+    }
+
+    private void checkInUse(int id) {
+        checkOpen();
+        Objects.checkIndex(id, totalBlocks);
+        if (refCounts[id] == 0) {
+            throw new IllegalStateException("block " + id + " is free");
+        }
+    }
+
+    private void linkBeforeTail(int id) {
+        int last = prev[tail];
+        next[last] = id;
+        prev[id] = last;
+        next[id] = tail;
+        prev[tail] = id;
+    }
+
+    private void unlink(int id) {
+        int before = prev[id];
+        int after = next[id];
+        next[before] = after;
+        prev[after] = before;
+        next[id] = UNLINKED;
+        prev[id] = UNLINKED;
+        freeCount--;
+    }
+
+    /** The free queue from head to tail (for tests and debugging; allocates). */
+    int[] freeQueue() {
+        checkOpen();
+        int[] ids = new int[freeCount];
+        int i = 0;
+        for (int id = next[head]; id != tail; id = next[id]) {
+            ids[i++] = id;
+        }
+        return ids;
+    }
+
+    /**
+     * Re-checks the pool's invariants: the queue is linked both ways between its sentinels, holds each free
+     * block exactly once and no block in use, and {@link #freeBlocks()} counts it.
+     *
+     * @throws IllegalStateException naming the first broken invariant
+     */
+    void checkInvariants() {
+        checkOpen();
+        boolean[] seen = new boolean[totalBlocks];
+        int count = 0;
+        int before = head;
+        for (int id = next[head]; id != tail; id = next[id]) {
+            if (id < 0 || id >= totalBlocks) {
+                throw new IllegalStateException("free queue links to node " + id + " after " + before);
+            }
+            if (seen[id]) {
+                throw new IllegalStateException("block " + id + " is in the free queue twice");
+            }
+            seen[id] = true;
+            if (prev[id] != before) {
+                throw new IllegalStateException("block " + id + " links back to " + prev[id] + ", not " + before);
+            }
+            if (refCounts[id] != 0) {
+                throw new IllegalStateException("block " + id + " is queued with " + refCounts[id] + " holders");
+            }
+            before = id;
+            count++;
+        }
+        if (prev[tail] != before) {
+            throw new IllegalStateException("tail links back to " + prev[tail] + ", not " + before);
+        }
+        if (count != freeCount) {
+            throw new IllegalStateException(count + " blocks queued but freeBlocks() is " + freeCount);
+        }
+        for (int id = 0; id < totalBlocks; id++) {
+            if (refCounts[id] < 0 || (refCounts[id] == 0) != seen[id]) {
+                throw new IllegalStateException("block " + id + " has " + refCounts[id] + " holders and is "
+                        + (seen[id] ? "" : "not ") + "queued");
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "BlockPool[" + totalBlocks + " blocks, " + (closed ? "closed" : freeCount + " free") + ", "
+                + blockLayout + "]";
+    }
+}
