@@ -35,4 +35,13 @@ for shape in test-tiny test-small llama-110m; do
     check generate "$file" "$n" 128 "once upon a time the little dog" "Hello, world!\nthe end" ""
   done
 done
+echo "== 4. the CLI itself: ./ultrakv generate prints the prompt and llama.cpp's greedy continuation"
+for prompt in "Once upon a time" "Tom had a big red ball. He" ""; do
+  ours="$("$root/ultrakv" generate --model "$real" --prompt "$prompt" --max-tokens 200 --temperature 0 \
+          --context-length 512 2>/dev/null)"
+  theirs="$(node llama.mjs generate "$real" 200 512 "$prompt" | node -e \
+          'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const r=JSON.parse(s);process.stdout.write(r.prompt+r.text)})')"
+  if [ "$ours" = "$theirs" ]; then echo "AGREE  ultrakv generate \"$prompt\": same text (${#ours} characters)"
+  else echo "DIFFER ultrakv generate \"$prompt\":"; diff <(echo "$ours") <(echo "$theirs"); status=1; fi
+done
 exit $status
