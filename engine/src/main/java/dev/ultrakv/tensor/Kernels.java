@@ -3,6 +3,7 @@ package dev.ultrakv.tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import java.util.Objects;
 
 import jdk.incubator.vector.ByteVector;
@@ -92,17 +93,15 @@ public final class Kernels {
     static final int TILE_ROWS = 4;
     /** Tokens per register tile of the row-dot kernel. */
     static final int TILE_BATCH = 4;
-    /**
-     * Tokens per cache block of the row-dot kernel: 128 tokens of a dim-768 model are 384 KiB of activations,
-     * which stay in a core's L2 while every row tile of the thread's range passes over them.
-     */
-    static final int BATCH_BLOCK = 128;
     /** Alignment the vector body of F32 kernels starts at: one cache line, so no load splits two lines. */
     private static final int ALIGN_BYTES = 64;
 
     /** Per-thread buffer for the dequantized rows of one tile. */
     private static final ThreadLocal<float[][]> TILE_SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
-    /** Per-thread buffer for the padded copy of the activations of a batched matmul. */
+    /**
+     * Per-thread buffer for the packed or padded activations of a batched matmul, kept between calls (512
+     * tokens of a dim-4096 model hold 8 MiB in it).
+     */
     private static final ThreadLocal<float[][]> BATCH_SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
 
     private Kernels() {
@@ -345,9 +344,9 @@ public final class Kernels {
             int from = b * stride;
             if (b < batch) {
                 System.arraycopy(x, b * cols, xs, from, cols);
-                java.util.Arrays.fill(xs, from + cols, from + stride, 0f);
+                Arrays.fill(xs, from + cols, from + stride, 0f);
             } else {
-                java.util.Arrays.fill(xs, from, from + stride, 0f);
+                Arrays.fill(xs, from, from + stride, 0f);
             }
         }
         int tiles = (rows + TILE_ROWS - 1) / TILE_ROWS;
@@ -356,22 +355,20 @@ public final class Kernels {
         Parallel.forRange(tiles, grain, (from, to) -> {
             float[] ws = scratch(TILE_SCRATCH, TILE_ROWS * stride);
             float[] sums = new float[TILE_ROWS * TILE_BATCH];
-            for (int block = 0; block < paddedBatch; block += BATCH_BLOCK) {
-                int blockEnd = Math.min(paddedBatch, block + BATCH_BLOCK);
-                for (int t = from; t < to; t++) {
-                    int r0 = t * TILE_ROWS;
-                    int valid = Math.min(TILE_ROWS, rows - r0);
-                    for (int i = 0; i < TILE_ROWS; i++) {
-                        if (i < valid) {
-                            w.copyTo((long) (r0 + i) * cols, ws, i * stride, cols);
-                            java.util.Arrays.fill(ws, i * stride + cols, (i + 1) * stride, 0f);
-                        } else {
-                            java.util.Arrays.fill(ws, i * stride, (i + 1) * stride, 0f);
-                        }
+            // Fewer than LANES_MIN_BATCH tokens: their padded activations stay in L2 for the whole range.
+            for (int t = from; t < to; t++) {
+                int r0 = t * TILE_ROWS;
+                int valid = Math.min(TILE_ROWS, rows - r0);
+                for (int i = 0; i < TILE_ROWS; i++) {
+                    if (i < valid) {
+                        w.copyTo((long) (r0 + i) * cols, ws, i * stride, cols);
+                        Arrays.fill(ws, i * stride + cols, (i + 1) * stride, 0f);
+                    } else {
+                        Arrays.fill(ws, i * stride, (i + 1) * stride, 0f);
                     }
-                    for (int b = block; b < blockEnd; b += TILE_BATCH) {
-                        tile4x4(ws, xs, stride, b, out, rows, r0, valid, Math.min(TILE_BATCH, batch - b), sums);
-                    }
+                }
+                for (int b = 0; b < paddedBatch; b += TILE_BATCH) {
+                    tile4x4(ws, xs, stride, b, out, rows, r0, valid, Math.min(TILE_BATCH, batch - b), sums);
                 }
             }
         });
@@ -942,7 +939,7 @@ public final class Kernels {
                                  int headSize, int length, float[] scores, float[] out, int outOffset) {
         attentionScores(q, qOffset, keys, kvOffset, stride, headSize, length, scores, 0);
         softmax(scores, 0, length);
-        java.util.Arrays.fill(out, outOffset, outOffset + headSize, 0f);
+        Arrays.fill(out, outOffset, outOffset + headSize, 0f);
         attentionValues(scores, 0, values, kvOffset, stride, headSize, length, out, outOffset);
     }
 
@@ -954,7 +951,7 @@ public final class Kernels {
                                  int stride, int headSize, int length, float[] scores, float[] out, int outOffset) {
         attentionScores(q, qOffset, keys, kvOffset, stride, headSize, length, scores, 0);
         softmax(scores, 0, length);
-        java.util.Arrays.fill(out, outOffset, outOffset + headSize, 0f);
+        Arrays.fill(out, outOffset, outOffset + headSize, 0f);
         attentionValues(scores, 0, values, kvOffset, stride, headSize, length, out, outOffset);
     }
 
