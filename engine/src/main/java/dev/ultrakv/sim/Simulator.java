@@ -74,7 +74,7 @@ public final class Simulator {
                 table[i] = pool.allocate();
             }
             int[] sequence = request.output().length == 0 ? request.prompt() : request.sequence();
-            index.insert(MODEL_ID, sequence, kvTokens, table);
+            index.insert(match, sequence, kvTokens, table);
             index.unpin(match);
         }
         index.checkInvariants();

@@ -249,7 +249,9 @@ public final class PrefixIndex {
      * each block with new content is adopted; the last block may be partial. The blocks of a pinned match appear
      * here under their own ids and are shared.
      *
-     * @param tokens     the sequence, prompt then generated tokens
+     * @param match      the request's match, pinned or not: it names the model, and its length tells the prompt
+     *                   (looked up, so a new block of it is a miss the policy counts) from the generated tokens
+     * @param tokens     the sequence, prompt (the tokens matched) then generated tokens
      * @param tokenCount tokens of {@code tokens} whose K/V are written in the blocks (usually all but the last
      *                   generated token, which was sampled but never fed back); at least one
      * @param blockTable block ids in sequence order; the first {@code ceil(tokenCount / blockSize)} are read, any
@@ -257,8 +259,9 @@ public final class PrefixIndex {
      * @throws IllegalArgumentException if the counts do not fit, an id is negative or repeated, or an id that
      *                                  the index owns appears where the tree holds another block
      */
-    public InsertResult insert(String modelId, int[] tokens, int tokenCount, int[] blockTable) {
-        Objects.requireNonNull(modelId, "modelId");
+    public InsertResult insert(PrefixMatch match, int[] tokens, int tokenCount, int[] blockTable) {
+        checkOwned(match);
+        String modelId = match.modelId;
         if (tokenCount <= 0 || tokenCount > tokens.length) {
             throw new IllegalArgumentException("token count " + tokenCount + " outside [1, " + tokens.length + "]");
         }
@@ -279,7 +282,7 @@ public final class PrefixIndex {
             int id = blockTable[i];
             Node cached = length == blockSize ? findFull(node, tokens, start) : findCover(node, tokens, start, length);
             if (cached == null) {
-                node = adopt(node, Arrays.copyOfRange(tokens, start, start + length), id);
+                node = adopt(node, Arrays.copyOfRange(tokens, start, start + length), id, start < match.queryTokens);
                 adopted++;
             } else {
                 if (cached.blockId != id) {
@@ -341,7 +344,7 @@ public final class PrefixIndex {
         return null;
     }
 
-    private Node adopt(Node parent, int[] tokens, int id) {
+    private Node adopt(Node parent, int[] tokens, int id, boolean requested) {
         checkNotCached(id);
         Node child = Node.child(parent, tokens, id);
         if (!parent.isRoot() && parent.isLeaf() && parent.lockCount == 0) {
@@ -350,7 +353,7 @@ public final class PrefixIndex {
         parent.addChild(child);
         nodesByBlock.put(id, child);
         insertedBlocks++;
-        policy.onInsert(child);
+        policy.onInsert(child, requested);
         markEvictable(child);
         for (Node sibling = parent.firstInBucket(tokens[0]); sibling != null; ) {
             Node next = sibling.nextInBucket;

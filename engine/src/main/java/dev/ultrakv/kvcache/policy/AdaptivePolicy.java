@@ -1,68 +1,78 @@
 package dev.ultrakv.kvcache.policy;
 
+import java.util.Collections;
 import java.util.Comparator;
-import java.util.LinkedHashSet;
+import java.util.IdentityHashMap;
+import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * Adapts between recency and frequency to the workload and weighs what a block costs to recompute: W-TinyLFU's
- * structure (Einziger, Eytan, Friedman and Manes, "Adaptive Software Cache Management", Middleware 2018, as in
- * Caffeine) with its window sized by ARC-style ghost hits (Megiddo and Modha, FAST 2003).
+ * Adapts between recency and frequency to the workload, remembers popularity beyond residence, and steers by what
+ * blocks cost to recompute. Two orders name a victim among the unpinned leaves, and the policy follows whichever
+ * would be saving more recomputation now:
+ * <ul>
+ *   <li><em>recency</em>: the least recently used leaf (LRU);</li>
+ *   <li><em>frequency</em>: the leaf with the fewest uses, oldest first among equals, where a block's count
+ *       starts from a TinyLFU {@link FrequencySketch} estimate of how often its prefix was asked for recently,
+ *       cached or not, and all counts are halved with the sketch (ageing). The newest blocks sit out in a small
+ *       window ({@value #WINDOW_SHARE} of the cache, W-TinyLFU's) until they are older than it.</li>
+ * </ul>
  *
- * <h2>Segments</h2>
- * New blocks enter a <em>window</em> ordered by recency. The rest of the cache is the <em>main</em> space, a
- * segmented LRU: a block that enters main goes to <em>probation</em> and moves to <em>protected</em> when it is
- * reused there; protected is held to {@value #PROTECTED_SHARE} of main by demoting its least recent block back
- * to probation. Every cached block (pinned and inner ones too) counts towards its segment's size, but only
- * evictable blocks (unpinned leaves) may be chosen.
- *
- * <h2>Admission</h2>
- * When a block must go and the window is over its target, the window's least recent evictable block (the
- * candidate) duels main's least recent evictable block (the victim, from probation, else protected). The
- * candidate enters main, and the victim is evicted, only if its weight is strictly greater; otherwise the new
- * block is the one freed. A block's weight is its estimated recent frequency, from a {@link FrequencySketch} that
- * remembers blocks no longer cached, times its recomputation cost. One-off blocks (a scan) thus leave before
- * anything that has been reused, which is what makes the policy scan resistant; in a prefix cache this is
- * "refusing" a newly computed block: it is freed first instead of displacing a popular one.
- *
- * <h2>Recomputation cost</h2>
- * Rebuilding a block costs its tokens' dense layers plus their attention over the whole context before them, so
- * a block deep in a long prefix costs more. The weight uses {@code 1 + context / COST_SCALE_TOKENS}, where
- * {@code context = depth * tokensPerBlock} and {@link #COST_SCALE_TOKENS} is the context at which a token's
- * attention costs about as much as its dense layers.
+ * <h2>Admission (scan resistance)</h2>
+ * A block computed for the first time in a while starts with a count of 1. While the frequency order leads, it
+ * is evicted before any block reused more often, as soon as it leaves the window: in a prefix cache that is
+ * TinyLFU's refusal of a new entry whose frequency is below the victim's, so a burst of one-off prompts (a scan)
+ * passes through a few blocks of the cache instead of flushing it. A prompt that comes back wins its place at
+ * once: the sketch remembers that it was asked for, which in-cache LFU forgets. Only blocks holding prompt tokens
+ * count as asked for; blocks of generated tokens are cached but, until a later prompt reuses them, not counted.
  *
  * <h2>Adaptation</h2>
- * The window's target size moves with ghost hits, as ARC moves its recency target: the keys of recently evicted
- * blocks are remembered in two bounded ghost lists, one for blocks evicted from the window and one for blocks
- * evicted from main. When a block is computed again (a miss) and its key is a window ghost, a bigger window would
- * have kept it: the target grows. When it is a main ghost, main was too small: the target shrinks. The step is
- * ARC's: one block, or the ratio of the two ghost lists' sizes when that is larger. Unlike Caffeine's hill climber,
- * which samples the hit rate every {@code 10 * capacity} references, ghosts react on each miss, which suits short
- * traces and small caches.
+ * {@link ShadowCaches} replays every reference through a what-if LRU and a what-if LFU of the same size that hold
+ * keys only, and scores their hits with a decay of a few cache turnovers. When they disagree about the victim, the
+ * policy follows the order whose shadow scores higher: recency for conversational and bursty reuse, frequency for
+ * stable popularity and scans. This is ARC's idea (Megiddo and Modha, FAST 2003) of letting ghost entries steer
+ * the balance, measured directly as set dueling does (Qureshi et al., ISCA 2007); see docs/policies.md for the
+ * alternatives tried (Caffeine's hill-climbed window, ARC-style ghost resizing, LeCaR regrets) and their figures.
+ *
+ * <h2>Recomputation cost</h2>
+ * Rebuilding a block costs its tokens' dense layers plus their attention over the context before them, so a
+ * block deep in a long prefix costs more: {@code cost = 1 + depth * tokensPerBlock / COST_SCALE_TOKENS}. Shadow
+ * hits are scored by cost, so the policy follows the order that saves more compute, not merely more blocks; on
+ * long-context traces that favours keeping long chains whole.
+ *
+ * <p>All decisions are deterministic; recency is a tick, never the wall clock.
  */
 public final class AdaptivePolicy implements EvictionPolicy {
     /** Context length in tokens at which attention costs about as much as a token's dense layers (1B-class). */
     public static final int COST_SCALE_TOKENS = 8192;
-    /** Share of main kept for blocks reused while in main (Caffeine's 80%). */
-    static final double PROTECTED_SHARE = 0.8;
-    /** Initial window target as a share of the capacity; ghosts move it from there. */
-    static final double INITIAL_WINDOW_SHARE = 0.1;
+    /** Share of the cache that shields the newest blocks from the frequency order (Caffeine's initial 1%). */
+    static final double WINDOW_SHARE = 0.01;
 
-    static final int WINDOW = 0;
-    static final int PROBATION = 1;
-    static final int PROTECTED = 2;
+    private static final int WINDOW = 0;
+    private static final int MAIN = 1;
+    private static final Comparator<BlockEntry> BY_RECENCY = Comparator.comparingLong(e -> e.order);
+    private static final Comparator<BlockEntry> BY_FREQUENCY =
+            Comparator.<BlockEntry>comparingInt(e -> e.frequency).thenComparingLong(e -> e.order);
 
-    private final int capacity;
     private final int tokensPerBlock;
+    private final int windowSize;
     private final FrequencySketch sketch;
-    private final Segment[] segments = {new Segment(), new Segment(), new Segment()};
-    private final GhostList windowGhosts;
-    private final GhostList mainGhosts;
-    private double windowTarget;
+    private final ShadowCaches shadows;
+    private final Set<BlockEntry> entries = Collections.newSetFromMap(new IdentityHashMap<>());
+    /** Every evictable entry, by recency. */
+    private final TreeSet<BlockEntry> byRecency = new TreeSet<>(BY_RECENCY);
+    /** Evictable entries past the window, by frequency. */
+    private final TreeSet<BlockEntry> byFrequency = new TreeSet<>(BY_FREQUENCY);
+    /** Entries in the window (evictable or not), by recency, to know which leaves it next. */
+    private final TreeSet<BlockEntry> windowMembers = new TreeSet<>(BY_RECENCY);
+    /** Evictable entries in the window, by recency. */
+    private final TreeSet<BlockEntry> windowEvictable = new TreeSet<>(BY_RECENCY);
     private long tick;
+    private long recencyDecisions;
+    private long frequencyDecisions;
 
     /**
-     * @param capacityBlocks blocks the cache can hold; sizes the sketch, the ghost lists and the segments
+     * @param capacityBlocks blocks the cache can hold; sizes the sketch, the shadows and the window
      * @param tokensPerBlock real tokens a block stands for, for the recomputation cost
      */
     public AdaptivePolicy(int capacityBlocks, int tokensPerBlock) {
@@ -70,12 +80,10 @@ public final class AdaptivePolicy implements EvictionPolicy {
             throw new IllegalArgumentException("capacity and tokens per block must be positive: " + capacityBlocks
                     + ", " + tokensPerBlock);
         }
-        this.capacity = capacityBlocks;
         this.tokensPerBlock = tokensPerBlock;
+        this.windowSize = (int) Math.max(1, capacityBlocks * WINDOW_SHARE);
         this.sketch = new FrequencySketch(capacityBlocks);
-        this.windowGhosts = new GhostList(capacityBlocks);
-        this.mainGhosts = new GhostList(capacityBlocks);
-        this.windowTarget = Math.max(1, capacityBlocks * INITIAL_WINDOW_SHARE);
+        this.shadows = new ShadowCaches(capacityBlocks);
     }
 
     @Override
@@ -83,14 +91,26 @@ public final class AdaptivePolicy implements EvictionPolicy {
         return PolicyKind.ADAPTIVE;
     }
 
-    /** The window's current target size in blocks. */
-    public double windowTarget() {
-        return windowTarget;
+    /** Whether the recency order leads now (else the frequency order does). */
+    public boolean recencyLeads() {
+        return shadows.recencyLeads();
     }
 
-    /** The sketch's estimate of how often {@code entry}'s content was referenced recently. */
+    /**
+     * Evictions where the two orders disagreed, by the order followed: {@code {recency, frequency}}.
+     */
+    public long[] decisions() {
+        return new long[] {recencyDecisions, frequencyDecisions};
+    }
+
+    /** The sketch's estimate of how often {@code entry}'s prefix was asked for recently (0 to 15). */
     public int estimatedFrequency(BlockEntry entry) {
         return sketch.frequency(entry.key());
+    }
+
+    /** The use count the frequency order ranks {@code entry} by. */
+    public int frequency(BlockEntry entry) {
+        return entry.frequency;
     }
 
     /** How much {@code entry} costs to recompute, relative to a block with no context before it. */
@@ -99,202 +119,134 @@ public final class AdaptivePolicy implements EvictionPolicy {
     }
 
     @Override
-    public void onInsert(BlockEntry entry) {
-        sketch.increment(entry.key());
-        adaptToGhostHit(entry.key());
+    public void onInsert(BlockEntry entry, boolean requested) {
+        shadows.reference(entry.key(), recomputationCost(entry));
         entry.evictable = false;
-        add(entry, WINDOW);
-    }
-
-    private void adaptToGhostHit(long key) {
-        double maxWindow = capacity - 1.0;
-        if (windowGhosts.remove(key)) {
-            windowTarget = Math.min(maxWindow, windowTarget + Math.max(1.0, mainGhosts.ratioTo(windowGhosts)));
-        } else if (mainGhosts.remove(key)) {
-            windowTarget = Math.max(1.0, windowTarget - Math.max(1.0, windowGhosts.ratioTo(mainGhosts)));
+        entries.add(entry);
+        tick++;
+        if (requested && sketch.increment(entry.key())) {
+            ageFrequencies();
+        }
+        entry.order = tick;
+        entry.frequency = Math.max(1, sketch.frequency(entry.key()));
+        entry.segment = WINDOW;
+        windowMembers.add(entry);
+        while (windowMembers.size() > windowSize) {
+            BlockEntry oldest = windowMembers.pollFirst();
+            if (oldest.evictable) {
+                windowEvictable.remove(oldest);
+                byFrequency.add(oldest);
+            }
+            oldest.segment = MAIN;
         }
     }
 
     @Override
     public void onAccess(BlockEntry entry) {
-        sketch.increment(entry.key());
-        switch (entry.segment) {
-            case PROBATION -> {
-                move(entry, PROTECTED);
-                demoteProtectedOverflow();
-            }
-            default -> move(entry, entry.segment);
+        shadows.reference(entry.key(), recomputationCost(entry));
+        boolean queued = entry.evictable;
+        if (queued) {
+            unqueue(entry);
+        }
+        boolean inWindow = entry.segment == WINDOW && windowMembers.remove(entry);
+        tick++;
+        if (sketch.increment(entry.key())) {
+            ageFrequencies();
+        }
+        entry.order = tick;
+        entry.frequency++;
+        if (inWindow) {
+            windowMembers.add(entry);
+        }
+        if (queued) {
+            queue(entry);
         }
     }
 
-    private void demoteProtectedOverflow() {
-        double protectedTarget = PROTECTED_SHARE * (capacity - windowTarget);
-        Segment protectedSegment = segments[PROTECTED];
-        while (protectedSegment.size() > protectedTarget) {
-            move(protectedSegment.oldestMember(), PROBATION);
+    /** The sketch was halved: cached counts follow, and the frequency order is rebuilt. */
+    private void ageFrequencies() {
+        byFrequency.clear();
+        for (BlockEntry cached : entries) {
+            cached.frequency >>>= 1;
+            if (cached.evictable && cached.segment == MAIN) {
+                byFrequency.add(cached);
+            }
         }
     }
 
     @Override
     public void onEvictable(BlockEntry entry) {
         entry.evictable = true;
-        segments[entry.segment].evictable.add(entry);
+        queue(entry);
     }
 
     @Override
     public void onUnevictable(BlockEntry entry) {
-        segments[entry.segment].evictable.remove(entry);
+        unqueue(entry);
         entry.evictable = false;
     }
 
     @Override
     public void onRemove(BlockEntry entry) {
-        segments[entry.segment].remove(entry);
-        entry.evictable = false;
+        if (entry.evictable) {
+            onUnevictable(entry);
+        }
+        if (entry.segment == WINDOW) {
+            windowMembers.remove(entry);
+        }
+        entries.remove(entry);
+    }
+
+    private void queue(BlockEntry entry) {
+        byRecency.add(entry);
+        (entry.segment == WINDOW ? windowEvictable : byFrequency).add(entry);
+    }
+
+    private void unqueue(BlockEntry entry) {
+        byRecency.remove(entry);
+        (entry.segment == WINDOW ? windowEvictable : byFrequency).remove(entry);
     }
 
     @Override
     public BlockEntry selectVictim() {
-        Segment window = segments[WINDOW];
-        while (true) {
-            BlockEntry candidate = null;
-            while (window.size() > windowTarget) {
-                BlockEntry oldest = window.oldestMember();
-                if (oldest.evictable) {
-                    candidate = oldest;
-                    break;
-                }
-                move(oldest, PROBATION); // cannot be evicted now, so it needs no admission
-            }
-            BlockEntry victim = mainVictim();
-            if (candidate == null) {
-                if (victim != null) {
-                    return evicting(victim, mainGhosts);
-                }
-                BlockEntry oldestInWindow = window.oldestEvictable();
-                return oldestInWindow == null ? null : evicting(oldestInWindow, windowGhosts);
-            }
-            if (victim == null || admit(candidate, victim)) {
-                move(candidate, PROBATION);
-                if (victim != null) {
-                    return evicting(victim, mainGhosts);
-                }
-                continue; // main had nothing to lose: the candidate entered for free
-            }
-            return evicting(candidate, windowGhosts);
+        if (byRecency.isEmpty()) {
+            return null;
         }
-    }
-
-    private BlockEntry mainVictim() {
-        BlockEntry victim = segments[PROBATION].oldestEvictable();
-        return victim != null ? victim : segments[PROTECTED].oldestEvictable();
-    }
-
-    /** TinyLFU's duel, weighted by cost: the candidate wins only with a strictly greater weight. */
-    private boolean admit(BlockEntry candidate, BlockEntry victim) {
-        return weight(candidate) > weight(victim);
-    }
-
-    private double weight(BlockEntry entry) {
-        return estimatedFrequency(entry) * recomputationCost(entry);
-    }
-
-    private BlockEntry evicting(BlockEntry entry, GhostList ghosts) {
-        ghosts.add(entry.key());
-        return entry;
-    }
-
-    private void add(BlockEntry entry, int segment) {
-        entry.segment = segment;
-        entry.order = ++tick;
-        segments[segment].add(entry);
-    }
-
-    private void move(BlockEntry entry, int segment) {
-        segments[entry.segment].remove(entry);
-        add(entry, segment);
+        BlockEntry oldest = byRecency.first();
+        BlockEntry rarest = byFrequency.isEmpty() ? windowEvictable.first() : byFrequency.first();
+        if (oldest == rarest) {
+            return oldest;
+        }
+        if (shadows.recencyLeads()) {
+            recencyDecisions++;
+            return oldest;
+        }
+        frequencyDecisions++;
+        return rarest;
     }
 
     @Override
     public int size() {
-        return segments[WINDOW].size() + segments[PROBATION].size() + segments[PROTECTED].size();
+        return entries.size();
     }
 
     @Override
     public void checkInvariants(int expectedSize, int expectedEvictable) {
-        Invariants.check(size() == expectedSize, "ADAPTIVE holds %d entries, the index %d", size(), expectedSize);
-        int evictable = 0;
-        for (int s = 0; s < segments.length; s++) {
-            for (BlockEntry entry : segments[s].members) {
-                Invariants.check(entry.segment == s, "ADAPTIVE entry in segment %d says %d", s, entry.segment);
-                Invariants.check(entry.evictable == segments[s].evictable.contains(entry),
-                        "ADAPTIVE evictable mark and order disagree in segment %d", s);
-            }
-            Invariants.check(segments[s].members.containsAll(segments[s].evictable),
-                    "ADAPTIVE orders an evictable entry outside its segment %d", s);
-            evictable += segments[s].evictable.size();
+        Invariants.check(entries.size() == expectedSize, "ADAPTIVE holds %d entries, the index %d", entries.size(),
+                expectedSize);
+        Invariants.check(byRecency.size() == expectedEvictable
+                        && byFrequency.size() + windowEvictable.size() == expectedEvictable,
+                "ADAPTIVE orders %d by recency and %d + %d by frequency and window, the index has %d evictable",
+                byRecency.size(), byFrequency.size(), windowEvictable.size(), expectedEvictable);
+        Invariants.check(windowMembers.size() <= windowSize, "ADAPTIVE window holds %d of %d", windowMembers.size(),
+                windowSize);
+        for (BlockEntry entry : byRecency) {
+            Invariants.check(entry.evictable && entries.contains(entry)
+                            && (entry.segment == WINDOW ? windowEvictable : byFrequency).contains(entry),
+                    "ADAPTIVE orders an entry that is not an evictable one it holds");
         }
-        Invariants.check(evictable == expectedEvictable, "ADAPTIVE orders %d evictable entries, the index has %d",
-                evictable, expectedEvictable);
-        Invariants.check(windowTarget >= 1 && windowTarget <= Math.max(1, capacity - 1),
-                "ADAPTIVE window target %.1f outside [1, %d]", windowTarget, capacity - 1);
-    }
-
-    /** One segment: all its members and its evictable members, each in order of last use. */
-    private static final class Segment {
-        private static final Comparator<BlockEntry> BY_ORDER = Comparator.comparingLong(e -> e.order);
-        final TreeSet<BlockEntry> members = new TreeSet<>(BY_ORDER);
-        final TreeSet<BlockEntry> evictable = new TreeSet<>(BY_ORDER);
-
-        int size() {
-            return members.size();
-        }
-
-        void add(BlockEntry entry) {
-            members.add(entry);
-            if (entry.evictable) {
-                evictable.add(entry);
-            }
-        }
-
-        void remove(BlockEntry entry) {
-            members.remove(entry);
-            evictable.remove(entry);
-        }
-
-        BlockEntry oldestMember() {
-            return members.first();
-        }
-
-        BlockEntry oldestEvictable() {
-            return evictable.isEmpty() ? null : evictable.first();
-        }
-    }
-
-    /** Keys of recently evicted blocks, oldest forgotten first, at most one cache's worth. */
-    private static final class GhostList {
-        private final int limit;
-        private final LinkedHashSet<Long> keys = new LinkedHashSet<>();
-
-        GhostList(int limit) {
-            this.limit = limit;
-        }
-
-        void add(long key) {
-            keys.remove(key);
-            keys.add(key);
-            if (keys.size() > limit) {
-                keys.removeFirst();
-            }
-        }
-
-        boolean remove(long key) {
-            return keys.remove(key);
-        }
-
-        /** This list's size over the other's, ARC's adaptation step. */
-        double ratioTo(GhostList other) {
-            return (double) keys.size() / Math.max(1, other.keys.size());
+        for (BlockEntry entry : windowMembers) {
+            Invariants.check(entry.segment == WINDOW && entries.contains(entry), "ADAPTIVE window entry misplaced");
         }
     }
 }

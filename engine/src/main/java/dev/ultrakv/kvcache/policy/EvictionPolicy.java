@@ -24,8 +24,13 @@ public interface EvictionPolicy {
     /** Which strategy this is. */
     PolicyKind kind();
 
-    /** A block entered the cache (a request computed it); it is not evictable yet. */
-    void onInsert(BlockEntry entry);
+    /**
+     * A block entered the cache (a request computed it); it is not evictable yet.
+     *
+     * @param requested whether the block holds prompt tokens the request looked up and missed, rather than only
+     *                  tokens it generated: a miss for the block, which frequency estimates should count
+     */
+    void onInsert(BlockEntry entry, boolean requested);
 
     /** A request reused the cached block. */
     void onAccess(BlockEntry entry);

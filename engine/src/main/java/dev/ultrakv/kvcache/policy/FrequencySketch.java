@@ -49,8 +49,12 @@ final class FrequencySketch {
         return min;
     }
 
-    /** Records one reference of {@code key}, and halves every counter when a sample is complete. */
-    void increment(long key) {
+    /**
+     * Records one reference of {@code key}, and halves every counter when a sample is complete.
+     *
+     * @return whether the counters were halved (the sample was complete)
+     */
+    boolean increment(long key) {
         long hash = mix(key);
         int min = frequency(key);
         if (min < MAX_COUNT) {
@@ -63,14 +67,16 @@ final class FrequencySketch {
         }
         if (++additions >= sampleSize) {
             reset();
+            return true;
         }
+        return false;
     }
 
     private void reset() {
         for (int i = 0; i < counters.length; i++) {
             counters[i] >>>= 1;
         }
-        additions >>>= 1;
+        additions = 0;
     }
 
     private int slot(long hash, int row) {

@@ -56,7 +56,7 @@ public final class LfuPolicy implements EvictionPolicy {
     }
 
     @Override
-    public void onInsert(BlockEntry entry) {
+    public void onInsert(BlockEntry entry, boolean requested) {
         entry.frequency = 1;
         entry.order = ++tick;
         entries.add(entry);

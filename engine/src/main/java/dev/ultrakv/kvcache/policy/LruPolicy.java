@@ -25,7 +25,7 @@ public final class LruPolicy implements EvictionPolicy {
     }
 
     @Override
-    public void onInsert(BlockEntry entry) {
+    public void onInsert(BlockEntry entry, boolean requested) {
         entry.order = ++tick;
         size++;
     }
