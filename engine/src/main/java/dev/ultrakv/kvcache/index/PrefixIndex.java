@@ -237,7 +237,6 @@ public final class PrefixIndex {
                 markEvictable(node);
                 if (node.superseded) {
                     remove(node);
-                    supersededBlocks++;
                 }
             }
         }
@@ -280,7 +279,8 @@ public final class PrefixIndex {
             int start = i * blockSize;
             int length = Math.min(blockSize, tokenCount - start);
             int id = blockTable[i];
-            Node cached = length == blockSize ? findFull(node, tokens, start) : findCover(node, tokens, start, length);
+            Node cached = length == blockSize ? findFull(node, tokens, start)
+                    : findCover(node, tokens, start, length, id);
             if (cached == null) {
                 node = adopt(node, Arrays.copyOfRange(tokens, start, start + length), id, start < match.queryTokens);
                 adopted++;
@@ -333,15 +333,24 @@ public final class PrefixIndex {
         return null;
     }
 
-    /** A child (not superseded) whose tokens begin with the {@code length} tokens at {@code start}. */
-    private static Node findCover(Node parent, int[] tokens, int start, int length) {
+    /**
+     * A child (not superseded) whose tokens begin with the {@code length} tokens at {@code start}: the caller's own
+     * block {@code id} if it is one (a shared block the sequence ends inside), else the first found.
+     */
+    private static Node findCover(Node parent, int[] tokens, int start, int length, int id) {
+        Node cover = null;
         for (Node child = parent.firstInBucket(tokens[start]); child != null; child = child.nextInBucket) {
             if (!child.superseded && child.tokens.length >= length
                     && Arrays.equals(child.tokens, 0, length, tokens, start, start + length)) {
-                return child;
+                if (child.blockId == id) {
+                    return child;
+                }
+                if (cover == null) {
+                    cover = child;
+                }
             }
         }
-        return null;
+        return cover;
     }
 
     private Node adopt(Node parent, int[] tokens, int id, boolean requested) {
@@ -367,9 +376,9 @@ public final class PrefixIndex {
     }
 
     private void supersede(Node partial) {
+        supersededBlocks++;
         if (partial.lockCount == 0) {
             remove(partial);
-            supersededBlocks++;
         } else {
             partial.superseded = true;
         }
