@@ -26,7 +26,8 @@ class PrefixIndexRandomOperationsTest {
     static final int BLOCK = 4;
 
     static Stream<Object[]> cases() {
-        return Stream.of(PolicyKind.values()).flatMap(kind -> Stream.of(1L, 2L, 3L, 4L).map(s -> new Object[] {kind, s}));
+        return Stream.of(PolicyKind.values())
+                .flatMap(kind -> Stream.of(1L, 2L, 3L, 4L).map(seed -> new Object[] {kind, seed}));
     }
 
     /** A request admitted but not finished: its match and the blocks it allocated. */
