@@ -8,7 +8,7 @@ public enum PolicyKind {
     LRU,
     /** Least frequently used unpinned leaf first, with counts halved periodically so old popularity fades. */
     LFU,
-    /** W-TinyLFU admission over a recency window and a segmented main space, sized by ARC-style ghost hits. */
+    /** Follows recency or sketch-seeded frequency, whichever shadow caches find hitting more; scan resistant. */
     ADAPTIVE;
 
     /**
