@@ -3,13 +3,13 @@ package dev.ultrakv.tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import java.util.Objects;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -93,17 +93,15 @@ public final class Kernels {
     static final int TILE_ROWS = 4;
     /** Tokens per register tile of the row-dot kernel. */
     static final int TILE_BATCH = 4;
-    /**
-     * Tokens per cache block of the row-dot kernel: 128 tokens of a dim-768 model are 384 KiB of activations,
-     * which stay in a core's L2 while every row tile of the thread's range passes over them.
-     */
-    static final int BATCH_BLOCK = 128;
     /** Alignment the vector body of F32 kernels starts at: one cache line, so no load splits two lines. */
     private static final int ALIGN_BYTES = 64;
 
     /** Per-thread buffer for the dequantized rows of one tile. */
     private static final ThreadLocal<float[][]> TILE_SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
-    /** Per-thread buffer for the padded copy of the activations of a batched matmul. */
+    /**
+     * Per-thread buffer for the packed or padded activations of a batched matmul, kept between calls (512
+     * tokens of a dim-4096 model hold 8 MiB in it).
+     */
     private static final ThreadLocal<float[][]> BATCH_SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
 
     private Kernels() {
@@ -346,9 +344,9 @@ public final class Kernels {
             int from = b * stride;
             if (b < batch) {
                 System.arraycopy(x, b * cols, xs, from, cols);
-                java.util.Arrays.fill(xs, from + cols, from + stride, 0f);
+                Arrays.fill(xs, from + cols, from + stride, 0f);
             } else {
-                java.util.Arrays.fill(xs, from, from + stride, 0f);
+                Arrays.fill(xs, from, from + stride, 0f);
             }
         }
         int tiles = (rows + TILE_ROWS - 1) / TILE_ROWS;
@@ -357,22 +355,20 @@ public final class Kernels {
         Parallel.forRange(tiles, grain, (from, to) -> {
             float[] ws = scratch(TILE_SCRATCH, TILE_ROWS * stride);
             float[] sums = new float[TILE_ROWS * TILE_BATCH];
-            for (int block = 0; block < paddedBatch; block += BATCH_BLOCK) {
-                int blockEnd = Math.min(paddedBatch, block + BATCH_BLOCK);
-                for (int t = from; t < to; t++) {
-                    int r0 = t * TILE_ROWS;
-                    int valid = Math.min(TILE_ROWS, rows - r0);
-                    for (int i = 0; i < TILE_ROWS; i++) {
-                        if (i < valid) {
-                            w.copyTo((long) (r0 + i) * cols, ws, i * stride, cols);
-                            java.util.Arrays.fill(ws, i * stride + cols, (i + 1) * stride, 0f);
-                        } else {
-                            java.util.Arrays.fill(ws, i * stride, (i + 1) * stride, 0f);
-                        }
+            // Fewer than LANES_MIN_BATCH tokens: their padded activations stay in L2 for the whole range.
+            for (int t = from; t < to; t++) {
+                int r0 = t * TILE_ROWS;
+                int valid = Math.min(TILE_ROWS, rows - r0);
+                for (int i = 0; i < TILE_ROWS; i++) {
+                    if (i < valid) {
+                        w.copyTo((long) (r0 + i) * cols, ws, i * stride, cols);
+                        Arrays.fill(ws, i * stride + cols, (i + 1) * stride, 0f);
+                    } else {
+                        Arrays.fill(ws, i * stride, (i + 1) * stride, 0f);
                     }
-                    for (int b = block; b < blockEnd; b += TILE_BATCH) {
-                        tile4x4(ws, xs, stride, b, out, rows, r0, valid, Math.min(TILE_BATCH, batch - b), sums);
-                    }
+                }
+                for (int b = 0; b < paddedBatch; b += TILE_BATCH) {
+                    tile4x4(ws, xs, stride, b, out, rows, r0, valid, Math.min(TILE_BATCH, batch - b), sums);
                 }
             }
         });
@@ -504,29 +500,16 @@ public final class Kernels {
         return sum;
     }
 
-    /** Converts {@link #L} float16 values (as raw shorts) to floats, exactly as {@link Float#float16ToFloat}. */
-    private static FloatVector f16ToFloat(ShortVector halves) {
-        IntVector bits = (IntVector) halves.convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
-        // Exponent and mantissa moved to float32 positions; scaling by 2^(127-15) rebiases the exponent and turns
-        // half subnormals into float normals exactly.
-        IntVector magnitude = bits.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
-        IntVector converted = magnitude.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
-        // Infinities and NaNs keep their mantissa under an all-ones exponent; NaNs come out quiet, as
-        // Float.float16ToFloat (and the F16C instruction) makes them.
-        VectorMask<Integer> infOrNan = magnitude.compare(VectorOperators.GE, 0x0f800000);
-        VectorMask<Integer> nan = magnitude.compare(VectorOperators.GT, 0x0f800000);
-        IntVector special = magnitude.or(0x7f800000).lanewise(VectorOperators.OR, 0x00400000, nan);
-        converted = converted.blend(special, infOrNan);
-        return converted.or(bits.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
-    }
-
     /** Converts {@link #L} bfloat16 values (as raw shorts) to floats. */
     private static FloatVector bf16ToFloat(ShortVector halves) {
         IntVector bits = (IntVector) halves.convertShape(VectorOperators.S2I, I, 0);
         return bits.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
     }
 
-    /** Σ W[i]·x[xOffset + i] over {@code n} float16 weights at {@code byteOffset}. */
+    /**
+     * Σ W[i]·x[xOffset + i] over {@code n} float16 weights at {@code byteOffset}, converted in registers by
+     * {@link #f16ToFloatForArithmetic}.
+     */
     static float dotF16(MemorySegment w, long byteOffset, float[] x, int xOffset, int n) {
         int i = headElements(w, byteOffset, Short.BYTES, S.vectorByteSize(), n);
         float head = 0f;
@@ -536,13 +519,13 @@ public final class Kernels {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
         for (; i + 2 * L <= n; i += 2 * L) {
             long o = byteOffset + 2L * i;
-            FloatVector w0 = f16ToFloat(ShortVector.fromMemorySegment(S, w, o, LE));
-            FloatVector w1 = f16ToFloat(ShortVector.fromMemorySegment(S, w, o + 2L * L, LE));
+            FloatVector w0 = f16ToFloatForArithmetic(ShortVector.fromMemorySegment(S, w, o, LE));
+            FloatVector w1 = f16ToFloatForArithmetic(ShortVector.fromMemorySegment(S, w, o + 2L * L, LE));
             a0 = w0.fma(FloatVector.fromArray(F, x, xOffset + i), a0);
             a1 = w1.fma(FloatVector.fromArray(F, x, xOffset + i + L), a1);
         }
         for (; i + L <= n; i += L) {
-            FloatVector w0 = f16ToFloat(ShortVector.fromMemorySegment(S, w, byteOffset + 2L * i, LE));
+            FloatVector w0 = f16ToFloatForArithmetic(ShortVector.fromMemorySegment(S, w, byteOffset + 2L * i, LE));
             a0 = w0.fma(FloatVector.fromArray(F, x, xOffset + i), a0);
         }
         float sum = head + a0.add(a1).reduceLanes(VectorOperators.ADD);
@@ -552,13 +535,34 @@ public final class Kernels {
         return sum;
     }
 
-    /** Converts {@code n} float16 values at {@code byteOffset} into {@code dst[dstOffset, dstOffset + n)}. */
+    /**
+     * Converts {@link #L} float16 values (raw shorts) to floats with integer operations (JDK 25's Vector API has no
+     * float16 conversion): exact for every finite value and infinity, and NaN for NaN, though a signalling NaN
+     * stays signalling where {@link Float#float16ToFloat} quiets it; any arithmetic on it quiets it anyway. Used
+     * where the values feed arithmetic at once (converting through memory with {@link #copyF16} is faster in bulk
+     * but stalls a dot product on store forwarding).
+     */
+    static FloatVector f16ToFloatForArithmetic(ShortVector halves) {
+        IntVector bits = (IntVector) halves.convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+        // Exponent and mantissa moved to float32 positions; scaling by 2^(127-15) rebiases the exponent and turns
+        // half subnormals into float normals exactly. Half infinities and NaNs (exponent 31) land at 2^16 and
+        // above, where no finite half does, and get an all-ones exponent.
+        FloatVector scaled = bits.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
+        IntVector magnitude = scaled.reinterpretAsInts()
+                .lanewise(VectorOperators.OR, 0x7f800000, scaled.compare(VectorOperators.GE, 0x1p16f).cast(I));
+        return magnitude.or(bits.lanewise(VectorOperators.LSHL, 16).and(0x80000000)).reinterpretAsFloats();
+    }
+
+    /**
+     * Converts {@code n} float16 values at {@code byteOffset} into {@code dst[dstOffset, dstOffset + n)}.
+     *
+     * <p>A plain loop over {@link Float#float16ToFloat}: C2 vectorises it with the CPU's half-precision
+     * conversion (F16C {@code vcvtph2ps}), about 2 cycles per 16 values here, three times faster than converting
+     * the bits with Vector API integer operations, which JDK 25 offers no float16 conversion for. Bit-exact,
+     * NaNs included.
+     */
     static void copyF16(MemorySegment w, long byteOffset, float[] dst, int dstOffset, int n) {
-        int i = 0;
-        for (; i + L <= n; i += L) {
-            f16ToFloat(ShortVector.fromMemorySegment(S, w, byteOffset + 2L * i, LE)).intoArray(dst, dstOffset + i);
-        }
-        for (; i < n; i++) {
+        for (int i = 0; i < n; i++) {
             dst[dstOffset + i] = Float.float16ToFloat(w.get(I16_LE, byteOffset + 2L * i));
         }
     }
@@ -660,35 +664,35 @@ public final class Kernels {
         if (!QUANT_SIMD) {
             return dotScalar(GgmlType.Q4_0, w, firstBlock, x, xOffset, blocks);
         }
+        // One accumulator suffices: its FMA chain (one per block) is shorter than the work of a block. Nibbles
+        // are split in 32-bit lanes, where shifts are native (x86 has no byte shift); measured 25% faster than
+        // splitting them as bytes.
         final int blockBytes = GgmlType.Q4_0.blockBytes();
-        FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
-        int k = 0;
-        for (; k + 1 < blocks; k += 2) {
+        FloatVector eight = FloatVector.broadcast(F, 8f);
+        FloatVector acc = FloatVector.zero(F);
+        for (int k = 0; k < blocks; k++) {
             long o = (firstBlock + k) * blockBytes;
-            acc0 = q4Block(w, o, x, xOffset + k * QK).fma(FloatVector.broadcast(F, blockScale(w, o)), acc0);
-            long o1 = o + blockBytes;
-            acc1 = q4Block(w, o1, x, xOffset + (k + 1) * QK).fma(FloatVector.broadcast(F, blockScale(w, o1)), acc1);
+            int xo = xOffset + k * QK;
+            FloatVector sum = q4Chunk(w, o, 0, x, xo, eight);
+            for (int j = L; j < QK / 2; j += L) {
+                sum = sum.add(q4Chunk(w, o, j, x, xo, eight));
+            }
+            acc = sum.fma(FloatVector.broadcast(F, blockScale(w, o)), acc);
         }
-        if (k < blocks) {
-            long o = (firstBlock + k) * blockBytes;
-            acc0 = q4Block(w, o, x, xOffset + k * QK).fma(FloatVector.broadcast(F, blockScale(w, o)), acc0);
-        }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
-    /** Lanewise Σ (q - 8)·x over one Q4_0 block at {@code blockByte} (not yet scaled). */
-    private static FloatVector q4Block(MemorySegment w, long blockByte, float[] x, int xOffset) {
-        FloatVector sum = FloatVector.zero(F);
-        for (int j = 0; j < QK / 2; j += L) {
-            ByteVector packed = ByteVector.fromMemorySegment(B, w, blockByte + Short.BYTES + j, LE);
-            ByteVector lo = packed.and((byte) 0x0F).sub((byte) 8);
-            ByteVector hi = packed.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
-            FloatVector lof = (FloatVector) lo.convertShape(VectorOperators.B2F, F, 0);
-            FloatVector hif = (FloatVector) hi.convertShape(VectorOperators.B2F, F, 0);
-            sum = lof.fma(FloatVector.fromArray(F, x, xOffset + j), sum);
-            sum = hif.fma(FloatVector.fromArray(F, x, xOffset + QK / 2 + j), sum);
-        }
-        return sum;
+    /**
+     * Lanewise Σ (q - 8)·x over packed bytes {@code j .. j + L} of the Q4_0 block at byte {@code o}: their low
+     * nibbles are elements {@code j ..}, their high nibbles elements {@code 16 + j ..}.
+     */
+    private static FloatVector q4Chunk(MemorySegment w, long o, int j, float[] x, int xo, FloatVector eight) {
+        IntVector packed = (IntVector) ByteVector.fromMemorySegment(B, w, o + Short.BYTES + j, LE)
+                .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+        FloatVector lo = ((FloatVector) packed.and(0x0F).convertShape(VectorOperators.I2F, F, 0)).sub(eight);
+        FloatVector hi = ((FloatVector) packed.lanewise(VectorOperators.LSHR, 4)
+                .convertShape(VectorOperators.I2F, F, 0)).sub(eight);
+        return hi.fma(FloatVector.fromArray(F, x, xo + QK / 2 + j), lo.mul(FloatVector.fromArray(F, x, xo + j)));
     }
 
     /** Dequantizes {@code blocks} Q4_0 blocks starting at block {@code firstBlock} into {@code dst}. */
@@ -698,17 +702,17 @@ public final class Kernels {
             return;
         }
         final int blockBytes = GgmlType.Q4_0.blockBytes();
+        FloatVector eight = FloatVector.broadcast(F, 8f);
         for (int k = 0; k < blocks; k++) {
             long o = (firstBlock + k) * blockBytes;
             FloatVector scale = FloatVector.broadcast(F, blockScale(w, o));
             for (int j = 0; j < QK / 2; j += L) {
-                ByteVector packed = ByteVector.fromMemorySegment(B, w, o + Short.BYTES + j, LE);
-                ByteVector lo = packed.and((byte) 0x0F).sub((byte) 8);
-                ByteVector hi = packed.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
-                ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 0)).mul(scale)
+                IntVector packed = (IntVector) ByteVector.fromMemorySegment(B, w, o + Short.BYTES + j, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                ((FloatVector) packed.and(0x0F).convertShape(VectorOperators.I2F, F, 0)).sub(eight).mul(scale)
                         .intoArray(dst, dstOffset + k * QK + j);
-                ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 0)).mul(scale)
-                        .intoArray(dst, dstOffset + k * QK + QK / 2 + j);
+                ((FloatVector) packed.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0))
+                        .sub(eight).mul(scale).intoArray(dst, dstOffset + k * QK + QK / 2 + j);
             }
         }
     }
@@ -755,16 +759,21 @@ public final class Kernels {
         Objects.checkFromIndexSize(aOffset, n, a.length);
         Objects.checkFromIndexSize(bOffset, n, b.length);
         int i = 0;
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
-        for (; i + 2 * L <= n; i += 2 * L) {
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a0 = z, a1 = z, a2 = z, a3 = z;
+        for (; i + 4 * L <= n; i += 4 * L) {
             a0 = FloatVector.fromArray(F, a, aOffset + i).fma(FloatVector.fromArray(F, b, bOffset + i), a0);
             a1 = FloatVector.fromArray(F, a, aOffset + i + L)
                     .fma(FloatVector.fromArray(F, b, bOffset + i + L), a1);
+            a2 = FloatVector.fromArray(F, a, aOffset + i + 2 * L)
+                    .fma(FloatVector.fromArray(F, b, bOffset + i + 2 * L), a2);
+            a3 = FloatVector.fromArray(F, a, aOffset + i + 3 * L)
+                    .fma(FloatVector.fromArray(F, b, bOffset + i + 3 * L), a3);
         }
         for (; i + L <= n; i += L) {
             a0 = FloatVector.fromArray(F, a, aOffset + i).fma(FloatVector.fromArray(F, b, bOffset + i), a0);
         }
-        float sum = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        float sum = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
         for (; i < n; i++) {
             sum += a[aOffset + i] * b[bOffset + i];
         }
@@ -930,7 +939,7 @@ public final class Kernels {
                                  int headSize, int length, float[] scores, float[] out, int outOffset) {
         attentionScores(q, qOffset, keys, kvOffset, stride, headSize, length, scores, 0);
         softmax(scores, 0, length);
-        java.util.Arrays.fill(out, outOffset, outOffset + headSize, 0f);
+        Arrays.fill(out, outOffset, outOffset + headSize, 0f);
         attentionValues(scores, 0, values, kvOffset, stride, headSize, length, out, outOffset);
     }
 
@@ -942,7 +951,7 @@ public final class Kernels {
                                  int stride, int headSize, int length, float[] scores, float[] out, int outOffset) {
         attentionScores(q, qOffset, keys, kvOffset, stride, headSize, length, scores, 0);
         softmax(scores, 0, length);
-        java.util.Arrays.fill(out, outOffset, outOffset + headSize, 0f);
+        Arrays.fill(out, outOffset, outOffset + headSize, 0f);
         attentionValues(scores, 0, values, kvOffset, stride, headSize, length, out, outOffset);
     }
 

@@ -4,23 +4,30 @@ import java.lang.foreign.MemorySegment;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.ForkJoinWorkerThread;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Splits loops of independent iterations across all cores.
  *
  * <p>One fixed pool of daemon worker threads, sized to {@link Runtime#availableProcessors()}, serves the
- * whole process. The calling thread runs the first chunk itself, so a split into {@code k} chunks hands only
- * {@code k - 1} of them to other threads, and a loop too small to be worth a hand-off runs on the caller.
+ * whole process. The calling thread works on the loop too, so a loop too small to be worth a hand-off runs on
+ * the caller alone.
  *
  * <h2>Notes</h2>
- * Chunks are equal, contiguous ranges: kernels split uniform work (rows of a matrix) so static splitting
- * balances as well as work stealing would, without its bookkeeping. A loop started from inside one of the
- * pool's own workers runs inline rather than waiting on the pool it occupies.
+ * A loop is cut into equal, contiguous chunks, up to {@value #CHUNKS_PER_THREAD} per thread, which the caller
+ * and up to {@code threads - 1} helpers claim one at a time from a shared counter: kernels split uniform work
+ * (rows of a matrix), but cores are not uniform when the OS or another process takes one for a while. A loop
+ * started from inside one of the pool's own workers runs inline rather than waiting on the pool it occupies.
  */
 public final class Parallel {
 
     /** Worker count: one per core the JVM may use. */
     private static final int THREADS = Runtime.getRuntime().availableProcessors();
+    /**
+     * Chunks per thread a loop is cut into at most: a thread slowed by the OS or another process leaves its
+     * unclaimed chunks to the others instead of holding everyone up, at a cost of a few atomic increments.
+     */
+    static final int CHUNKS_PER_THREAD = 4;
 
     private static final ForkJoinPool POOL = new ForkJoinPool(THREADS, pool -> {
         ForkJoinWorkerThread t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
@@ -56,9 +63,9 @@ public final class Parallel {
     }
 
     /**
-     * Runs {@code task} over {@code [0, count)} split into at most {@link #threads()} contiguous chunks of at
-     * least {@code grain} iterations, and returns when all of them are done. Exceptions thrown by a chunk are
-     * rethrown here.
+     * Runs {@code task} over {@code [0, count)} split into contiguous chunks of at least {@code grain}
+     * iterations, on up to {@link #threads()} threads, and returns when all of them are done. An exception thrown
+     * by a chunk is rethrown here (other chunks may still have run).
      *
      * @param grain the fewest iterations worth sending to another thread; {@code count <= grain} runs inline
      */
@@ -70,21 +77,25 @@ public final class Parallel {
             }
             return;
         }
-        ForkJoinTask<?>[] forked = new ForkJoinTask<?>[chunks - 1];
-        for (int k = 1; k < chunks; k++) {
-            int from = bound(count, chunks, k);
-            int to = bound(count, chunks, k + 1);
-            forked[k - 1] = POOL.submit(() -> task.run(from, to));
+        AtomicInteger next = new AtomicInteger();
+        Runnable drain = () -> {
+            for (int k = next.getAndIncrement(); k < chunks; k = next.getAndIncrement()) {
+                task.run(bound(count, chunks, k), bound(count, chunks, k + 1));
+            }
+        };
+        ForkJoinTask<?>[] helpers = new ForkJoinTask<?>[Math.min(THREADS, chunks) - 1];
+        for (int h = 0; h < helpers.length; h++) {
+            helpers[h] = POOL.submit(drain);
         }
         Throwable failure = null;
         try {
-            task.run(0, bound(count, chunks, 1));
+            drain.run();
         } catch (RuntimeException | Error e) {
             failure = e;
         }
-        for (ForkJoinTask<?> f : forked) {
+        for (ForkJoinTask<?> helper : helpers) {
             try {
-                f.join();
+                helper.join();
             } catch (RuntimeException | Error e) {
                 if (failure == null) {
                     failure = e;
@@ -106,7 +117,7 @@ public final class Parallel {
             return 0;
         }
         long byGrain = Math.max(1, count / Math.max(1, (long) grain));
-        return (int) Math.min(THREADS, byGrain);
+        return (int) Math.min((long) THREADS * CHUNKS_PER_THREAD, byGrain);
     }
 
     /** Start of chunk {@code k} of {@code chunks} equal chunks of {@code count}. */

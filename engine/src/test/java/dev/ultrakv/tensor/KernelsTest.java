@@ -235,7 +235,7 @@ class KernelsTest {
         try (Arena arena = Arena.ofShared()) {
             FloatTensor w = TestData.tensor(type, TestData.floats(random, rows * cols), arena);
             float[] weights = TestData.elements(w);
-            for (int batch : new int[] {1, 33, Kernels.BATCH_BLOCK + 6,
+            for (int batch : new int[] {1, 33, Kernels.LANES_MIN_BATCH + 6,
                     Kernels.laneBlockTiles(cols) * Kernels.LANE_TOKENS + 7}) {
                 checkMatmul(w, weights, rows, cols, batch, random);
             }

@@ -35,7 +35,8 @@ class ParallelTest {
         Thread caller = Thread.currentThread();
         Parallel.forRange(10, 10, (from, to) -> assertSame(caller, Thread.currentThread()));
         assertEquals(1, Parallel.chunks(10, 10));
-        assertEquals(Math.min(Parallel.threads(), 4), Parallel.chunks(40, 10));
+        assertEquals(Math.min(Parallel.threads() * Parallel.CHUNKS_PER_THREAD, 4), Parallel.chunks(40, 10));
+        assertEquals(Parallel.threads() * Parallel.CHUNKS_PER_THREAD, Parallel.chunks(1 << 20, 1));
     }
 
     @Test

@@ -9,6 +9,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Random;
 
+import jdk.incubator.vector.ShortVector;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -110,6 +111,29 @@ class TensorsTest {
                 int expected = Float.floatToRawIntBits(Float.float16ToFloat((short) i));
                 assertEquals(expected, Float.floatToRawIntBits(out[i]), "half 0x" + Integer.toHexString(i));
                 assertEquals(expected, Float.floatToRawIntBits(t.getFloat(i)), "half 0x" + Integer.toHexString(i));
+            }
+        }
+    }
+
+    /** The in-register conversion of the F16 dot: exact except that it may leave a NaN signalling. */
+    @Test
+    void f16_inRegisterConversion_isExactForEveryNonNaN_andKeepsNaNs() {
+        int lanes = Kernels.L;
+        short[] halves = new short[lanes];
+        float[] out = new float[lanes];
+        for (int base = 0; base < 1 << 16; base += lanes) {
+            for (int i = 0; i < lanes; i++) {
+                halves[i] = (short) (base + i);
+            }
+            Kernels.f16ToFloatForArithmetic(ShortVector.fromArray(Kernels.S, halves, 0)).intoArray(out, 0);
+            for (int i = 0; i < lanes; i++) {
+                float expected = Float.float16ToFloat(halves[i]);
+                String what = "half 0x" + Integer.toHexString(base + i);
+                if (Float.isNaN(expected)) {
+                    assertTrue(Float.isNaN(out[i]), what);
+                } else {
+                    assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(out[i]), what);
+                }
             }
         }
     }

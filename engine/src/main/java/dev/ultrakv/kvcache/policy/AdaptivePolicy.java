@@ -1,0 +1,252 @@
+package dev.ultrakv.kvcache.policy;
+
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.IdentityHashMap;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Adapts between recency and frequency to the workload, remembers popularity beyond residence, and steers by what
+ * blocks cost to recompute. Two orders name a victim among the unpinned leaves, and the policy follows whichever
+ * would be saving more recomputation now:
+ * <ul>
+ *   <li><em>recency</em>: the least recently used leaf (LRU);</li>
+ *   <li><em>frequency</em>: the leaf with the fewest uses, oldest first among equals, where a block's count
+ *       starts from a TinyLFU {@link FrequencySketch} estimate of how often its prefix was asked for recently,
+ *       cached or not, and all counts are halved with the sketch (ageing). The newest blocks sit out in a small
+ *       window ({@value #WINDOW_SHARE} of the cache, W-TinyLFU's) until they are older than it.</li>
+ * </ul>
+ *
+ * <h2>Admission (scan resistance)</h2>
+ * A block computed for the first time in a while starts with a count of 1. While the frequency order leads, it
+ * is evicted before any block reused more often, as soon as it leaves the window: in a prefix cache that is
+ * TinyLFU's refusal of a new entry whose frequency is below the victim's, so a burst of one-off prompts (a scan)
+ * passes through a few blocks of the cache instead of flushing it. A prompt that comes back wins its place at
+ * once: the sketch remembers that it was asked for, which in-cache LFU forgets. Only blocks holding prompt tokens
+ * count as asked for; blocks of generated tokens are cached but, until a later prompt reuses them, not counted.
+ *
+ * <h2>Adaptation</h2>
+ * {@link ShadowCaches} replays every reference through a what-if LRU and a what-if LFU of the same size that hold
+ * keys only, and scores their hits with a decay of a few cache turnovers. When they disagree about the victim, the
+ * policy follows the order whose shadow scores higher: recency for conversational and bursty reuse, frequency for
+ * stable popularity and scans. This is ARC's idea (Megiddo and Modha, FAST 2003) of letting ghost entries steer
+ * the balance, measured directly as set dueling does (Qureshi et al., ISCA 2007); see docs/policies.md for the
+ * alternatives tried (Caffeine's hill-climbed window, ARC-style ghost resizing, LeCaR regrets) and their figures.
+ *
+ * <h2>Recomputation cost</h2>
+ * Rebuilding a block costs its tokens' dense layers plus their attention over the context before them, so a
+ * block deep in a long prefix costs more: {@code cost = 1 + depth * tokensPerBlock / COST_SCALE_TOKENS}. Shadow
+ * hits are scored by cost, so the policy follows the order that saves more compute, not merely more blocks; on
+ * long-context traces that favours keeping long chains whole.
+ *
+ * <p>All decisions are deterministic; recency is a tick, never the wall clock.
+ */
+public final class AdaptivePolicy implements EvictionPolicy {
+    /** Context length in tokens at which attention costs about as much as a token's dense layers (1B-class). */
+    public static final int COST_SCALE_TOKENS = 8192;
+    /** Share of the cache that shields the newest blocks from the frequency order (Caffeine's initial 1%). */
+    static final double WINDOW_SHARE = 0.01;
+
+    private static final int WINDOW = 0;
+    private static final int MAIN = 1;
+    private static final Comparator<BlockEntry> BY_RECENCY = Comparator.comparingLong(e -> e.order);
+    private static final Comparator<BlockEntry> BY_FREQUENCY =
+            Comparator.<BlockEntry>comparingInt(e -> e.frequency).thenComparingLong(e -> e.order);
+
+    private final int tokensPerBlock;
+    private final int windowSize;
+    private final FrequencySketch sketch;
+    private final ShadowCaches shadows;
+    private final Set<BlockEntry> entries = Collections.newSetFromMap(new IdentityHashMap<>());
+    /** Every evictable entry, by recency. */
+    private final TreeSet<BlockEntry> byRecency = new TreeSet<>(BY_RECENCY);
+    /** Evictable entries past the window, by frequency. */
+    private final TreeSet<BlockEntry> byFrequency = new TreeSet<>(BY_FREQUENCY);
+    /** Entries in the window (evictable or not), by recency, to know which leaves it next. */
+    private final TreeSet<BlockEntry> windowMembers = new TreeSet<>(BY_RECENCY);
+    /** Evictable entries in the window, by recency. */
+    private final TreeSet<BlockEntry> windowEvictable = new TreeSet<>(BY_RECENCY);
+    private long tick;
+    private long recencyDecisions;
+    private long frequencyDecisions;
+
+    /**
+     * @param capacityBlocks blocks the cache can hold; sizes the sketch, the shadows and the window
+     * @param tokensPerBlock real tokens a block stands for, for the recomputation cost
+     */
+    public AdaptivePolicy(int capacityBlocks, int tokensPerBlock) {
+        if (capacityBlocks <= 0 || tokensPerBlock <= 0) {
+            throw new IllegalArgumentException("capacity and tokens per block must be positive: " + capacityBlocks
+                    + ", " + tokensPerBlock);
+        }
+        this.tokensPerBlock = tokensPerBlock;
+        this.windowSize = (int) Math.max(1, capacityBlocks * WINDOW_SHARE);
+        this.sketch = new FrequencySketch(capacityBlocks);
+        this.shadows = new ShadowCaches(capacityBlocks);
+    }
+
+    @Override
+    public PolicyKind kind() {
+        return PolicyKind.ADAPTIVE;
+    }
+
+    /** Whether the recency order leads now (else the frequency order does). */
+    public boolean recencyLeads() {
+        return shadows.recencyLeads();
+    }
+
+    /**
+     * Evictions where the two orders disagreed, by the order followed: {@code {recency, frequency}}.
+     */
+    public long[] decisions() {
+        return new long[] {recencyDecisions, frequencyDecisions};
+    }
+
+    /** The sketch's estimate of how often {@code entry}'s prefix was asked for recently (0 to 15). */
+    public int estimatedFrequency(BlockEntry entry) {
+        return sketch.frequency(entry.key());
+    }
+
+    /** The use count the frequency order ranks {@code entry} by. */
+    public int frequency(BlockEntry entry) {
+        return entry.frequency;
+    }
+
+    /** How much {@code entry} costs to recompute, relative to a block with no context before it. */
+    public double recomputationCost(BlockEntry entry) {
+        return 1.0 + (double) entry.depth() * tokensPerBlock / COST_SCALE_TOKENS;
+    }
+
+    @Override
+    public void onInsert(BlockEntry entry, boolean requested) {
+        shadows.reference(entry.key(), recomputationCost(entry));
+        entry.evictable = false;
+        entries.add(entry);
+        tick++;
+        if (requested && sketch.increment(entry.key())) {
+            ageFrequencies();
+        }
+        entry.order = tick;
+        entry.frequency = Math.max(1, sketch.frequency(entry.key()));
+        entry.segment = WINDOW;
+        windowMembers.add(entry);
+        while (windowMembers.size() > windowSize) {
+            BlockEntry oldest = windowMembers.pollFirst();
+            if (oldest.evictable) {
+                windowEvictable.remove(oldest);
+                byFrequency.add(oldest);
+            }
+            oldest.segment = MAIN;
+        }
+    }
+
+    @Override
+    public void onAccess(BlockEntry entry) {
+        shadows.reference(entry.key(), recomputationCost(entry));
+        boolean queued = entry.evictable;
+        if (queued) {
+            unqueue(entry);
+        }
+        boolean inWindow = entry.segment == WINDOW && windowMembers.remove(entry);
+        tick++;
+        if (sketch.increment(entry.key())) {
+            ageFrequencies();
+        }
+        entry.order = tick;
+        entry.frequency++;
+        if (inWindow) {
+            windowMembers.add(entry);
+        }
+        if (queued) {
+            queue(entry);
+        }
+    }
+
+    /** The sketch was halved: cached counts follow, and the frequency order is rebuilt. */
+    private void ageFrequencies() {
+        byFrequency.clear();
+        for (BlockEntry cached : entries) {
+            cached.frequency >>>= 1;
+            if (cached.evictable && cached.segment == MAIN) {
+                byFrequency.add(cached);
+            }
+        }
+    }
+
+    @Override
+    public void onEvictable(BlockEntry entry) {
+        entry.evictable = true;
+        queue(entry);
+    }
+
+    @Override
+    public void onUnevictable(BlockEntry entry) {
+        unqueue(entry);
+        entry.evictable = false;
+    }
+
+    @Override
+    public void onRemove(BlockEntry entry) {
+        if (entry.evictable) {
+            onUnevictable(entry);
+        }
+        if (entry.segment == WINDOW) {
+            windowMembers.remove(entry);
+        }
+        entries.remove(entry);
+    }
+
+    private void queue(BlockEntry entry) {
+        byRecency.add(entry);
+        (entry.segment == WINDOW ? windowEvictable : byFrequency).add(entry);
+    }
+
+    private void unqueue(BlockEntry entry) {
+        byRecency.remove(entry);
+        (entry.segment == WINDOW ? windowEvictable : byFrequency).remove(entry);
+    }
+
+    @Override
+    public BlockEntry selectVictim() {
+        if (byRecency.isEmpty()) {
+            return null;
+        }
+        BlockEntry oldest = byRecency.first();
+        BlockEntry rarest = byFrequency.isEmpty() ? windowEvictable.first() : byFrequency.first();
+        if (oldest == rarest) {
+            return oldest;
+        }
+        if (shadows.recencyLeads()) {
+            recencyDecisions++;
+            return oldest;
+        }
+        frequencyDecisions++;
+        return rarest;
+    }
+
+    @Override
+    public int size() {
+        return entries.size();
+    }
+
+    @Override
+    public void checkInvariants(int expectedSize, int expectedEvictable) {
+        Invariants.check(entries.size() == expectedSize, "ADAPTIVE holds %d entries, the index %d", entries.size(),
+                expectedSize);
+        Invariants.check(byRecency.size() == expectedEvictable
+                        && byFrequency.size() + windowEvictable.size() == expectedEvictable,
+                "ADAPTIVE orders %d by recency and %d + %d by frequency and window, the index has %d evictable",
+                byRecency.size(), byFrequency.size(), windowEvictable.size(), expectedEvictable);
+        Invariants.check(windowMembers.size() <= windowSize, "ADAPTIVE window holds %d of %d", windowMembers.size(),
+                windowSize);
+        for (BlockEntry entry : byRecency) {
+            Invariants.check(entry.evictable && entries.contains(entry)
+                            && (entry.segment == WINDOW ? windowEvictable : byFrequency).contains(entry),
+                    "ADAPTIVE orders an entry that is not an evictable one it holds");
+        }
+        for (BlockEntry entry : windowMembers) {
+            Invariants.check(entry.segment == WINDOW && entries.contains(entry), "ADAPTIVE window entry misplaced");
+        }
+    }
+}

@@ -1,0 +1,27 @@
+package dev.ultrakv.kvcache.policy;
+
+import java.util.Locale;
+
+/** The eviction strategies the prefix cache offers; {@link EvictionPolicies#create} builds each. */
+public enum PolicyKind {
+    /** Least recently used unpinned leaf first. */
+    LRU,
+    /** Least frequently used unpinned leaf first, with counts halved periodically so old popularity fades. */
+    LFU,
+    /** Follows recency or sketch-seeded frequency, whichever shadow caches find hitting more; scan resistant. */
+    ADAPTIVE;
+
+    /**
+     * The kind named by {@code name}, ignoring case ({@code "lru"}, {@code "LFU"}, {@code "adaptive"}).
+     *
+     * @throws IllegalArgumentException naming the accepted values
+     */
+    public static PolicyKind parse(String name) {
+        for (PolicyKind kind : values()) {
+            if (kind.name().equals(name.trim().toUpperCase(Locale.ROOT))) {
+                return kind;
+            }
+        }
+        throw new IllegalArgumentException("unknown eviction policy '" + name + "' (expected lru, lfu or adaptive)");
+    }
+}
