@@ -31,8 +31,11 @@ public final class MachinePeaks {
     private static final long FMA_PASS_ITERATIONS = 1 << 20;
     /** How long each measurement repeats passes for, taking the best. */
     private static final long MEASURE_NANOS = 1_000_000_000L;
-    /** Short FMA passes run first, so the chains are compiled before a long pass is timed. */
-    private static final int JIT_WARMUP_PASSES = 100;
+    /**
+     * How long short FMA passes run first, so that C2 has compiled the chains before a long pass is timed (a count
+     * of passes was not enough on a loaded machine: a pass still interpreted then measured 1000x too slow).
+     */
+    private static final long JIT_WARMUP_NANOS = 500_000_000L;
     /** Passes run first and not counted, so the kernels are compiled and pages touched. */
     private static final int WARMUP_PASSES = 3;
 
@@ -64,7 +67,8 @@ public final class MachinePeaks {
      */
     public static double measurePeakFmaFlops() {
         // Short passes first: the interpreter runs vector code slowly until the JIT compiles it.
-        for (int i = 0; i < JIT_WARMUP_PASSES; i++) {
+        long warmupStart = System.nanoTime();
+        while (System.nanoTime() - warmupStart < JIT_WARMUP_NANOS) {
             fmaPass(FMA_PASS_ITERATIONS >> 10);
         }
         double best = 0;

@@ -1,7 +1,6 @@
 package dev.ultrakv.kvcache;
 
 import jdk.incubator.vector.FloatVector;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.ValueLayout;
@@ -171,10 +170,7 @@ class PagedKvStoreTest {
         }
     }
 
-    /** The strict form of {@link #attendMatchesTheDenseStore}, for every head size: waits on the kernel fix. */
-    @Disabled("Kernels.dotF32 (off-heap scores) sums in another order than Kernels.dot (on-heap): a scalar head up "
-            + "to a 64-byte boundary whose length depends on the key's address, then 4 vector accumulators "
-            + "instead of 2. Enable once every kernel's summation order depends only on the element count.")
+    /** The strict form of {@link #attendMatchesTheDenseStore}, for every head size. */
     @Test
     void attendIsBitIdenticalToDenseForEveryHeadSize() {
         for (int headSize : new int[] {16, 17, 32, 33, 64, 65, 80, 128}) {

@@ -1,0 +1,129 @@
+package dev.ultrakv.tensor;
+
+import jdk.incubator.vector.FloatVector;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * Every sum is taken in the canonical order (see the Kernels class notes), so results are bit-identical whatever
+ * the batch, the address of the weights, the thread or the JIT state. Prefix caching and batching rely on it.
+ */
+class CanonicalOrderTest {
+    private static final int L = FloatVector.SPECIES_PREFERRED.length();
+
+    /** The canonical order written out in scalar Java: lane accumulators by fused multiply-add, then a tree. */
+    static float canonicalDot(float[] w, int wOffset, float[] x, int xOffset, int n) {
+        float[] lanes = new float[L];
+        for (int i = 0; i < n; i++) {
+            lanes[i % L] = Math.fma(w[wOffset + i], x[xOffset + i], lanes[i % L]);
+        }
+        // The last chunk is padded with zeros: lanes past the end take fma(0, 0, acc).
+        for (int i = n; i % L != 0; i++) {
+            lanes[i % L] = Math.fma(0f, 0f, lanes[i % L]);
+        }
+        for (int h = L / 2; h >= 1; h /= 2) {
+            float[] folded = new float[L];
+            for (int j = 0; j < L; j++) {
+                folded[j] = lanes[j] + lanes[(j + h) % L];
+            }
+            lanes = folded;
+        }
+        return lanes[0];
+    }
+
+    @Test
+    void arrayDotFollowsTheCanonicalOrderBitForBit() {
+        Random random = new Random(1);
+        for (int n : new int[] {1, 7, 15, 16, 17, 63, 64, 65, 172, 768, 1001}) {
+            float[] a = TestData.floats(random, n + 5);
+            float[] b = TestData.floats(random, n + 3);
+            for (int rep = 0; rep < 200; rep++) { // interpreted first, then compiled: the bits must not change
+                assertEquals(canonicalDot(a, 5, b, 3, n), Kernels.dot(a, 5, b, 3, n), "n=" + n);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(GgmlType.class)
+    void tensorDotEqualsTheCanonicalDotOfItsDequantizedWeights(GgmlType type) {
+        Random random = new Random(2 + type.ordinal());
+        int n = type.blockSize() == 1 ? 333 : 320;
+        try (Arena arena = Arena.ofConfined()) {
+            FloatTensor w = TestData.tensor(type, TestData.floats(random, n), arena);
+            float[] weights = TestData.elements(w);
+            float[] x = TestData.floats(random, n);
+            for (int rep = 0; rep < 100; rep++) {
+                assertEquals(canonicalDot(weights, 0, x, 0, n), w.dot(0, x, 0, n), type + " dot");
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(GgmlType.class)
+    void dotDoesNotDependOnTheAddressOfTheWeights(GgmlType type) {
+        Random random = new Random(3 + type.ordinal());
+        int n = type.blockSize() == 1 ? 201 : 224;
+        float[] values = TestData.floats(random, n);
+        float[] x = TestData.floats(random, n);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment encoded = TensorEncoder.encode(type, values, arena);
+            float expected = Tensors.wrap(type, encoded, n).dot(0, x, 0, n);
+            for (int shift = 1; shift < 64; shift += 3) {
+                MemorySegment shifted = arena.allocate(encoded.byteSize() + shift, 64).asSlice(shift);
+                MemorySegment.copy(encoded, 0, shifted, 0, encoded.byteSize());
+                assertEquals(expected, Tensors.wrap(type, shifted, n).dot(0, x, 0, n), "shift " + shift);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(GgmlType.class)
+    void matmulRowsAreBitIdenticalWhateverBatchTheyArePartOf(GgmlType type) {
+        Random random = new Random(4 + type.ordinal());
+        int cols = type.blockSize() == 1 ? 173 : 192;
+        int rows = 37;
+        try (Arena arena = Arena.ofShared()) {
+            FloatTensor w = TestData.tensor(type, TestData.floats(random, rows * cols), arena);
+            for (int batch : new int[] {2, 3, 5, 17, 64}) {
+                float[] x = TestData.floats(random, batch * cols);
+                float[] out = new float[batch * rows];
+                Kernels.matmul(w, rows, cols, x, batch, out);
+                for (int b = 0; b < batch; b++) {
+                    float[] one = new float[rows];
+                    float[] xb = new float[cols];
+                    System.arraycopy(x, b * cols, xb, 0, cols);
+                    Kernels.matmul(w, rows, cols, xb, 1, one);
+                    float[] row = new float[rows];
+                    System.arraycopy(out, b * rows, row, 0, rows);
+                    assertArrayEquals(one, row, type + " batch " + batch + " token " + b);
+                }
+            }
+        }
+    }
+
+    @Test
+    void offHeapAttentionScoresEqualOnHeapScores() {
+        Random random = new Random(5);
+        int headSize = 48;
+        int length = 37;
+        float[] q = TestData.floats(random, headSize);
+        float[] keys = TestData.floats(random, length * headSize);
+        float[] onHeap = new float[length];
+        float[] offHeap = new float[length];
+        Kernels.attentionScores(q, 0, keys, 0, headSize, headSize, length, onHeap, 0);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment seg = arena.allocate((long) keys.length * Float.BYTES + 4, 64).asSlice(4);
+            MemorySegment.copy(keys, 0, seg, Kernels.F32_LE, 0, keys.length);
+            Kernels.attentionScores(q, 0, seg, 0, headSize, headSize, length, offHeap, 0);
+        }
+        assertArrayEquals(onHeap, offHeap);
+    }
+}
