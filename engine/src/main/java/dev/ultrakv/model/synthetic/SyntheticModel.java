@@ -6,6 +6,7 @@ import dev.ultrakv.model.gguf.GgufValue;
 import dev.ultrakv.model.gguf.GgufValueType;
 import dev.ultrakv.model.gguf.GgufWriter;
 import dev.ultrakv.tensor.GgmlType;
+import dev.ultrakv.tensor.TensorEncoder;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -81,7 +82,7 @@ public final class SyntheticModel {
             MemorySegment data = arena.allocate(GgufWriter.dataSize(tensors, GgufFile.DEFAULT_ALIGNMENT), CHUNK);
             for (GgufTensorInfo t : tensors) {
                 generate(shape, t, seed, (floats, byteOffset) ->
-                        SyntheticEncoding.encode(t.type(), floats, data, t.offset() + byteOffset));
+                        TensorEncoder.encode(t.type(), floats, data, t.offset() + byteOffset));
             }
             return GgufFile.of("<synthetic " + shape.name() + " " + dtype + ">", metadata, tensors, data, arena);
         } catch (IOException e) {
@@ -104,7 +105,7 @@ public final class SyntheticModel {
         MemorySegment buffer = MemorySegment.ofArray(new byte[CHUNK * Float.BYTES]);
         GgufWriter.write(path, metadata(shape, dtype), tensors, (t, out) ->
                 generate(shape, t, seed, (floats, byteOffset) -> {
-                    SyntheticEncoding.encode(t.type(), floats, buffer, 0);
+                    TensorEncoder.encode(t.type(), floats, buffer, 0);
                     ByteBuffer bytes = buffer.asSlice(0, t.type().bytesFor(floats.length)).asByteBuffer();
                     while (bytes.hasRemaining()) {
                         out.write(bytes);
