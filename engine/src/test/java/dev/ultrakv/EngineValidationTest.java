@@ -29,7 +29,8 @@ class EngineValidationTest {
         assertRefused(() -> KVCacheConfig.builder().compressionRatio(0).build(), "compressionRatio");
         assertRefused(() -> KVCacheConfig.builder().compressionRatio(1.5).build(), "1.5");
         assertRefused(() -> KVCacheConfig.builder().compressionRatio(Double.NaN).build(), "NaN");
-        assertRefused(() -> KVCacheConfig.builder().quantizationBits(3).build(), "quantizationBits must be 2, 4 or 8: 3");
+        assertRefused(() -> KVCacheConfig.builder().quantizationBits(3).build(),
+                "quantizationBits must be 2, 4 or 8: 3");
         KVCacheConfig ok = KVCacheConfig.builder().compressionRatio(1).quantizationBits(2).build();
         assertEquals(1, ok.compressionRatio());
         assertEquals(2, ok.quantizationBits());
