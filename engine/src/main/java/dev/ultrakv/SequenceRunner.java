@@ -36,9 +36,14 @@ final class SequenceRunner {
     private final ForwardState state;
 
     SequenceRunner(LlamaModel model, KvCacheManager cache) {
+        this(model, cache, LlamaModel.DEFAULT_PREFILL_CHUNK);
+    }
+
+    /** A runner whose prefill passes hold at most {@code prefillChunk} rows (tests: 1 isolates every row). */
+    SequenceRunner(LlamaModel model, KvCacheManager cache, int prefillChunk) {
         this.model = model;
         this.cache = cache;
-        this.state = model.newState(LlamaModel.DEFAULT_PREFILL_CHUNK);
+        this.state = model.newState(prefillChunk);
     }
 
     /** The most tokens a prompt of {@code promptTokens} can generate within the model's context. */

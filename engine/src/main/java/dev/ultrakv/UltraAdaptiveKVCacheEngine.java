@@ -340,10 +340,13 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
                     now - work.submitted);
             record(result);
             work.future.complete(result);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             countFailure();
             publishCacheState();
             work.future.completeExceptionally(e);
+            if (e instanceof Error) {
+                throw e;
+            }
         }
     }
 

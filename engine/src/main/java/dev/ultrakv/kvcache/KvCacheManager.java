@@ -31,6 +31,7 @@ import java.util.Set;
  * position is run through the model again, and its K/V must not be written into a shared block: when it lies in
  * a shared full block, the sequence gets a private copy of that block instead ({@link Sequence#computeFrom()}
  * says where the model must start). On insert the copy is a duplicate of the cached block and is given back.
+ * So even a full hit needs one free block, and in a full pool it evicts one.
  *
  * <p><b>References.</b> The index holds one reference to each cached block, the store one to each block of
  * its table. On {@link #release} the index takes over the store's reference to each private block it adopts
