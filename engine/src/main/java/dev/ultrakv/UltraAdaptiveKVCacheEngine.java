@@ -66,6 +66,8 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
     /** Guards {@link #closed} against submissions racing with {@link #close()}. */
     private final Object lifecycle = new Object();
     private boolean closed;
+    /** Set by {@link #close()}: the loop fails the rest of a group instead of serving it. */
+    private volatile boolean stopping;
 
     /** Guards the counters below, written by the loop and read by {@link #getStats()}. */
     private final Object statsLock = new Object();
@@ -207,6 +209,7 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
         synchronized (lifecycle) {
             if (!closed) {
                 closed = true;
+                stopping = true;
                 queue.add(new Job(CLOSE_PRIORITY, -1, List.of()));
             }
         }
@@ -292,7 +295,11 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
                     break;
                 }
                 for (Work work : job.works) {
-                    serve(work);
+                    if (stopping) {
+                        work.future.completeExceptionally(closedException());
+                    } else {
+                        serve(work);
+                    }
                 }
             }
         } catch (InterruptedException e) {
