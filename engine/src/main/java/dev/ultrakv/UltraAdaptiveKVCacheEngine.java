@@ -100,14 +100,19 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
                     + "comes with the quantization issue; build the config with useQuantization(false)");
         }
         this.model = config.model().load();
+        KvCacheManager manager = null;
         try {
-            this.cache = new KvCacheManager(config.model().description(), model.config().kvLayout(),
+            manager = new KvCacheManager(config.model().description(), model.config().kvLayout(),
                     config.blockSize(), config.maxTokens(), config.cacheStrategy().policy());
-        } catch (RuntimeException e) {
+            this.runner = new SequenceRunner(model, manager);
+        } catch (RuntimeException | Error e) {
+            if (manager != null) {
+                manager.close();
+            }
             model.close();
             throw e;
         }
-        this.runner = new SequenceRunner(model, cache);
+        this.cache = manager;
         this.contextLength = model.config().contextLength();
         this.cachePositions = (long) cache.totalBlocks() * cache.blockSize();
         this.kvBytesCapacity = cache.capacityBytes();
