@@ -58,6 +58,20 @@ class EngineRequestsTest {
     }
 
     @Test
+    void aSampledRequestWithASeedGivesTheSameTextAgainFromTheCache() {
+        try (var engine = engine()) {
+            Request sampled = Request.builder().text(STORY).temperature(0.9f).seed(7).maxNewTokens(20).build();
+            RequestResult first = engine.processRequest(sampled).join();
+            RequestResult again = engine.processRequest(sampled).join();
+            assertTrue(again.cacheHit());
+            assertEquals(first.text(), again.text());
+            RequestResult greedy = engine.processRequest(Request.builder().text(STORY).maxNewTokens(20).build())
+                    .join();
+            assertNotEquals(greedy.text(), first.text(), "sampling at 0.9 chooses other tokens than greedy");
+        }
+    }
+
+    @Test
     void aRepeatedPromptShorterThanOneBlockIsAHit() {
         try (var engine = engine()) {
             RequestResult first = engine.processRequest(Request.of("Hi", 2)).join();
