@@ -1,6 +1,9 @@
 package dev.ultrakv;
 
+import dev.ultrakv.model.Generation;
+import dev.ultrakv.model.TextGenerator;
 import dev.ultrakv.model.synthetic.SyntheticShape;
+import dev.ultrakv.sampling.Sampler;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -68,6 +71,19 @@ class EngineRequestsTest {
             RequestResult greedy = engine.processRequest(Request.builder().text(STORY).maxNewTokens(20).build())
                     .join();
             assertNotEquals(greedy.text(), first.text(), "sampling at 0.9 chooses other tokens than greedy");
+        }
+    }
+
+    @Test
+    void theEngineGeneratesWhatTheSingleSequenceGeneratorDoes() {
+        try (var model = ModelSource.embedded().load(); var engine = engine()) {
+            int[] prompt = model.tokenizer().encode(STORY, true);
+            Generation expected = new TextGenerator(model).generate(prompt, 40,
+                    Sampler.greedy(model.config().vocabularySize()), null);
+            RequestResult r = engine.processRequest(Request.builder().text(STORY).maxNewTokens(40).build()).join();
+            assertArrayEquals(expected.generatedTokens(), r.generatedTokenIds());
+            assertEquals(expected.stopReason().name(), r.stopReason().name());
+            assertEquals(prompt.length, r.promptTokens());
         }
     }
 
