@@ -136,6 +136,9 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
      */
     public CompletableFuture<RequestResult> processRequest(Request request) {
         Objects.requireNonNull(request, "request");
+        if (stopping) {
+            return CompletableFuture.failedFuture(closedException());
+        }
         Work work;
         try {
             work = prepare(request);
@@ -159,6 +162,9 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
     public CompletableFuture<List<RequestResult>> processBatchOptimized(List<Request> requests, int batchSize) {
         if (batchSize < 1) {
             throw new IllegalArgumentException("batchSize must be at least 1: " + batchSize);
+        }
+        if (stopping) {
+            return CompletableFuture.failedFuture(closedException());
         }
         List<CompletableFuture<RequestResult>> futures = new ArrayList<>(requests.size());
         List<Work> valid = new ArrayList<>(requests.size());
