@@ -1,0 +1,39 @@
+package dev.ultrakv;
+
+import java.time.Duration;
+
+/**
+ * A snapshot of an engine's counters, taken at one moment by {@link UltraAdaptiveKVCacheEngine#getStats()}.
+ * Request counts cover requests served since the engine started; a request hit means every prompt token was
+ * found in the cache.
+ *
+ * @param totalRequests      requests served (completed with a result)
+ * @param cacheHits          served requests whose whole prompt was cached
+ * @param cacheMisses        served requests that computed at least one prompt token
+ * @param failedRequests     requests that failed (bad input, or an error while serving)
+ * @param promptTokens       prompt tokens of the served requests
+ * @param cachedPromptTokens of those, tokens found in the cache
+ * @param evictions          KV blocks evicted from the cache to make room
+ * @param blocksUsed         KV blocks held by the cache or by a running request
+ * @param blocksFree         KV blocks free
+ * @param kvBytesInUse       bytes of the blocks in use
+ * @param kvBytesCapacity    bytes of all blocks
+ * @param latencyP50         median latency of the served requests (zero before the first)
+ * @param latencyP95         95th percentile latency
+ * @param latencyP99         99th percentile latency
+ */
+public record EngineStats(long totalRequests, long cacheHits, long cacheMisses, long failedRequests,
+                          long promptTokens, long cachedPromptTokens, long evictions, int blocksUsed,
+                          int blocksFree, long kvBytesInUse, long kvBytesCapacity, Duration latencyP50,
+                          Duration latencyP95, Duration latencyP99) {
+
+    /** Cache hits over served requests; 0 before the first. */
+    public double hitRate() {
+        return totalRequests == 0 ? 0 : (double) cacheHits / totalRequests;
+    }
+
+    /** Cached prompt tokens over prompt tokens; 0 before the first request. */
+    public double tokenHitRate() {
+        return promptTokens == 0 ? 0 : (double) cachedPromptTokens / promptTokens;
+    }
+}

@@ -1,0 +1,152 @@
+package dev.ultrakv;
+
+import java.util.Objects;
+
+/**
+ * A text to continue, with how urgent it is and how to sample. Immutable. The engine checks the values when the
+ * request is submitted and fails its future with an {@link IllegalArgumentException} naming the bad one, so a
+ * request can be built from untrusted input without throwing here.
+ *
+ * <pre>{@code
+ * Request.of("Once upon a time", 1);
+ * Request.builder().text("Once upon a time").priority(Priority.HIGH).maxNewTokens(64)
+ *         .temperature(0.8f).seed(42).id("story-1").build();
+ * }</pre>
+ */
+public final class Request {
+    /** Tokens generated unless asked otherwise: a short answer, cheap enough for tests and demos. */
+    public static final int DEFAULT_MAX_NEW_TOKENS = 32;
+    /** Greedy decoding unless asked otherwise, so that the same request gives the same text. */
+    public static final float DEFAULT_TEMPERATURE = 0f;
+    /** Seed of the sampler unless asked otherwise (used only at a temperature above 0). */
+    public static final long DEFAULT_SEED = 42;
+
+    private final String id;
+    private final String text;
+    private final int priority;
+    private final int maxNewTokens;
+    private final float temperature;
+    private final long seed;
+
+    private Request(Builder b) {
+        this.id = b.id;
+        this.text = Objects.requireNonNull(b.text, "text");
+        this.priority = b.priority;
+        this.maxNewTokens = b.maxNewTokens;
+        this.temperature = b.temperature;
+        this.seed = b.seed;
+    }
+
+    /**
+     * A request for {@code text} at numeric {@code priority} (0 CRITICAL to 4 BACKGROUND) with the defaults.
+     * An unknown priority fails the request when it is submitted.
+     */
+    public static Request of(String text, int priority) {
+        return builder().text(text).priority(priority).build();
+    }
+
+    /** A builder with the defaults: priority NORMAL, {@value #DEFAULT_MAX_NEW_TOKENS} new tokens, greedy. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The caller's id, or null: the engine then names the result {@code "request-N"}. */
+    public String id() {
+        return id;
+    }
+
+    /** The prompt text; the engine puts BOS before its tokens. */
+    public String text() {
+        return text;
+    }
+
+    /** The numeric priority as given (valid values 0 to 4, see {@link Priority}). */
+    public int priority() {
+        return priority;
+    }
+
+    /** The most tokens to generate; must be at least 1. */
+    public int maxNewTokens() {
+        return maxNewTokens;
+    }
+
+    /** Sampling temperature: 0 for greedy decoding. */
+    public float temperature() {
+        return temperature;
+    }
+
+    /** Seed of the sampler's random numbers. */
+    public long seed() {
+        return seed;
+    }
+
+    @Override
+    public String toString() {
+        return "Request[" + (id != null ? id + ", " : "") + "priority " + priority + ", maxNewTokens "
+                + maxNewTokens + ", temperature " + temperature + ", " + text.length() + " chars]";
+    }
+
+    /** Builds a {@link Request}. */
+    public static final class Builder {
+        private String id;
+        private String text;
+        private int priority = Priority.NORMAL.value();
+        private int maxNewTokens = DEFAULT_MAX_NEW_TOKENS;
+        private float temperature = DEFAULT_TEMPERATURE;
+        private long seed = DEFAULT_SEED;
+
+        private Builder() {
+        }
+
+        /** The prompt text (required). */
+        public Builder text(String text) {
+            this.text = text;
+            return this;
+        }
+
+        /** The numeric priority, 0 (CRITICAL) to 4 (BACKGROUND). */
+        public Builder priority(int priority) {
+            this.priority = priority;
+            return this;
+        }
+
+        /** The priority. */
+        public Builder priority(Priority priority) {
+            this.priority = priority.value();
+            return this;
+        }
+
+        /** The most tokens to generate, at least 1. */
+        public Builder maxNewTokens(int maxNewTokens) {
+            this.maxNewTokens = maxNewTokens;
+            return this;
+        }
+
+        /** Sampling temperature; 0 (the default) is greedy. */
+        public Builder temperature(float temperature) {
+            this.temperature = temperature;
+            return this;
+        }
+
+        /** Seed of the sampler. */
+        public Builder seed(long seed) {
+            this.seed = seed;
+            return this;
+        }
+
+        /** An id to find the result by; null lets the engine choose one. */
+        public Builder id(String id) {
+            this.id = id;
+            return this;
+        }
+
+        /**
+         * The request.
+         *
+         * @throws NullPointerException if no text was given
+         */
+        public Request build() {
+            return new Request(this);
+        }
+    }
+}

@@ -1,0 +1,11 @@
+package dev.ultrakv;
+
+/** Why the engine stopped generating for a request. */
+public enum StopReason {
+    /** The model produced its end-of-sequence (or beginning-of-sequence) token. */
+    END_OF_SEQUENCE,
+    /** The request's {@code maxNewTokens} were generated. */
+    MAX_TOKENS,
+    /** The model's context length was reached. */
+    CONTEXT_FULL
+}

@@ -1,0 +1,343 @@
+package dev.ultrakv.kvcache;
+
+import dev.ultrakv.kvcache.index.PrefixIndex;
+import dev.ultrakv.kvcache.index.PrefixIndexStats;
+import dev.ultrakv.kvcache.index.PrefixMatch;
+import dev.ultrakv.kvcache.policy.EvictionPolicies;
+import dev.ultrakv.kvcache.policy.PolicyKind;
+
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * The KV cache of one model: a {@link BlockPool} of off-heap blocks and the {@link PrefixIndex} that keeps
+ * finished sequences' blocks for reuse. A request {@linkplain #acquire acquires} a {@link Sequence}, whose
+ * {@link PagedKvStore} starts with the cached blocks of its longest cached prefix; when it ends, it is
+ * {@linkplain #release released} (its blocks go into the index) or {@linkplain #abort aborted}.
+ *
+ * <pre>
+ * prompt     | cached, full blocks (shared) | cached part of a block (copied) | rest of prompt + generation |
+ * table      [  shared  |  shared           |  fresh copy                     |  fresh  |  fresh            ]
+ * </pre>
+ *
+ * <h2>Notes</h2>
+ * <b>The call sequence</b> is the one of docs/policies.md: match and pin at once, share the full blocks, copy
+ * the partial block (copy-on-write), allocate the rest and evict through the index when the pool is short;
+ * after the run insert every token whose K/V is written, then unpin.
+ *
+ * <p><b>A full hit</b> (every prompt token cached) still needs the last prompt position's logits, so that
+ * position is run through the model again, and its K/V must not be written into a shared block: when it lies in
+ * a shared full block, the sequence gets a private copy of that block instead ({@link Sequence#computeFrom()}
+ * says where the model must start). On insert the copy is a duplicate of the cached block and is given back.
+ * So even a full hit needs one free block, and in a full pool it evicts one.
+ *
+ * <p><b>References.</b> The index holds one reference to each cached block, the store one to each block of
+ * its table. On {@link #release} the index takes over the store's reference to each private block it adopts
+ * (and drops duplicates); the manager drops the store's references to shared blocks and to private blocks past
+ * the inserted tokens. So {@code usedBlocks == cachedBlocks + private blocks of live sequences} at every step,
+ * which {@link #checkInvariants()} checks.
+ *
+ * <p><b>Threads.</b> Not thread-safe: the engine's step loop owns it.
+ */
+public final class KvCacheManager implements AutoCloseable {
+    private final String modelId;
+    private final BlockPool pool;
+    private final PrefixIndex index;
+    private final Set<Sequence> live = Collections.newSetFromMap(new IdentityHashMap<>());
+
+    /**
+     * @param modelId   the model's identity in the index: sequences of different models never share blocks
+     * @param layout    the model's K/V shape
+     * @param blockSize positions per block, a power of two
+     * @param maxTokens positions the cache holds, rounded up to whole blocks
+     * @param policy    which eviction policy orders the cached blocks
+     * @throws IllegalArgumentException if {@code blockSize} is not a power of two or {@code maxTokens <= 0}
+     */
+    public KvCacheManager(String modelId, KvLayout layout, int blockSize, long maxTokens, PolicyKind policy) {
+        this.modelId = Objects.requireNonNull(modelId, "modelId");
+        this.pool = BlockPool.forTokens(layout, blockSize, maxTokens);
+        try {
+            this.index = new PrefixIndex(blockSize,
+                    EvictionPolicies.create(policy, pool.totalBlocks(), blockSize), pool::release);
+        } catch (RuntimeException e) {
+            pool.close();
+            throw e;
+        }
+    }
+
+    /** The model identity the index keys on. */
+    public String modelId() {
+        return modelId;
+    }
+
+    /** Positions per block. */
+    public int blockSize() {
+        return pool.blockSize();
+    }
+
+    /** Blocks of the pool, free or not. */
+    public int totalBlocks() {
+        return pool.totalBlocks();
+    }
+
+    /** Blocks held by the cache or by live sequences. */
+    public int usedBlocks() {
+        return pool.usedBlocks();
+    }
+
+    /** Blocks nobody holds. */
+    public int freeBlocks() {
+        return pool.freeBlocks();
+    }
+
+    /** Bytes of the blocks in use. */
+    public long usedBytes() {
+        return pool.usedBytes();
+    }
+
+    /** Bytes of all blocks. */
+    public long capacityBytes() {
+        return pool.capacityBytes();
+    }
+
+    /** Blocks the prefix index holds. */
+    public int cachedBlocks() {
+        return index.cachedBlocks();
+    }
+
+    /** Blocks pinned by live sequences. */
+    public int pinnedBlocks() {
+        return index.pinnedBlocks();
+    }
+
+    /** Sequences acquired and not yet released or aborted. */
+    public int liveSequences() {
+        return live.size();
+    }
+
+    /** The prefix index's counters: lookups, hits, cached tokens, evictions. */
+    public PrefixIndexStats indexStats() {
+        return index.stats();
+    }
+
+    /**
+     * Blocks a sequence of {@code positions} K/V positions needs at most: what must fit in the pool for
+     * {@link #acquire} to succeed when nothing else is pinned.
+     */
+    public long blocksFor(long positions) {
+        return Math.ceilDiv(positions, pool.blockSize());
+    }
+
+    /**
+     * Starts a sequence for {@code promptTokens}: pins its longest cached prefix and builds its store, with room
+     * for the prompt and {@code maxNewTokens - 1} generated tokens (the last one sampled is never run through the
+     * model). Counts one lookup in the index's statistics.
+     *
+     * @param maxNewTokens tokens the caller may generate, already capped at the model's context
+     * @throws IllegalArgumentException if the prompt is empty or {@code maxNewTokens < 0}
+     * @throws IllegalStateException    if the blocks do not fit even after evicting every unpinned cached block;
+     *                                  nothing is then held
+     */
+    public Sequence acquire(int[] promptTokens, int maxNewTokens) {
+        if (promptTokens.length == 0) {
+            throw new IllegalArgumentException("the prompt has no tokens");
+        }
+        if (maxNewTokens < 0) {
+            throw new IllegalArgumentException("maxNewTokens must be >= 0: " + maxNewTokens);
+        }
+        int prompt = promptTokens.length;
+        long positions = prompt + Math.max(0L, maxNewTokens - 1L);
+        PrefixMatch match = index.match(modelId, promptTokens);
+        index.pin(match);
+        int[] full = match.fullBlocks();
+        boolean privateLast = match.isFullHit() && !match.hasPartial();
+        int shared = privateLast ? full.length - 1 : full.length;
+        long needed = blocksFor(positions);
+        int fresh = Math.toIntExact(needed - shared);
+        int[] freshIds = new int[fresh];
+        try {
+            makeRoom(fresh, prompt, positions);
+            if (!pool.allocate(fresh, freshIds, 0)) {
+                throw new IllegalStateException("allocation of " + fresh + " blocks failed after eviction");
+            }
+        } catch (RuntimeException e) {
+            index.unpin(match);
+            throw e;
+        }
+        PagedKvStore store = new PagedKvStore(pool, (int) needed);
+        for (int i = 0; i < shared; i++) {
+            store.appendShared(full[i]);
+        }
+        if (privateLast) {
+            pool.copyPrefix(full[shared], freshIds[0], pool.blockSize());
+        } else if (match.hasPartial()) {
+            pool.copyPrefix(match.partialBlock(), freshIds[0], match.partialTokens());
+        }
+        for (int id : freshIds) {
+            store.appendBlock(id);
+        }
+        int computeFrom = match.isFullHit() ? prompt - 1 : match.cachedTokens();
+        Sequence sequence = new Sequence(match, store, shared, prompt, computeFrom);
+        live.add(sequence);
+        return sequence;
+    }
+
+    /** Evicts until {@code blocks} are free, or says why they cannot be. */
+    private void makeRoom(int blocks, int prompt, long positions) {
+        int missing = blocks - pool.freeBlocks();
+        if (missing > 0) {
+            index.evict(missing);
+        }
+        if (pool.freeBlocks() < blocks) {
+            throw new IllegalStateException("the KV cache cannot hold a sequence of " + prompt + " prompt tokens and "
+                    + (positions - prompt) + " more positions: it needs " + blocks + " free blocks of "
+                    + pool.blockSize() + " positions, " + pool.freeBlocks() + " of " + pool.totalBlocks()
+                    + " are free after evicting every unpinned cached block (" + index.pinnedBlocks() + " pinned)");
+        }
+    }
+
+    /**
+     * Ends a sequence: caches the K/V of {@code tokens[0, tokenCount)} (prompt and generated tokens whose K/V
+     * were written) for later requests, unpins its prefix and frees the blocks it still owns.
+     *
+     * @param tokens     prompt then generated tokens
+     * @param tokenCount tokens whose K/V are written: at least the prompt, at most the store's capacity
+     * @throws IllegalArgumentException if the counts do not fit the sequence
+     * @throws IllegalStateException    if the sequence was already released or aborted, or is another manager's
+     */
+    public void release(Sequence sequence, int[] tokens, int tokenCount) {
+        checkLive(sequence);
+        if (tokenCount < sequence.promptTokens || tokenCount > tokens.length
+                || tokenCount > sequence.store.capacity()) {
+            throw new IllegalArgumentException("token count " + tokenCount + " outside [" + sequence.promptTokens
+                    + ", " + Math.min(tokens.length, sequence.store.capacity()) + "]");
+        }
+        live.remove(sequence);
+        int[] table = sequence.store.blocks();
+        try {
+            index.insert(sequence.match, tokens, tokenCount, table);
+        } finally {
+            index.unpin(sequence.match);
+        }
+        int inserted = Math.ceilDiv(tokenCount, pool.blockSize());
+        pool.releaseTailFirst(table, inserted, table.length);
+        pool.releaseTailFirst(table, 0, sequence.sharedBlocks);
+    }
+
+    /**
+     * Ends a sequence without caching anything (a failure or a cancellation): unpins its prefix and frees the
+     * blocks it allocated. Does nothing for a sequence already ended.
+     */
+    public void abort(Sequence sequence) {
+        if (!live.remove(sequence)) {
+            return;
+        }
+        index.unpin(sequence.match);
+        sequence.store.releaseBlocks();
+    }
+
+    private void checkLive(Sequence sequence) {
+        if (!live.contains(sequence)) {
+            throw new IllegalStateException("the sequence is not live in this manager: released, aborted or foreign");
+        }
+    }
+
+    /**
+     * Re-checks the books: the index's and the pool's own invariants; every block in use is either cached or
+     * private to exactly one live sequence; shared blocks of live sequences are cached; nothing is pinned when
+     * no sequence is live.
+     *
+     * @throws IllegalStateException naming the first broken invariant
+     */
+    public void checkInvariants() {
+        index.checkInvariants();
+        pool.checkInvariants();
+        long owned = 0;
+        for (Sequence s : live) {
+            int[] table = s.store.blocks();
+            for (int i = 0; i < table.length; i++) {
+                boolean cached = index.isCached(table[i]);
+                if (i < s.sharedBlocks && !cached) {
+                    throw new IllegalStateException("shared block " + table[i] + " of a live sequence is not cached");
+                }
+                if (i >= s.sharedBlocks) {
+                    if (cached || pool.refCount(table[i]) != 1) {
+                        throw new IllegalStateException("private block " + table[i] + " has "
+                                + pool.refCount(table[i]) + " holders" + (cached ? " and is cached" : ""));
+                    }
+                    owned++;
+                }
+            }
+        }
+        if (pool.usedBlocks() != index.cachedBlocks() + owned) {
+            throw new IllegalStateException(pool.usedBlocks() + " blocks in use, but " + index.cachedBlocks()
+                    + " cached and " + owned + " owned by " + live.size() + " live sequences");
+        }
+        if (live.isEmpty() && index.pinnedBlocks() != 0) {
+            throw new IllegalStateException(index.pinnedBlocks() + " blocks pinned with no live sequence");
+        }
+    }
+
+    /** Frees the pool's memory. Live sequences' stores may not be used afterwards. Idempotent. */
+    @Override
+    public void close() {
+        pool.close();
+    }
+
+    /**
+     * One request's place in the cache: its store and what of its prompt was cached. Handed out by
+     * {@link #acquire}; ended by {@link #release} or {@link #abort}.
+     */
+    public static final class Sequence {
+        private final PrefixMatch match;
+        private final PagedKvStore store;
+        /** Leading table entries that are cached blocks read in place (the store holds an extra reference). */
+        private final int sharedBlocks;
+        private final int promptTokens;
+        private final int computeFrom;
+
+        private Sequence(PrefixMatch match, PagedKvStore store, int sharedBlocks, int promptTokens,
+                         int computeFrom) {
+            this.match = match;
+            this.store = store;
+            this.sharedBlocks = sharedBlocks;
+            this.promptTokens = promptTokens;
+            this.computeFrom = computeFrom;
+        }
+
+        /** The sequence's K/V: cached prefix first, then room for the rest of the prompt and the generation. */
+        public PagedKvStore store() {
+            return store;
+        }
+
+        /** Prompt tokens whose K/V were found in the cache. */
+        public int cachedTokens() {
+            return match.cachedTokens();
+        }
+
+        /** Whether every prompt token was cached (a request hit). */
+        public boolean isFullHit() {
+            return match.isFullHit();
+        }
+
+        /**
+         * The first prompt position the model must run: the cached tokens, or the last prompt position on a full
+         * hit (its logits are needed; its K/V go to a private block).
+         */
+        public int computeFrom() {
+            return computeFrom;
+        }
+
+        /** Tokens of the prompt. */
+        public int promptTokens() {
+            return promptTokens;
+        }
+
+        @Override
+        public String toString() {
+            return "Sequence[prompt " + promptTokens + ", cached " + cachedTokens() + ", " + store + "]";
+        }
+    }
+}
