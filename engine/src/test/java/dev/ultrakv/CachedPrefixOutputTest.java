@@ -7,7 +7,6 @@ import dev.ultrakv.model.ModelLoader;
 import dev.ultrakv.model.synthetic.SyntheticShape;
 import dev.ultrakv.sampling.Sampler;
 import dev.ultrakv.tensor.GgmlType;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -33,7 +32,6 @@ class CachedPrefixOutputTest {
      * run, and the matmul kernels' rounding still depends on the batch (BatchInvarianceTest fails on main; a
      * kernel fix is in progress). Seen: logits 1 ulp apart on a full hit. Greedy tokens are compared meanwhile.
      */
-    private static final String NEEDS_BATCH_INVARIANCE = "needs batch-invariant matmul (BatchInvarianceTest)";
     private static final int BLOCK = 16;
     /** Positions in the test caches: room for every sequence here without eviction. */
     private static final int CACHE_TOKENS = 4096;
@@ -185,7 +183,6 @@ class CachedPrefixOutputTest {
     }
 
     @Test
-    @Disabled(NEEDS_BATCH_INVARIANCE)
     void embeddedModelGivesTheUncachedLogitsBitForBitFromACachedPrefix() {
         try (LlamaModel model = ModelLoader.loadEmbedded()) {
             int[] prompt = embeddedPrompt(model);
@@ -195,7 +192,6 @@ class CachedPrefixOutputTest {
     }
 
     @Test
-    @Disabled(NEEDS_BATCH_INVARIANCE)
     void syntheticModelGivesTheUncachedLogitsBitForBitFromACachedPrefix() {
         try (LlamaModel model = ModelLoader.synthetic(SyntheticShape.TEST_SMALL, GgmlType.F32, 7)) {
             assertSameLogits(model, syntheticPrompt(model), ENGINE_CHUNK);

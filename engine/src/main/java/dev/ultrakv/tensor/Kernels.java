@@ -175,7 +175,7 @@ public final class Kernels {
         int blockTokens = activationBlockTokens(stride);
         Parallel.forRange(tiles, grain, (from, to) -> {
             float[] ws = scratch(TILE_SCRATCH, TILE_ROWS * stride);
-            float[] sums = new float[TILE_ROWS * TILE_BATCH];
+            float[] lanes = new float[TILE_ROWS * TILE_BATCH * L];
             // Token blocks outermost, so that one block of activations stays in L2 while every row tile of the
             // range passes over it; each row tile is dequantized again per block, a small cost beside the FMAs.
             for (int block = 0; block < paddedBatch; block += blockTokens) {
@@ -192,7 +192,7 @@ public final class Kernels {
                         }
                     }
                     for (int b = block; b < blockEnd; b += TILE_BATCH) {
-                        tile4x6(ws, xs, stride, b, out, rows, r0, valid, Math.min(TILE_BATCH, batch - b), sums);
+                        tile4x6(ws, xs, stride, b, out, rows, r0, valid, Math.min(TILE_BATCH, batch - b), lanes);
                     }
                 }
             }
@@ -207,12 +207,14 @@ public final class Kernels {
 
     /**
      * The register tile: rows {@code r0..r0+3} (of {@code ws}) times tokens {@code b0..b0+5} (of {@code xs}), both
-     * {@code stride} floats apart and zero-padded; stores the {@code validRows x validTokens} results, using
-     * {@code sums} (24 floats) on the way. Each weight vector loaded serves six tokens, each activation vector
+     * {@code stride} floats apart and zero-padded; stores the {@code validRows x validTokens} results, with the
+     * accumulators' lanes parked in {@code lanes} (24 vectors) and folded by {@link #foldLanes}: C2 declines to
+     * inline 24 calls of {@link #sumLanes} into a method this large, and a vector passed to a call it does not
+     * inline is boxed on the heap. Each weight vector loaded serves six tokens, each activation vector
      * four rows: 10 loads per 24 FMAs, with 24 accumulators, 4 weights and 1 activation in the 32 registers.
      */
     private static void tile4x6(float[] ws, float[] xs, int stride, int b0, float[] out, int rows, int r0,
-                                int validRows, int validTokens, float[] sums) {
+                                int validRows, int validTokens, float[] lanes) {
         FloatVector z = FloatVector.zero(F);
         FloatVector a00 = z, a01 = z, a02 = z, a03 = z, a04 = z, a05 = z;
         FloatVector a10 = z, a11 = z, a12 = z, a13 = z, a14 = z, a15 = z;
@@ -263,33 +265,33 @@ public final class Kernels {
             a25 = v2.fma(u, a25);
             a35 = v3.fma(u, a35);
         }
-        sums[0] = sumLanes(a00);
-        sums[1] = sumLanes(a01);
-        sums[2] = sumLanes(a02);
-        sums[3] = sumLanes(a03);
-        sums[4] = sumLanes(a04);
-        sums[5] = sumLanes(a05);
-        sums[6] = sumLanes(a10);
-        sums[7] = sumLanes(a11);
-        sums[8] = sumLanes(a12);
-        sums[9] = sumLanes(a13);
-        sums[10] = sumLanes(a14);
-        sums[11] = sumLanes(a15);
-        sums[12] = sumLanes(a20);
-        sums[13] = sumLanes(a21);
-        sums[14] = sumLanes(a22);
-        sums[15] = sumLanes(a23);
-        sums[16] = sumLanes(a24);
-        sums[17] = sumLanes(a25);
-        sums[18] = sumLanes(a30);
-        sums[19] = sumLanes(a31);
-        sums[20] = sumLanes(a32);
-        sums[21] = sumLanes(a33);
-        sums[22] = sumLanes(a34);
-        sums[23] = sumLanes(a35);
+        a00.intoArray(lanes, 0 * L);
+        a01.intoArray(lanes, 1 * L);
+        a02.intoArray(lanes, 2 * L);
+        a03.intoArray(lanes, 3 * L);
+        a04.intoArray(lanes, 4 * L);
+        a05.intoArray(lanes, 5 * L);
+        a10.intoArray(lanes, 6 * L);
+        a11.intoArray(lanes, 7 * L);
+        a12.intoArray(lanes, 8 * L);
+        a13.intoArray(lanes, 9 * L);
+        a14.intoArray(lanes, 10 * L);
+        a15.intoArray(lanes, 11 * L);
+        a20.intoArray(lanes, 12 * L);
+        a21.intoArray(lanes, 13 * L);
+        a22.intoArray(lanes, 14 * L);
+        a23.intoArray(lanes, 15 * L);
+        a24.intoArray(lanes, 16 * L);
+        a25.intoArray(lanes, 17 * L);
+        a30.intoArray(lanes, 18 * L);
+        a31.intoArray(lanes, 19 * L);
+        a32.intoArray(lanes, 20 * L);
+        a33.intoArray(lanes, 21 * L);
+        a34.intoArray(lanes, 22 * L);
+        a35.intoArray(lanes, 23 * L);
         for (int i = 0; i < validRows; i++) {
             for (int j = 0; j < validTokens; j++) {
-                out[(b0 + j) * rows + r0 + i] = sums[i * TILE_BATCH + j];
+                out[(b0 + j) * rows + r0 + i] = foldLanes(lanes, (i * TILE_BATCH + j) * L);
             }
         }
     }
@@ -340,6 +342,19 @@ public final class Kernels {
     private static VectorShuffle<Float> fold(int parts) {
         int shift = Math.max(1, L / parts);
         return VectorShuffle.fromOp(F, i -> (i + shift) % L);
+    }
+
+    /**
+     * {@link #sumLanes} of the vector stored at {@code lanes[offset, offset + L)}, bit for bit: the same fold
+     * tree, computed in place for the lanes that reach lane 0 only (the stored lanes are overwritten).
+     */
+    static float foldLanes(float[] lanes, int offset) {
+        for (int h = L / 2; h >= 1; h /= 2) {
+            for (int i = offset; i < offset + h; i++) {
+                lanes[i] += lanes[i + h];
+            }
+        }
+        return lanes[offset];
     }
 
     /** Lanes {@code [0, n)} of a vector, for the zero-padded last chunk of a row (n < L). */
