@@ -143,15 +143,22 @@ public final class LlamaModel implements AutoCloseable {
 
         for (int l = 0; l < c.layers(); l++) {
             // Attention: normalise, project to Q/K/V, rotate Q and K by position, store K/V, attend.
-            for (int i = 0; i < count; i++) {
-                Kernels.rmsnorm(s.xb, i * dim, s.x, i * dim, weights.attentionNorm()[l], dim, c.normEpsilon());
-            }
+            float[] attentionNorm = weights.attentionNorm()[l];
+            Parallel.forRange(count, ROW_GRAIN, (from, to) -> {
+                for (int i = from; i < to; i++) {
+                    Kernels.rmsnorm(s.xb, i * dim, s.x, i * dim, attentionNorm, dim, c.normEpsilon());
+                }
+            });
             Kernels.matmul(weights.wq()[l], dim, dim, s.xb, count, s.q);
             Kernels.matmul(weights.wk()[l], kvDim, dim, s.xb, count, s.k);
             Kernels.matmul(weights.wv()[l], kvDim, dim, s.xb, count, s.v);
+            Parallel.forRange(count, ROW_GRAIN, (from, to) -> {
+                for (int i = from; i < to; i++) {
+                    Kernels.rope(s.q, i * dim, c.heads(), headSize, positions[i], c.ropeTheta());
+                    Kernels.rope(s.k, i * kvDim, c.kvHeads(), headSize, positions[i], c.ropeTheta());
+                }
+            });
             for (int i = 0; i < count; i++) {
-                Kernels.rope(s.q, i * dim, c.heads(), headSize, positions[i], c.ropeTheta());
-                Kernels.rope(s.k, i * kvDim, c.kvHeads(), headSize, positions[i], c.ropeTheta());
                 stores[i].write(l, positions[i], s.k, i * kvDim, s.v, i * kvDim);
             }
             attend(s, l, count, positions, stores);
@@ -159,12 +166,16 @@ public final class LlamaModel implements AutoCloseable {
             Kernels.add(s.x, s.xb2, count * dim);
 
             // Feed-forward: normalise, SwiGLU, project down, add to the residual.
-            for (int i = 0; i < count; i++) {
-                Kernels.rmsnorm(s.xb, i * dim, s.x, i * dim, weights.ffnNorm()[l], dim, c.normEpsilon());
-            }
+            float[] ffnNorm = weights.ffnNorm()[l];
+            Parallel.forRange(count, ROW_GRAIN, (from, to) -> {
+                for (int i = from; i < to; i++) {
+                    Kernels.rmsnorm(s.xb, i * dim, s.x, i * dim, ffnNorm, dim, c.normEpsilon());
+                }
+            });
             Kernels.matmul(weights.w1()[l], hidden, dim, s.xb, count, s.hb);
             Kernels.matmul(weights.w3()[l], hidden, dim, s.xb, count, s.hb2);
-            Kernels.swiglu(s.hb, s.hb2, count * hidden);
+            Parallel.forRange(count, ROW_GRAIN,
+                    (from, to) -> Kernels.swiglu(s.hb, s.hb2, from * hidden, (to - from) * hidden));
             Kernels.matmul(weights.w2()[l], dim, hidden, s.hb, count, s.xb);
             Kernels.add(s.x, s.xb, count * dim);
         }
@@ -193,6 +204,13 @@ public final class LlamaModel implements AutoCloseable {
             }
         });
     }
+
+    /**
+     * Rows per parallel task of the per-row steps (norms, RoPE, SwiGLU): prefill spreads them over the cores,
+     * where their exp, sin and cos would otherwise run on one core beside parallel matmuls; decode's single row
+     * stays on the calling thread.
+     */
+    private static final int ROW_GRAIN = 8;
 
     /** (row, head) pairs per parallel task: few enough to spread a single decode's heads over the cores. */
     private static final int ATTENTION_GRAIN = 2;

@@ -207,10 +207,10 @@ public final class Kernels {
 
     /**
      * The register tile: rows {@code r0..r0+3} (of {@code ws}) times tokens {@code b0..b0+5} (of {@code xs}), both
-     * {@code stride} floats apart and zero-padded; stores the {@code validRows x validTokens} results, with the
-     * accumulators' lanes parked in {@code lanes} (24 vectors) and folded by {@link #foldLanes}: C2 declines to
-     * inline 24 calls of {@link #sumLanes} into a method this large, and a vector passed to a call it does not
-     * inline is boxed on the heap. Each weight vector loaded serves six tokens, each activation vector
+     * {@code stride} floats apart and zero-padded; stores the {@code validRows x validTokens} results. Each
+     * accumulator takes the first two folds of {@link #sumLanes} in registers, is parked in {@code lanes} and
+     * finished by {@link #foldQuarterLanes}: C2 declines to inline 24 calls of {@link #sumLanes} into a method
+     * this large, and a vector passed to a call it does not inline is boxed on the heap. Each weight vector loaded serves six tokens, each activation vector
      * four rows: 10 loads per 24 FMAs, with 24 accumulators, 4 weights and 1 activation in the 32 registers.
      */
     private static void tile4x6(float[] ws, float[] xs, int stride, int b0, float[] out, int rows, int r0,
@@ -265,33 +265,81 @@ public final class Kernels {
             a25 = v2.fma(u, a25);
             a35 = v3.fma(u, a35);
         }
+        a00 = a00.add(a00.rearrange(FOLD_HALF));
+        a00 = a00.add(a00.rearrange(FOLD_QUARTER));
         a00.intoArray(lanes, 0 * L);
+        a01 = a01.add(a01.rearrange(FOLD_HALF));
+        a01 = a01.add(a01.rearrange(FOLD_QUARTER));
         a01.intoArray(lanes, 1 * L);
+        a02 = a02.add(a02.rearrange(FOLD_HALF));
+        a02 = a02.add(a02.rearrange(FOLD_QUARTER));
         a02.intoArray(lanes, 2 * L);
+        a03 = a03.add(a03.rearrange(FOLD_HALF));
+        a03 = a03.add(a03.rearrange(FOLD_QUARTER));
         a03.intoArray(lanes, 3 * L);
+        a04 = a04.add(a04.rearrange(FOLD_HALF));
+        a04 = a04.add(a04.rearrange(FOLD_QUARTER));
         a04.intoArray(lanes, 4 * L);
+        a05 = a05.add(a05.rearrange(FOLD_HALF));
+        a05 = a05.add(a05.rearrange(FOLD_QUARTER));
         a05.intoArray(lanes, 5 * L);
+        a10 = a10.add(a10.rearrange(FOLD_HALF));
+        a10 = a10.add(a10.rearrange(FOLD_QUARTER));
         a10.intoArray(lanes, 6 * L);
+        a11 = a11.add(a11.rearrange(FOLD_HALF));
+        a11 = a11.add(a11.rearrange(FOLD_QUARTER));
         a11.intoArray(lanes, 7 * L);
+        a12 = a12.add(a12.rearrange(FOLD_HALF));
+        a12 = a12.add(a12.rearrange(FOLD_QUARTER));
         a12.intoArray(lanes, 8 * L);
+        a13 = a13.add(a13.rearrange(FOLD_HALF));
+        a13 = a13.add(a13.rearrange(FOLD_QUARTER));
         a13.intoArray(lanes, 9 * L);
+        a14 = a14.add(a14.rearrange(FOLD_HALF));
+        a14 = a14.add(a14.rearrange(FOLD_QUARTER));
         a14.intoArray(lanes, 10 * L);
+        a15 = a15.add(a15.rearrange(FOLD_HALF));
+        a15 = a15.add(a15.rearrange(FOLD_QUARTER));
         a15.intoArray(lanes, 11 * L);
+        a20 = a20.add(a20.rearrange(FOLD_HALF));
+        a20 = a20.add(a20.rearrange(FOLD_QUARTER));
         a20.intoArray(lanes, 12 * L);
+        a21 = a21.add(a21.rearrange(FOLD_HALF));
+        a21 = a21.add(a21.rearrange(FOLD_QUARTER));
         a21.intoArray(lanes, 13 * L);
+        a22 = a22.add(a22.rearrange(FOLD_HALF));
+        a22 = a22.add(a22.rearrange(FOLD_QUARTER));
         a22.intoArray(lanes, 14 * L);
+        a23 = a23.add(a23.rearrange(FOLD_HALF));
+        a23 = a23.add(a23.rearrange(FOLD_QUARTER));
         a23.intoArray(lanes, 15 * L);
+        a24 = a24.add(a24.rearrange(FOLD_HALF));
+        a24 = a24.add(a24.rearrange(FOLD_QUARTER));
         a24.intoArray(lanes, 16 * L);
+        a25 = a25.add(a25.rearrange(FOLD_HALF));
+        a25 = a25.add(a25.rearrange(FOLD_QUARTER));
         a25.intoArray(lanes, 17 * L);
+        a30 = a30.add(a30.rearrange(FOLD_HALF));
+        a30 = a30.add(a30.rearrange(FOLD_QUARTER));
         a30.intoArray(lanes, 18 * L);
+        a31 = a31.add(a31.rearrange(FOLD_HALF));
+        a31 = a31.add(a31.rearrange(FOLD_QUARTER));
         a31.intoArray(lanes, 19 * L);
+        a32 = a32.add(a32.rearrange(FOLD_HALF));
+        a32 = a32.add(a32.rearrange(FOLD_QUARTER));
         a32.intoArray(lanes, 20 * L);
+        a33 = a33.add(a33.rearrange(FOLD_HALF));
+        a33 = a33.add(a33.rearrange(FOLD_QUARTER));
         a33.intoArray(lanes, 21 * L);
+        a34 = a34.add(a34.rearrange(FOLD_HALF));
+        a34 = a34.add(a34.rearrange(FOLD_QUARTER));
         a34.intoArray(lanes, 22 * L);
+        a35 = a35.add(a35.rearrange(FOLD_HALF));
+        a35 = a35.add(a35.rearrange(FOLD_QUARTER));
         a35.intoArray(lanes, 23 * L);
         for (int i = 0; i < validRows; i++) {
             for (int j = 0; j < validTokens; j++) {
-                out[(b0 + j) * rows + r0 + i] = foldLanes(lanes, (i * TILE_BATCH + j) * L);
+                out[(b0 + j) * rows + r0 + i] = foldQuarterLanes(lanes, (i * TILE_BATCH + j) * L);
             }
         }
     }
@@ -345,14 +393,15 @@ public final class Kernels {
     }
 
     /**
-     * {@link #sumLanes} of the vector stored at {@code lanes[offset, offset + L)}, bit for bit: the same fold
-     * tree, computed in place for the lanes that reach lane 0 only (the stored lanes are overwritten).
+     * The last folds of {@link #sumLanes}, bit for bit, for a vector stored at {@code lanes[offset..]} that has
+     * already taken the folds by L/2 and L/4: lanes {@code [0, L/4)} are left, and fold as the tree does.
      */
-    static float foldLanes(float[] lanes, int offset) {
-        for (int h = L / 2; h >= 1; h /= 2) {
-            for (int i = offset; i < offset + h; i++) {
-                lanes[i] += lanes[i + h];
-            }
+    static float foldQuarterLanes(float[] lanes, int offset) {
+        if (L >= 16) {
+            return (lanes[offset] + lanes[offset + 2]) + (lanes[offset + 1] + lanes[offset + 3]);
+        }
+        if (L == 8) {
+            return lanes[offset] + lanes[offset + 1];
         }
         return lanes[offset];
     }
@@ -740,9 +789,14 @@ public final class Kernels {
      * float order ({@code v *= 1 / (1 + expf(-v)); v *= up}).
      */
     public static void swiglu(float[] gate, float[] up, int n) {
-        Objects.checkFromIndexSize(0, n, gate.length);
-        Objects.checkFromIndexSize(0, n, up.length);
-        for (int i = 0; i < n; i++) {
+        swiglu(gate, up, 0, n);
+    }
+
+    /** {@link #swiglu(float[], float[], int) SwiGLU} of elements {@code [offset, offset + n)} of both arrays. */
+    public static void swiglu(float[] gate, float[] up, int offset, int n) {
+        Objects.checkFromIndexSize(offset, n, gate.length);
+        Objects.checkFromIndexSize(offset, n, up.length);
+        for (int i = offset; i < offset + n; i++) {
             float v = gate[i];
             v *= (1.0f / (1.0f + (float) Math.exp(-v)));
             v *= up[i];
