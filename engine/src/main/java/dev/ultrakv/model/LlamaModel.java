@@ -143,12 +143,7 @@ public final class LlamaModel implements AutoCloseable {
 
         for (int l = 0; l < c.layers(); l++) {
             // Attention: normalise, project to Q/K/V, rotate Q and K by position, store K/V, attend.
-            float[] attentionNorm = weights.attentionNorm()[l];
-            Parallel.forRange(count, ROW_GRAIN, (from, to) -> {
-                for (int i = from; i < to; i++) {
-                    Kernels.rmsnorm(s.xb, i * dim, s.x, i * dim, attentionNorm, dim, c.normEpsilon());
-                }
-            });
+            normalizeRows(s, count, weights.attentionNorm()[l]);
             Kernels.matmul(weights.wq()[l], dim, dim, s.xb, count, s.q);
             Kernels.matmul(weights.wk()[l], kvDim, dim, s.xb, count, s.k);
             Kernels.matmul(weights.wv()[l], kvDim, dim, s.xb, count, s.v);
@@ -166,12 +161,7 @@ public final class LlamaModel implements AutoCloseable {
             Kernels.add(s.x, s.xb2, count * dim);
 
             // Feed-forward: normalise, SwiGLU, project down, add to the residual.
-            float[] ffnNorm = weights.ffnNorm()[l];
-            Parallel.forRange(count, ROW_GRAIN, (from, to) -> {
-                for (int i = from; i < to; i++) {
-                    Kernels.rmsnorm(s.xb, i * dim, s.x, i * dim, ffnNorm, dim, c.normEpsilon());
-                }
-            });
+            normalizeRows(s, count, weights.ffnNorm()[l]);
             Kernels.matmul(weights.w1()[l], hidden, dim, s.xb, count, s.hb);
             Kernels.matmul(weights.w3()[l], hidden, dim, s.xb, count, s.hb2);
             Parallel.forRange(count, ROW_GRAIN,
@@ -187,6 +177,16 @@ public final class LlamaModel implements AutoCloseable {
             }
             Kernels.matmul(weights.classifier(), c.vocabularySize(), dim, s.xLogits, logitRows.length, s.logits);
         }
+    }
+
+    /** xb = RMSNorm(x) * weight for every row, rows spread over the cores. */
+    private void normalizeRows(ForwardState s, int count, float[] weight) {
+        int dim = config.dim();
+        Parallel.forRange(count, ROW_GRAIN, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                Kernels.rmsnorm(s.xb, i * dim, s.x, i * dim, weight, dim, config.normEpsilon());
+            }
+        });
     }
 
     /** Attention of every (row, head) pair, spread over the cores; each pair writes its own slice of xb. */
