@@ -1,5 +1,6 @@
 package dev.ultrakv.cli;
 
+import dev.ultrakv.bench.PrefixCacheBenchmark;
 import dev.ultrakv.bench.RooflineBenchmark;
 import dev.ultrakv.model.synthetic.SyntheticShape;
 import picocli.CommandLine.Command;
@@ -9,12 +10,12 @@ import java.util.concurrent.Callable;
 
 /** {@code ultrakv bench}: the benchmark programs. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Run benchmarks.",
-        subcommands = {BenchCommand.Roofline.class})
+        subcommands = {BenchCommand.Roofline.class, BenchCommand.PrefixCache.class})
 final class BenchCommand implements Runnable {
 
     @Override
     public void run() {
-        throw new IllegalArgumentException("bench needs a benchmark: roofline (see ultrakv bench --help)");
+        throw new IllegalArgumentException("bench needs a benchmark: roofline or prefix-cache (see ultrakv bench --help)");
     }
 
     /** Decode and prefill speed against the machine's measured bandwidth and FMA peak. */
@@ -40,6 +41,30 @@ final class BenchCommand implements Runnable {
         public Integer call() {
             System.out.print(RooflineBenchmark.run(SyntheticShape.named(shape), SynthCommand.parseType(dtype),
                     promptTokens, decodeTokens, seed).format());
+            return 0;
+        }
+    }
+
+    /** Time to first token of a long prompt, uncached and then cached. */
+    @Command(name = "prefix-cache", mixinStandardHelpOptions = true,
+            description = "Time to first token of a long prompt uncached vs. cached, through the engine API.")
+    static final class PrefixCache implements Callable<Integer> {
+        @Option(names = "--shape", defaultValue = "llama-110m", description = "Synthetic shape (default: ${DEFAULT-VALUE}).")
+        String shape;
+
+        @Option(names = "--prompt-tokens", defaultValue = "1024", description = "Prompt length (default: ${DEFAULT-VALUE}).")
+        int promptTokens;
+
+        @Option(names = "--prompts", defaultValue = "3", description = "Distinct prompts, each sent twice (default: ${DEFAULT-VALUE}).")
+        int prompts;
+
+        @Option(names = "--seed", defaultValue = "42", description = "Seed of the weights and prompts (default: ${DEFAULT-VALUE}).")
+        long seed;
+
+        @Override
+        public Integer call() {
+            System.out.print(PrefixCacheBenchmark.run(SyntheticShape.named(shape), promptTokens, prompts, seed)
+                    .format());
             return 0;
         }
     }

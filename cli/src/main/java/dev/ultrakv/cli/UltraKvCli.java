@@ -1,6 +1,7 @@
 package dev.ultrakv.cli;
 
 import dev.ultrakv.model.ModelFormatException;
+import dev.ultrakv.tokenizer.TokenizerFormatException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -35,7 +36,7 @@ public final class UltraKvCli {
     private static int handle(Exception e, CommandLine cmd, CommandLine.ParseResult parsed) {
         PrintWriter err = cmd.getErr();
         if (e instanceof ModelFormatException || e instanceof IllegalArgumentException
-                || e instanceof UncheckedIOException || isTokenizerFormat(e)) {
+                || e instanceof UncheckedIOException || e instanceof TokenizerFormatException) {
             err.println("ultrakv: " + e.getMessage());
             err.flush();
             return EXIT_USER_ERROR;
@@ -44,10 +45,6 @@ public final class UltraKvCli {
         e.printStackTrace(err);
         err.flush();
         return cmd.getCommandSpec().exitCodeOnExecutionException();
-    }
-
-    private static boolean isTokenizerFormat(Exception e) {
-        return e.getClass().getSimpleName().equals("TokenizerFormatException");
     }
 
     /** Prints the version from the jar's manifest. */
