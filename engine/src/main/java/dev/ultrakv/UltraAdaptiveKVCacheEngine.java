@@ -5,6 +5,8 @@ import dev.ultrakv.kvcache.index.PrefixIndexStats;
 import dev.ultrakv.model.LlamaModel;
 import dev.ultrakv.sampling.Sampler;
 
+import org.HdrHistogram.Histogram;
+
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -40,16 +42,17 @@ import java.util.function.Consumer;
  * <h2>Notes</h2>
  * <b>One request at a time.</b> The loop serves each request from prompt to stop before the next; continuous
  * batching (a step over many running sequences) will change {@code SequenceRunner} and the loop, not this API.
- * <b>Latency percentiles</b> are exact (nearest rank over every served request's latency, kept as a long array:
- * eight bytes per request), not a histogram's approximation.
+ * <b>Latency percentiles</b> come from an HdrHistogram of every served request's latency: three significant
+ * digits (within 0.1%) in a few tens of kilobytes however long the engine runs, where keeping every latency
+ * would grow without bound.
  */
 public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
     /** The step-loop thread's name, to find it in thread dumps. */
     private static final String LOOP_THREAD_NAME = "ultrakv-step-loop";
     /** Queue position of the close marker: ahead of every request, so waiting requests are failed, not run. */
     private static final int CLOSE_PRIORITY = Integer.MIN_VALUE;
-    /** Latencies kept before the array first grows. */
-    private static final int INITIAL_LATENCY_CAPACITY = 1024;
+    /** Significant decimal digits of the latency histogram: 0.1% resolution. */
+    private static final int LATENCY_SIGNIFICANT_DIGITS = 3;
 
     private final KVCacheConfig config;
     private final LlamaModel model;
@@ -80,7 +83,8 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
     private int blocksUsed;
     private int blocksFree;
     private long kvBytesInUse;
-    private long[] latencies = new long[INITIAL_LATENCY_CAPACITY];
+    /** Latencies of served requests in nanoseconds; guarded by statsLock. */
+    private final Histogram latencies = new Histogram(LATENCY_SIGNIFICANT_DIGITS);
 
     /**
      * Loads the model, allocates the KV cache and starts the step loop.
@@ -191,23 +195,16 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
 
     /** A consistent snapshot of the counters; safe from any thread, before and after {@link #close()}. */
     public EngineStats getStats() {
-        long[] sorted;
         synchronized (statsLock) {
-            sorted = Arrays.copyOf(latencies, (int) served);
-            Arrays.sort(sorted);
             return new EngineStats(served, hits, served - hits, failed, promptTokens, cachedPromptTokens,
                     evictions, blocksUsed, blocksFree, kvBytesInUse, kvBytesCapacity,
-                    percentile(sorted, 50), percentile(sorted, 95), percentile(sorted, 99));
+                    percentile(latencies, 50), percentile(latencies, 95), percentile(latencies, 99));
         }
     }
 
-    /** Nearest-rank percentile {@code p} of sorted values: the smallest value with p% at or below it. */
-    static Duration percentile(long[] sorted, int p) {
-        if (sorted.length == 0) {
-            return Duration.ZERO;
-        }
-        int rank = (int) Math.ceilDiv((long) p * sorted.length, 100);
-        return Duration.ofNanos(sorted[Math.max(0, rank - 1)]);
+    /** Percentile {@code p} of the recorded nanoseconds (zero when none are recorded). */
+    static Duration percentile(Histogram histogram, double p) {
+        return Duration.ofNanos(histogram.getTotalCount() == 0 ? 0 : histogram.getValueAtPercentile(p));
     }
 
     /**
@@ -371,10 +368,8 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
     private void record(RequestResult result) {
         PrefixIndexStats index = cache.indexStats();
         synchronized (statsLock) {
-            if (served == latencies.length) {
-                latencies = Arrays.copyOf(latencies, Math.multiplyExact(latencies.length, 2));
-            }
-            latencies[(int) served++] = result.latency().toNanos();
+            latencies.recordValue(Math.max(0, result.latency().toNanos()));
+            served++;
             if (result.cacheHit()) {
                 hits++;
             }

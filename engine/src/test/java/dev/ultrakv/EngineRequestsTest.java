@@ -4,6 +4,7 @@ import dev.ultrakv.model.Generation;
 import dev.ultrakv.model.TextGenerator;
 import dev.ultrakv.model.synthetic.SyntheticShape;
 import dev.ultrakv.sampling.Sampler;
+import org.HdrHistogram.Histogram;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -184,15 +185,17 @@ class EngineRequestsTest {
     }
 
     @Test
-    void percentilesAreNearestRankOverEveryLatency() {
-        long[] sorted = new long[100];
-        for (int i = 0; i < sorted.length; i++) {
-            sorted[i] = i + 1;
+    void percentilesAreWithinATenthOfAPercentOfTheRecordedLatencies() {
+        Histogram histogram = new Histogram(3);
+        for (int i = 1; i <= 100; i++) {
+            histogram.recordValue(i * 1_000_000L);       // 1 ms .. 100 ms
         }
-        assertEquals(50, UltraAdaptiveKVCacheEngine.percentile(sorted, 50).toNanos());
-        assertEquals(95, UltraAdaptiveKVCacheEngine.percentile(sorted, 95).toNanos());
-        assertEquals(99, UltraAdaptiveKVCacheEngine.percentile(sorted, 99).toNanos());
-        assertEquals(7, UltraAdaptiveKVCacheEngine.percentile(new long[] {7}, 99).toNanos());
-        assertTrue(UltraAdaptiveKVCacheEngine.percentile(new long[0], 50).isZero());
+        assertEquals(50e6, UltraAdaptiveKVCacheEngine.percentile(histogram, 50).toNanos(), 50e6 * 1e-3);
+        assertEquals(95e6, UltraAdaptiveKVCacheEngine.percentile(histogram, 95).toNanos(), 95e6 * 1e-3);
+        assertEquals(99e6, UltraAdaptiveKVCacheEngine.percentile(histogram, 99).toNanos(), 99e6 * 1e-3);
+        Histogram one = new Histogram(3);
+        one.recordValue(7);
+        assertEquals(7, UltraAdaptiveKVCacheEngine.percentile(one, 99).toNanos());
+        assertTrue(UltraAdaptiveKVCacheEngine.percentile(new Histogram(3), 50).isZero());
     }
 }
