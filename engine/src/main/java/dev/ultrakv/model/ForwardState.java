@@ -23,10 +23,14 @@ public final class ForwardState {
     final float[] hb;
     /** (row, hiddenDim): SwiGLU up projection. */
     final float[] hb2;
-    /** (row, dim): normalised final states of the rows whose logits are wanted. */
-    final float[] xLogits;
-    /** (row, vocab): logits of the rows asked for, in the order asked. */
-    final float[] logits;
+    /** (row, dim): normalised final states of the rows whose logits are wanted; grown on demand. */
+    float[] xLogits;
+    /**
+     * (row, vocab): logits of the rows asked for, in the order asked; grown on demand, since prefill asks for one
+     * row and a full-size buffer would be maxBatch x vocab floats (64 MiB for 512 rows of a 32k vocabulary).
+     */
+    float[] logits;
+    private final int dim;
     private final int vocabularySize;
 
     ForwardState(LlamaConfig c, int maxBatch) {
@@ -43,8 +47,17 @@ public final class ForwardState {
         v = new float[maxBatch * c.kvDim()];
         hb = new float[maxBatch * c.hiddenDim()];
         hb2 = new float[maxBatch * c.hiddenDim()];
-        xLogits = new float[maxBatch * c.dim()];
-        logits = new float[Math.multiplyExact(maxBatch, c.vocabularySize())];
+        dim = c.dim();
+        xLogits = new float[c.dim()];
+        logits = new float[c.vocabularySize()];
+    }
+
+    /** Makes room for the logits of {@code rows} rows. */
+    void ensureLogitRows(int rows) {
+        if (logits.length < rows * vocabularySize) {
+            logits = new float[Math.multiplyExact(rows, vocabularySize)];
+            xLogits = new float[Math.multiplyExact(rows, dim)];
+        }
     }
 
     /** The most rows one forward pass with this state may hold. */

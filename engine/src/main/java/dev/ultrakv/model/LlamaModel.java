@@ -171,6 +171,7 @@ public final class LlamaModel implements AutoCloseable {
         }
 
         if (logitRows.length > 0) {
+            s.ensureLogitRows(logitRows.length);
             for (int j = 0; j < logitRows.length; j++) {
                 Kernels.rmsnorm(s.xLogits, j * dim, s.x, logitRows[j] * dim, weights.finalNorm(), dim,
                         c.normEpsilon());
