@@ -275,6 +275,7 @@ public final class PrefixIndex {
         int[] duplicates = new int[blocks];
         int duplicateCount = 0;
         long supersededBefore = supersededBlocks;
+        int promptEnd = match.queryTokens <= tokenCount ? Math.ceilDiv(match.queryTokens, blockSize) - 1 : -1;
         for (int i = 0; i < blocks; i++) {
             int start = i * blockSize;
             int length = Math.min(blockSize, tokenCount - start);
@@ -292,6 +293,9 @@ public final class PrefixIndex {
                     releaseBlock.accept(id);
                 }
                 node = cached;
+            }
+            if (i == promptEnd) {
+                policy.onPromptEnd(node);
             }
         }
         return new InsertResult(adopted, Arrays.copyOf(duplicates, duplicateCount),

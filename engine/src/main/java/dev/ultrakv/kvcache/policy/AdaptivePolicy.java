@@ -28,17 +28,18 @@ import java.util.TreeSet;
  *
  * <h2>Adaptation</h2>
  * {@link ShadowCaches} replays every reference through a what-if LRU and a what-if LFU of the same size that hold
- * keys only, and scores their hits with a decay of a few cache turnovers. When they disagree about the victim, the
- * policy follows the order whose shadow scores higher: recency for conversational and bursty reuse, frequency for
+ * keys only, and scores the requests each would have served whole (the shadow held the prompt's last block, see
+ * {@link #onPromptEnd}), with a decay of a few cache turnovers. When they disagree about the victim, the policy
+ * follows the order whose shadow scores higher: recency for conversational and bursty reuse, frequency for
  * stable popularity and scans. This is ARC's idea (Megiddo and Modha, FAST 2003) of letting ghost entries steer
  * the balance, measured directly as set dueling does (Qureshi et al., ISCA 2007); see docs/policies.md for the
  * alternatives tried (Caffeine's hill-climbed window, ARC-style ghost resizing, LeCaR regrets) and their figures.
  *
  * <h2>Recomputation cost</h2>
  * Rebuilding a block costs its tokens' dense layers plus their attention over the context before them, so a
- * block deep in a long prefix costs more: {@code cost = 1 + depth * tokensPerBlock / COST_SCALE_TOKENS}. Shadow
- * hits are scored by cost, so the policy follows the order that saves more compute, not merely more blocks; on
- * long-context traces that favours keeping long chains whole.
+ * block deep in a long prefix costs more: {@code cost = 1 + depth * tokensPerBlock / COST_SCALE_TOKENS}. A
+ * request a shadow would have served whole scores the cost of its last prompt block, so the policy follows the
+ * order that saves more compute, not merely more requests.
  *
  * <p>All decisions are deterministic; recency is a tick, never the wall clock.
  */
@@ -120,7 +121,7 @@ public final class AdaptivePolicy implements EvictionPolicy {
 
     @Override
     public void onInsert(BlockEntry entry, boolean requested) {
-        shadows.reference(entry.key(), recomputationCost(entry));
+        entry.shadowHits = shadows.reference(entry.key());
         entry.evictable = false;
         entries.add(entry);
         tick++;
@@ -143,7 +144,7 @@ public final class AdaptivePolicy implements EvictionPolicy {
 
     @Override
     public void onAccess(BlockEntry entry) {
-        shadows.reference(entry.key(), recomputationCost(entry));
+        entry.shadowHits = shadows.reference(entry.key());
         boolean queued = entry.evictable;
         if (queued) {
             unqueue(entry);
@@ -161,6 +162,12 @@ public final class AdaptivePolicy implements EvictionPolicy {
         if (queued) {
             queue(entry);
         }
+    }
+
+    /** Scores the duel: the shadows that held the prompt's last block would have served the whole request. */
+    @Override
+    public void onPromptEnd(BlockEntry entry) {
+        shadows.promptEnd(entry.shadowHits, recomputationCost(entry));
     }
 
     /** The sketch was halved: cached counts follow, and the frequency order is rebuilt. */

@@ -35,6 +35,14 @@ public interface EvictionPolicy {
     /** A request reused the cached block. */
     void onAccess(BlockEntry entry);
 
+    /**
+     * The request whose blocks were just inserted ends its prompt in {@code entry} (cached, shared or just
+     * adopted): the block holding its last prompt token, already reported by {@link #onAccess} or
+     * {@link #onInsert}. A policy that weighs whole requests may use it; the default ignores it.
+     */
+    default void onPromptEnd(BlockEntry entry) {
+    }
+
     /** The entry became an unpinned leaf: it may now be chosen as a victim. */
     void onEvictable(BlockEntry entry);
 

@@ -8,14 +8,18 @@ import java.util.TreeSet;
 
 /**
  * Two small what-if caches of block keys, one evicting by recency and one by frequency, fed the same references as
- * the real cache, that say which of the two orders would be hitting more now. The adaptive policy follows the
- * winner. This is set dueling (Qureshi et al., "Adaptive Insertion Policies for High Performance Caching", ISCA
+ * the real cache, that say which of the two orders would be serving more requests now. The adaptive policy follows
+ * the winner. This is set dueling (Qureshi et al., "Adaptive Insertion Policies for High Performance Caching", ISCA
  * 2007) with whole shadow directories instead of sampled sets, which small caches afford: they hold keys only.
  *
- * <p>The shadows are flat (they may drop a block whose children they keep), so they judge the two orders, not
- * the exact tree. A hit scores the block's weight (its recomputation cost), decayed exponentially over
+ * <p>The duel is scored per request, not per block: when a request's prompt ends, a shadow that held the block
+ * with its last prompt token would have served the whole prompt, and scores the recomputation that saves. Block
+ * hits are a poor proxy in a prefix cache: an order can keep more blocks deep inside long shared prefixes and yet
+ * lose the complete prompts, which are what a full hit needs. Scores decay exponentially over
  * {@value #MEMORY_PER_BLOCK} references per cached block, so the verdict follows phase changes within a few cache
- * turnovers.
+ * turnovers. While the scores tie the verdict is frequency until the shadows first disagree about a block (no
+ * evidence yet: TinyLFU's admission default) and recency afterwards (the orders differ, but not in whole prompts
+ * served; recency keeps recent prompts complete).
  */
 final class ShadowCaches {
     /** References per cached block over which a shadow hit's score decays by {@code 1/e}. */
@@ -32,6 +36,7 @@ final class ShadowCaches {
     private long tick;
     private double recencyScore;
     private double frequencyScore;
+    private boolean disagreed;
 
     ShadowCaches(int capacityBlocks) {
         this.capacity = capacityBlocks;
@@ -39,13 +44,23 @@ final class ShadowCaches {
         this.agePeriod = LfuPolicy.agePeriodFor(capacityBlocks);
     }
 
-    /** Feeds one reference of a block to both shadows; a hit in a shadow scores {@code weight}. */
-    void reference(long key, double weight) {
+    /** Bit of {@link #reference}'s result: the recency shadow held the block. */
+    static final int RECENCY_HIT = 1;
+    /** Bit of {@link #reference}'s result: the frequency shadow held the block. */
+    static final int FREQUENCY_HIT = 2;
+
+    /**
+     * Feeds one reference of a block to both shadows.
+     *
+     * @return which shadows held the block: {@link #RECENCY_HIT} and {@link #FREQUENCY_HIT} bits
+     */
+    int reference(long key) {
         tick++;
         recencyScore *= decay;
         frequencyScore *= decay;
+        int hits = 0;
         if (recent.get(key) != null) {
-            recencyScore += weight;
+            hits |= RECENCY_HIT;
         } else {
             recent.put(key, Boolean.TRUE);
             if (recent.size() > capacity) {
@@ -54,7 +69,7 @@ final class ShadowCaches {
         }
         Counted entry = counted.get(key);
         if (entry != null) {
-            frequencyScore += weight;
+            hits |= FREQUENCY_HIT;
             byCount.remove(entry);
             entry.count++;
         } else {
@@ -75,14 +90,34 @@ final class ShadowCaches {
                 byCount.add(c);
             }
         }
+        if (hits == RECENCY_HIT || hits == FREQUENCY_HIT) {
+            disagreed = true;
+        }
+        return hits;
     }
 
-    /** Whether the recency shadow is hitting more than the frequency shadow now (ties go to frequency). */
+    /**
+     * A request's prompt ended in a block whose last reference found {@code hits} (bits of {@link #reference}): a
+     * shadow that held it would have served the whole prompt from cache, and scores {@code weight}.
+     */
+    void promptEnd(int hits, double weight) {
+        if ((hits & RECENCY_HIT) != 0) {
+            recencyScore += weight;
+        }
+        if ((hits & FREQUENCY_HIT) != 0) {
+            frequencyScore += weight;
+        }
+    }
+
+    /**
+     * Whether the recency shadow is serving more requests than the frequency shadow now; on a tie, whether the
+     * shadows have ever disagreed about a block.
+     */
     boolean recencyLeads() {
-        return recencyScore > frequencyScore;
+        return recencyScore != frequencyScore ? recencyScore > frequencyScore : disagreed;
     }
 
-    /** The decayed hit scores of the recency and frequency shadows. */
+    /** The decayed request-hit scores of the recency and frequency shadows. */
     double[] scores() {
         return new double[] {recencyScore, frequencyScore};
     }

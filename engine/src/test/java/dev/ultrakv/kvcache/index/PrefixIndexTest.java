@@ -1,6 +1,8 @@
 package dev.ultrakv.kvcache.index;
 
+import dev.ultrakv.kvcache.policy.BlockEntry;
 import dev.ultrakv.kvcache.policy.EvictionPolicies;
+import dev.ultrakv.kvcache.policy.EvictionPolicy;
 import dev.ultrakv.kvcache.policy.PolicyKind;
 import org.junit.jupiter.api.Test;
 
@@ -227,5 +229,80 @@ class PrefixIndexTest {
     @Test
     void emptyPromptIsRefused() {
         assertThrows(IllegalArgumentException.class, () -> index.match(MODEL, new int[0]));
+    }
+
+    /** LRU that records the depth of each block {@link EvictionPolicy#onPromptEnd} names. */
+    static final class PromptEnds implements EvictionPolicy {
+        final EvictionPolicy lru = EvictionPolicies.create(PolicyKind.LRU, 64, BLOCK);
+        final List<Integer> depths = new ArrayList<>();
+
+        @Override
+        public PolicyKind kind() {
+            return lru.kind();
+        }
+
+        @Override
+        public void onInsert(BlockEntry entry, boolean requested) {
+            lru.onInsert(entry, requested);
+        }
+
+        @Override
+        public void onAccess(BlockEntry entry) {
+            lru.onAccess(entry);
+        }
+
+        @Override
+        public void onPromptEnd(BlockEntry entry) {
+            depths.add(entry.depth());
+        }
+
+        @Override
+        public void onEvictable(BlockEntry entry) {
+            lru.onEvictable(entry);
+        }
+
+        @Override
+        public void onUnevictable(BlockEntry entry) {
+            lru.onUnevictable(entry);
+        }
+
+        @Override
+        public void onRemove(BlockEntry entry) {
+            lru.onRemove(entry);
+        }
+
+        @Override
+        public BlockEntry selectVictim() {
+            return lru.selectVictim();
+        }
+
+        @Override
+        public int size() {
+            return lru.size();
+        }
+
+        @Override
+        public void checkInvariants(int expectedSize, int expectedEvictable) {
+            lru.checkInvariants(expectedSize, expectedEvictable);
+        }
+    }
+
+    @Test
+    void insertNamesTheBlockHoldingTheLastPromptTokenOncePerRequest() {
+        var policy = new PromptEnds();
+        var own = new PrefixIndex(BLOCK, policy, released::add);
+        // A 10-token prompt (blocks 0, 1 and half of 2) with 6 generated tokens: the prompt ends in block 2.
+        PrefixMatch first = own.match(MODEL, tokens(0, 10));
+        own.pin(first);
+        own.insert(first, tokens(0, 16), 16, new int[] {0, 1, 2, 3});
+        own.unpin(first);
+        // The same prompt again, a full hit: the prompt still ends in block 2, now shared.
+        PrefixMatch again = own.match(MODEL, tokens(0, 10));
+        own.pin(again);
+        assertTrue(again.isFullHit());
+        own.insert(again, tokens(0, 16), 16, new int[] {0, 1, 2, 3});
+        own.unpin(again);
+        assertEquals(List.of(2, 2), policy.depths);
+        own.checkInvariants();
     }
 }

@@ -149,17 +149,19 @@ class EvictionOrderTest {
             popular.add(leaf(adaptive, "popular" + i));
             access(adaptive, popular.get(i), 6);
         }
-        assertTrue(!adaptive.recencyLeads(), "ties and frequent reuse favour frequency");
-        // Then a conversation-like stream: each block is reused two blocks later, then never again. A 4-block LRU
-        // keeps it that long; a 4-block LFU keeps the three popular blocks and loses it.
+        assertTrue(!adaptive.recencyLeads(), "before the shadows disagree the frequency order leads");
+        // Then a conversation-like stream of one-block prompts: each is sent again two prompts later, then never
+        // again. A 4-block LRU keeps it that long; a 4-block LFU keeps the three popular blocks and loses it.
         List<Entry> stream = new ArrayList<>();
         for (int i = 0; i < 30; i++) {
             stream.add(leaf(adaptive, "turn" + i));
+            adaptive.onPromptEnd(stream.get(i));
             if (i >= 2) {
                 access(adaptive, stream.get(i - 2), 1);
+                adaptive.onPromptEnd(stream.get(i - 2));
             }
         }
-        assertTrue(adaptive.recencyLeads(), "the recency shadow hits more on this stream");
+        assertTrue(adaptive.recencyLeads(), "the recency shadow serves more requests on this stream");
         assertEquals("popular0", adaptive.selectVictim().toString(), "so the least recently used block goes");
         assertEquals(1, adaptive.decisions()[0]);
     }
