@@ -15,26 +15,32 @@ final class BenchCommand implements Runnable {
 
     @Override
     public void run() {
-        throw new IllegalArgumentException("bench needs a benchmark: roofline or prefix-cache (see ultrakv bench --help)");
+        throw new IllegalArgumentException(
+                "bench needs a benchmark: roofline or prefix-cache (see ultrakv bench --help)");
     }
 
     /** Decode and prefill speed against the machine's measured bandwidth and FMA peak. */
     @Command(name = "roofline", mixinStandardHelpOptions = true,
             description = "Decode speed vs. memory bandwidth and prefill speed vs. peak FMA, on a synthetic model.")
     static final class Roofline implements Callable<Integer> {
-        @Option(names = "--shape", defaultValue = "llama-110m", description = "Synthetic shape (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--shape", defaultValue = "llama-110m",
+                description = "Synthetic shape (default: ${DEFAULT-VALUE}).")
         String shape;
 
-        @Option(names = "--dtype", defaultValue = "f32", description = "Weight type (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--dtype", defaultValue = "f32",
+                description = "Weight type (default: ${DEFAULT-VALUE}).")
         String dtype;
 
-        @Option(names = "--prompt-tokens", defaultValue = "512", description = "Prefill length (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--prompt-tokens", defaultValue = "512",
+                description = "Prefill length (default: ${DEFAULT-VALUE}).")
         int promptTokens;
 
-        @Option(names = "--decode-tokens", defaultValue = "32", description = "Decode steps timed (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--decode-tokens", defaultValue = "32",
+                description = "Decode steps timed (default: ${DEFAULT-VALUE}).")
         int decodeTokens;
 
-        @Option(names = "--seed", defaultValue = "42", description = "Seed of the weights (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--seed", defaultValue = "42",
+                description = "Seed of the weights (default: ${DEFAULT-VALUE}).")
         long seed;
 
         @Override
@@ -49,16 +55,20 @@ final class BenchCommand implements Runnable {
     @Command(name = "prefix-cache", mixinStandardHelpOptions = true,
             description = "Time to first token of a long prompt uncached vs. cached, through the engine API.")
     static final class PrefixCache implements Callable<Integer> {
-        @Option(names = "--shape", defaultValue = "llama-110m", description = "Synthetic shape (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--shape", defaultValue = "llama-110m",
+                description = "Synthetic shape (default: ${DEFAULT-VALUE}).")
         String shape;
 
-        @Option(names = "--prompt-tokens", defaultValue = "1024", description = "Prompt length (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--prompt-tokens", defaultValue = "1024",
+                description = "Prompt length (default: ${DEFAULT-VALUE}).")
         int promptTokens;
 
-        @Option(names = "--prompts", defaultValue = "3", description = "Distinct prompts, each sent twice (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--prompts", defaultValue = "3",
+                description = "Distinct prompts, each sent twice (default: ${DEFAULT-VALUE}).")
         int prompts;
 
-        @Option(names = "--seed", defaultValue = "42", description = "Seed of the weights and prompts (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--seed", defaultValue = "42",
+                description = "Seed of the weights and prompts (default: ${DEFAULT-VALUE}).")
         long seed;
 
         @Override

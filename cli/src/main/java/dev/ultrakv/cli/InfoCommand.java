@@ -14,7 +14,8 @@ import java.util.TreeMap;
 import java.util.concurrent.Callable;
 
 /** {@code ultrakv info}: the model's hyper-parameters, tensor types and sizes. */
-@Command(name = "info", mixinStandardHelpOptions = true, description = "Print a model's hyper-parameters and tensor types.")
+@Command(name = "info", mixinStandardHelpOptions = true,
+        description = "Print a model's hyper-parameters and tensor types.")
 final class InfoCommand implements Callable<Integer> {
     @Mixin
     ModelOptions modelOptions;

@@ -210,8 +210,9 @@ public final class Kernels {
      * {@code stride} floats apart and zero-padded; stores the {@code validRows x validTokens} results. Each
      * accumulator takes the first two folds of {@link #sumLanes} in registers, is parked in {@code lanes} and
      * finished by {@link #foldQuarterLanes}: C2 declines to inline 24 calls of {@link #sumLanes} into a method
-     * this large, and a vector passed to a call it does not inline is boxed on the heap. Each weight vector loaded serves six tokens, each activation vector
-     * four rows: 10 loads per 24 FMAs, with 24 accumulators, 4 weights and 1 activation in the 32 registers.
+     * this large, and a vector passed to a call it does not inline is boxed on the heap. Each weight vector
+     * loaded serves six tokens, each activation vector four rows: 10 loads per 24 FMAs, with 24 accumulators,
+     * 4 weights and 1 activation in the 32 registers.
      */
     private static void tile4x6(float[] ws, float[] xs, int stride, int b0, float[] out, int rows, int r0,
                                 int validRows, int validTokens, float[] lanes) {
