@@ -11,7 +11,6 @@ import dev.ultrakv.model.synthetic.SyntheticVocabulary;
 import dev.ultrakv.tokenizer.SentencePieceTokenizer;
 import dev.ultrakv.tokenizer.Tokenizer;
 
-import java.util.Arrays;
 import java.util.Locale;
 import java.util.SplittableRandom;
 
@@ -91,7 +90,7 @@ public final class PrefixCacheBenchmark {
                 cachedTokens = hit.cachedPromptTokens();
             }
         }
-        return new Result(shape.name(), promptTokens, prompts, median(uncached), median(cached), cachedTokens);
+        return new Result(shape.name(), promptTokens, prompts, RooflineBenchmark.median(uncached), RooflineBenchmark.median(cached), cachedTokens);
     }
 
     private static Request request(String text) {
@@ -121,11 +120,5 @@ public final class PrefixCacheBenchmark {
                 text.setLength(before);
             }
         }
-    }
-
-    private static double median(double[] values) {
-        double[] sorted = values.clone();
-        Arrays.sort(sorted);
-        return sorted[sorted.length / 2];
     }
 }

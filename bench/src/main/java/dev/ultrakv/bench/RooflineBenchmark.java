@@ -6,6 +6,7 @@ import dev.ultrakv.model.LlamaConfig;
 import dev.ultrakv.model.LlamaModel;
 import dev.ultrakv.model.ModelLoader;
 import dev.ultrakv.model.synthetic.SyntheticShape;
+import dev.ultrakv.sampling.Sampler;
 import dev.ultrakv.tensor.GgmlType;
 import dev.ultrakv.tensor.MachinePeaks;
 
@@ -130,19 +131,9 @@ public final class RooflineBenchmark {
         long start = System.nanoTime();
         for (int i = 0; i < steps; i++) {
             float[] logits = model.decode(one, token, DECODE_CONTEXT + i, store);
-            token = argmax(logits, model.config().vocabularySize());
+            token = Sampler.argmax(logits, 0, model.config().vocabularySize());
         }
         return (System.nanoTime() - start) / 1e9;
-    }
-
-    private static int argmax(float[] logits, int n) {
-        int best = 0;
-        for (int i = 1; i < n; i++) {
-            if (logits[i] > logits[best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 
     private static int[] randomTokens(int vocabulary, int n, long seed) {
@@ -155,7 +146,8 @@ public final class RooflineBenchmark {
         return tokens;
     }
 
-    private static double median(double[] values) {
+    /** The median of {@code values} (the upper one of an even count). */
+    static double median(double[] values) {
         double[] sorted = values.clone();
         Arrays.sort(sorted);
         return sorted[sorted.length / 2];

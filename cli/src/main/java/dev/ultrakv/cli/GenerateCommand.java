@@ -58,18 +58,15 @@ final class GenerateCommand implements Callable<Integer> {
         try (LlamaModel model = modelOptions.load()) {
             Tokenizer tokenizer = model.tokenizer();
             int[] promptTokens = tokenizer.encode(prompt, true);
-            int context = model.config().contextLength();
-            if (promptTokens.length > context) {
-                throw new IllegalArgumentException("the prompt is " + promptTokens.length
-                        + " tokens long, more than the model's context length of " + context);
-            }
+            TextGenerator generator = new TextGenerator(model);
+            generator.checkRequest(promptTokens, maxTokens);  // fail before the prompt is printed
             OutputStream out = System.out;
             for (int i = 1; i < promptTokens.length; i++) {
                 write(out, tokenizer.decode(promptTokens[i - 1], promptTokens[i]));
             }
             flush(out);
             Sampler sampler = new Sampler(model.config().vocabularySize(), temperature, topP, topK, effectiveSeed);
-            Generation g = new TextGenerator(model).generate(promptTokens, maxTokens, sampler,
+            Generation g = generator.generate(promptTokens, maxTokens, sampler,
                     (previous, token) -> {
                         write(out, tokenizer.decode(previous, token));
                         flush(out);
@@ -78,7 +75,7 @@ final class GenerateCommand implements Callable<Integer> {
             flush(out);
             if (g.stopReason() == Generation.StopReason.CONTEXT_FULL) {
                 err.printf("ultrakv: stopped after %d new tokens: the model's context length of %d tokens is"
-                        + " full%n", g.generatedTokens().length, context);
+                        + " full%n", g.generatedTokens().length, model.config().contextLength());
             }
             err.println(timings(g));
         }

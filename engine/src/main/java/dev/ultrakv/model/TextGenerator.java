@@ -29,6 +29,25 @@ public final class TextGenerator {
     }
 
     /**
+     * Checks what {@link #generate} would refuse, so that a caller can fail before printing anything.
+     *
+     * @throws IllegalArgumentException if the prompt is empty or longer than the context, or maxNewTokens < 0
+     */
+    public void checkRequest(int[] promptTokens, int maxNewTokens) {
+        int context = model.config().contextLength();
+        if (promptTokens.length == 0) {
+            throw new IllegalArgumentException("the prompt has no tokens (not even BOS)");
+        }
+        if (promptTokens.length > context) {
+            throw new IllegalArgumentException("the prompt has " + promptTokens.length
+                    + " tokens, more than the model's context length " + context);
+        }
+        if (maxNewTokens < 0) {
+            throw new IllegalArgumentException("max new tokens must be >= 0, got " + maxNewTokens);
+        }
+    }
+
+    /**
      * Generates a continuation of {@code promptTokens}.
      *
      * @param promptTokens the prompt, BOS included; at least one token, at most the context length
@@ -37,17 +56,8 @@ public final class TextGenerator {
      * @throws IllegalArgumentException if the prompt is empty or longer than the context, or maxNewTokens < 0
      */
     public Generation generate(int[] promptTokens, int maxNewTokens, Sampler sampler, TokenListener listener) {
+        checkRequest(promptTokens, maxNewTokens);
         LlamaConfig c = model.config();
-        if (promptTokens.length == 0) {
-            throw new IllegalArgumentException("the prompt has no tokens (not even BOS)");
-        }
-        if (promptTokens.length > c.contextLength()) {
-            throw new IllegalArgumentException("the prompt has " + promptTokens.length
-                    + " tokens, more than the model's context length " + c.contextLength());
-        }
-        if (maxNewTokens < 0) {
-            throw new IllegalArgumentException("max new tokens must be >= 0, got " + maxNewTokens);
-        }
         int prompt = promptTokens.length;
         long capacityLong = Math.min((long) c.contextLength(), (long) prompt + maxNewTokens);
         int capacity = (int) Math.max(prompt, capacityLong);
