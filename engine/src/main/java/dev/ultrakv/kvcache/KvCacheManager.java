@@ -56,8 +56,24 @@ public final class KvCacheManager implements AutoCloseable {
      * @throws IllegalArgumentException if {@code blockSize} is not a power of two or {@code maxTokens <= 0}
      */
     public KvCacheManager(String modelId, KvLayout layout, int blockSize, long maxTokens, PolicyKind policy) {
+        this(modelId, layout, KvCacheSpec.ofTokens(blockSize, maxTokens, policy));
+    }
+
+    /**
+     * A cache made as {@code spec} says.
+     *
+     * @param modelId the model's identity in the index: sequences of different models never share blocks
+     * @param layout  the model's K/V shape
+     */
+    public KvCacheManager(String modelId, KvLayout layout, KvCacheSpec spec) {
         this.modelId = Objects.requireNonNull(modelId, "modelId");
-        this.pool = BlockPool.forTokens(layout, blockSize, maxTokens);
+        int blockSize = spec.blockSize();
+        PolicyKind policy = spec.policy();
+        if (spec.codec() != dev.ultrakv.kvcache.codec.KvCodecKind.F32 || spec.compression().isEnabled()
+                || spec.maxMemoryBytes() > 0) {
+            throw new UnsupportedOperationException("codecs, compression and byte budgets are being wired in");
+        }
+        this.pool = BlockPool.forTokens(layout, blockSize, spec.maxTokens());
         try {
             this.index = new PrefixIndex(blockSize,
                     EvictionPolicies.create(policy, pool.totalBlocks(), blockSize), pool::release);
@@ -182,6 +198,22 @@ public final class KvCacheManager implements AutoCloseable {
         Sequence sequence = new Sequence(match, store, shared, prompt, computeFrom);
         live.add(sequence);
         return sequence;
+    }
+
+    /**
+     * Thins a compressed sequence back to its share of positions once it holds a block more than that share;
+     * does nothing without compression. Call after the prompt's prefill and after every decode step.
+     */
+    public void compact(Sequence sequence) {
+        checkLive(sequence);
+    }
+
+    /**
+     * Bytes of K/V per position for one sequence of {@code sequenceLength} positions: its blocks (codes and
+     * scales) and its full-precision window, divided by its positions.
+     */
+    public double kvBytesPerToken(int sequenceLength) {
+        return (double) blocksFor(sequenceLength) * pool.blockBytes() / sequenceLength;
     }
 
     /** Evicts until {@code blocks} are free, or says why they cannot be. */
