@@ -3,6 +3,7 @@ package dev.ultrakv.kvcache;
 import dev.ultrakv.kvcache.index.PrefixIndex;
 import dev.ultrakv.kvcache.index.PrefixIndexStats;
 import dev.ultrakv.kvcache.index.PrefixMatch;
+import dev.ultrakv.kvcache.codec.KvCodecs;
 import dev.ultrakv.kvcache.policy.EvictionPolicies;
 import dev.ultrakv.kvcache.policy.PolicyKind;
 
@@ -33,6 +34,13 @@ import java.util.Set;
  * says where the model must start). On insert the copy is a duplicate of the cached block and is given back.
  * So even a full hit needs one free block, and in a full pool it evicts one.
  *
+ * <p><b>Lossy blocks</b> (any codec but float32) are reused only whole, and only up to the block in which the
+ * model must start: that block is computed again in a fresh block, with the positions of it that were cached.
+ * A query reads its own block from the sequence's full-precision window and earlier blocks through the codec
+ * (see {@link PagedKvStore}); a copied partial block would hold codes where an uncached run reads floats. So over
+ * every codec a cached run computes exactly what an uncached one does, at the price of recomputing up to a block
+ * of prompt (one batched pass, about the cost of one decode step).
+ *
  * <p><b>References.</b> The index holds one reference to each cached block, the store one to each block of
  * its table. On {@link #release} the index takes over the store's reference to each private block it adopts
  * (and drops duplicates); the manager drops the store's references to shared blocks and to private blocks past
@@ -43,7 +51,10 @@ import java.util.Set;
  */
 public final class KvCacheManager implements AutoCloseable {
     private final String modelId;
+    private final KvCacheSpec spec;
     private final BlockPool pool;
+    /** Whether blocks are float32: cached blocks then continue at any token, else only at block starts. */
+    private final boolean lossless;
     private final PrefixIndex index;
     private final Set<Sequence> live = Collections.newSetFromMap(new IdentityHashMap<>());
 
@@ -67,20 +78,32 @@ public final class KvCacheManager implements AutoCloseable {
      */
     public KvCacheManager(String modelId, KvLayout layout, KvCacheSpec spec) {
         this.modelId = Objects.requireNonNull(modelId, "modelId");
+        this.spec = Objects.requireNonNull(spec, "spec");
         int blockSize = spec.blockSize();
-        PolicyKind policy = spec.policy();
-        if (spec.codec() != dev.ultrakv.kvcache.codec.KvCodecKind.F32 || spec.compression().isEnabled()
-                || spec.maxMemoryBytes() > 0) {
-            throw new UnsupportedOperationException("codecs, compression and byte budgets are being wired in");
+        if (spec.compression().isEnabled()) {
+            throw new UnsupportedOperationException("compression is being wired in");
         }
-        this.pool = BlockPool.forTokens(layout, blockSize, spec.maxTokens());
+        KvBlockLayout blockLayout = KvBlockLayout.of(layout, blockSize, KvCodecs.of(spec.codec()));
+        this.pool = spec.maxMemoryBytes() > 0 ? BlockPool.forMemory(blockLayout, spec.maxMemoryBytes())
+                : BlockPool.forTokens(blockLayout, spec.maxTokens());
+        this.lossless = blockLayout.codec().isLossless();
         try {
             this.index = new PrefixIndex(blockSize,
-                    EvictionPolicies.create(policy, pool.totalBlocks(), blockSize), pool::release);
+                    EvictionPolicies.create(spec.policy(), pool.totalBlocks(), blockSize), pool::release);
         } catch (RuntimeException e) {
             pool.close();
             throw e;
         }
+    }
+
+    /** What this cache is made of. */
+    public KvCacheSpec spec() {
+        return spec;
+    }
+
+    /** Positions the pool's blocks hold: {@code totalBlocks × blockSize}. */
+    public long capacityTokens() {
+        return (long) pool.totalBlocks() * pool.blockSize();
     }
 
     /** The model identity the index keys on. */
@@ -168,8 +191,21 @@ public final class KvCacheManager implements AutoCloseable {
         PrefixMatch match = index.match(modelId, promptTokens);
         index.pin(match);
         int[] full = match.fullBlocks();
-        boolean privateLast = match.isFullHit() && !match.hasPartial();
-        int shared = privateLast ? full.length - 1 : full.length;
+        int blockSize = pool.blockSize();
+        // Lossy blocks are reused whole and the query's own block is computed again (see the class notes), so the
+        // model starts at the block start of the first position it must run.
+        int computeFrom = match.isFullHit() ? prompt - 1 : match.cachedTokens();
+        int shared;
+        boolean privateLast = false;
+        boolean copyPartial = false;
+        if (lossless) {
+            privateLast = match.isFullHit() && !match.hasPartial();
+            copyPartial = match.hasPartial();
+            shared = privateLast ? full.length - 1 : full.length;
+        } else {
+            computeFrom = computeFrom / blockSize * blockSize;
+            shared = computeFrom / blockSize;
+        }
         long needed = blocksFor(positions);
         int fresh = Math.toIntExact(needed - shared);
         int[] freshIds = new int[fresh];
@@ -187,15 +223,15 @@ public final class KvCacheManager implements AutoCloseable {
             store.appendShared(full[i]);
         }
         if (privateLast) {
-            pool.copyPrefix(full[shared], freshIds[0], pool.blockSize());
-        } else if (match.hasPartial()) {
+            pool.copyPrefix(full[shared], freshIds[0], blockSize);
+        } else if (copyPartial) {
             pool.copyPrefix(match.partialBlock(), freshIds[0], match.partialTokens());
         }
         for (int id : freshIds) {
             store.appendBlock(id);
         }
-        int computeFrom = match.isFullHit() ? prompt - 1 : match.cachedTokens();
-        Sequence sequence = new Sequence(match, store, shared, prompt, computeFrom);
+        int reused = lossless ? match.cachedTokens() : computeFrom;
+        Sequence sequence = new Sequence(match, store, shared, prompt, computeFrom, reused);
         live.add(sequence);
         return sequence;
     }
@@ -213,7 +249,11 @@ public final class KvCacheManager implements AutoCloseable {
      * scales) and its full-precision window, divided by its positions.
      */
     public double kvBytesPerToken(int sequenceLength) {
-        return (double) blocksFor(sequenceLength) * pool.blockBytes() / sequenceLength;
+        if (sequenceLength <= 0) {
+            throw new IllegalArgumentException("sequenceLength must be positive: " + sequenceLength);
+        }
+        long window = lossless ? 0 : FullPrecisionWindow.steadyBytes(pool.layout(), pool.blockSize());
+        return (double) (blocksFor(sequenceLength) * pool.blockBytes() + window) / sequenceLength;
     }
 
     /** Evicts until {@code blocks} are free, or says why they cannot be. */
@@ -329,14 +369,16 @@ public final class KvCacheManager implements AutoCloseable {
         private final int sharedBlocks;
         private final int promptTokens;
         private final int computeFrom;
+        private final int reusedTokens;
 
         private Sequence(PrefixMatch match, PagedKvStore store, int sharedBlocks, int promptTokens,
-                         int computeFrom) {
+                         int computeFrom, int reusedTokens) {
             this.match = match;
             this.store = store;
             this.sharedBlocks = sharedBlocks;
             this.promptTokens = promptTokens;
             this.computeFrom = computeFrom;
+            this.reusedTokens = reusedTokens;
         }
 
         /** The sequence's K/V: cached prefix first, then room for the rest of the prompt and the generation. */
@@ -344,9 +386,12 @@ public final class KvCacheManager implements AutoCloseable {
             return store;
         }
 
-        /** Prompt tokens whose K/V were found in the cache. */
+        /**
+         * Prompt tokens whose cached K/V the sequence reuses: all those found in the cache over float32 blocks;
+         * over lossy blocks those of the whole blocks before the first position it computes.
+         */
         public int cachedTokens() {
-            return match.cachedTokens();
+            return reusedTokens;
         }
 
         /** Whether every prompt token was cached (a request hit). */
