@@ -52,6 +52,15 @@ public final class PagedKvStore implements KvStore {
     /** {@code blockSize - 1}: position to slot. */
     private final int slotMask;
     private final BlockTable table;
+    /**
+     * Positions whose entries compaction dropped: position {@code p} is entry {@code p - removed}. Entries are the
+     * slots of the table in order; without compression they are the positions.
+     */
+    private int removed;
+    /** One past the highest entry written. */
+    private int entries;
+    /** Told each query's attention weights; null when nobody asks. */
+    private AttentionObserver observer;
 
     /** An empty store (capacity 0) over {@code pool}; append blocks before writing. */
     public PagedKvStore(BlockPool pool) {
@@ -84,10 +93,33 @@ public final class PagedKvStore implements KvStore {
         return layout;
     }
 
-    /** Positions the blocks hold: {@code blockCount() × blockSize}. */
+    /**
+     * Positions the store can hold: its blocks' slots ({@code blockCount() × blockSize}) plus the positions that
+     * compaction dropped.
+     */
     @Override
     public int capacity() {
+        return (table.size() << blockShift) + removed;
+    }
+
+    /** Entries written: the positions written, less those compaction dropped. */
+    public int entries() {
+        return entries;
+    }
+
+    /** Positions written (the sequence's length so far), whether their entries are kept or not. */
+    public int positions() {
+        return entries + removed;
+    }
+
+    /** Slots in the blocks: the entries the store can hold before it needs another block. */
+    public int entryCapacity() {
         return table.size() << blockShift;
+    }
+
+    /** Reports every query's attention weights to {@code observer} (null: to nobody). */
+    public void observeAttention(AttentionObserver observer) {
+        this.observer = observer;
     }
 
     /** Blocks in the table. */
@@ -152,20 +184,22 @@ public final class PagedKvStore implements KvStore {
      */
     @Override
     public void write(int layer, int position, float[] key, int keyOffset, float[] value, int valueOffset) {
-        if (position < 0 || position >= capacity()) {
-            throw new IndexOutOfBoundsException("position " + position + " outside [0, " + capacity() + ")");
+        if (position < removed || position >= capacity()) {
+            throw new IndexOutOfBoundsException("position " + position + " outside [" + removed + ", " + capacity()
+                    + ")" + (removed > 0 ? "; positions before " + removed + " were compacted" : ""));
         }
+        int entry = position - removed;
         Objects.checkIndex(layer, layout.layers());
         int kvDim = layout.kvDim();
         Objects.checkFromIndexSize(keyOffset, kvDim, key.length);
         Objects.checkFromIndexSize(valueOffset, kvDim, value.length);
-        int id = table.get(position >>> blockShift);
+        int id = table.get(entry >>> blockShift);
         int holders = pool.refCount(id);
         if (holders != 1) {
             throw new IllegalStateException("position " + position + " is in block " + id + ", shared by "
                     + holders + " holders; copy it to a fresh block (BlockPool.copyPrefix) before writing");
         }
-        int slot = position & slotMask;
+        int slot = entry & slotMask;
         int headSize = layout.headSize();
         MemorySegment memory = pool.memory();
         for (int h = 0; h < layout.kvHeads(); h++) {
@@ -175,8 +209,9 @@ public final class PagedKvStore implements KvStore {
                     layer, position, h);
         }
         if (window != null) {
-            window.write(layer, position, key, keyOffset, value, valueOffset);
+            window.write(layer, entry, key, keyOffset, value, valueOffset);
         }
+        entries = Math.max(entries, entry + 1);
     }
 
     /** Encodes one slot, naming the layer, position and head when the codec refuses a value. */
@@ -224,12 +259,13 @@ public final class PagedKvStore implements KvStore {
     @Override
     public void attend(int layer, int head, int position, float[] query, int queryOffset, float[] out,
                        int outOffset, float[] scratch) {
-        if (position < 0 || position >= capacity()) {
-            throw new IndexOutOfBoundsException("position " + position + " outside [0, " + capacity() + ")");
+        if (position < removed || position >= capacity()) {
+            throw new IndexOutOfBoundsException("position " + position + " outside [" + removed + ", " + capacity()
+                    + ")");
         }
         Objects.checkIndex(layer, layout.layers());
         Objects.checkIndex(head, layout.heads());
-        int length = position + 1;
+        int length = position - removed + 1;
         int kvHead = head / layout.queriesPerKvHead();
         int headSize = layout.headSize();
         int blockSize = slotMask + 1;
@@ -248,6 +284,10 @@ public final class PagedKvStore implements KvStore {
                     length - encoded, scratch, encoded);
         }
         Kernels.softmax(scratch, 0, length);
+        AttentionObserver told = observer;
+        if (told != null) {
+            told.observe(layer, head, length - 1, scratch, length);
+        }
         Arrays.fill(out, outOffset, outOffset + headSize, 0f);
         for (int b = 0, start = 0; start < encoded; b++, start += blockSize) {
             codec.attentionValues(scratch, start, memory, blockLayout.valueOffset(ids[b], layer, kvHead, 0),
@@ -257,6 +297,99 @@ public final class PagedKvStore implements KvStore {
             Kernels.attentionValues(scratch, encoded, window.values(layer), windowOffset, layout.kvDim(), headSize,
                     length - encoded, out, outOffset);
             window.markRead(layer);
+        }
+    }
+
+    /**
+     * Keeps only the entries {@code kept[layer][kvHead]} (ascending, {@code keep} of each) by copying their slots,
+     * in order, into {@code freshBlocks}, which become the store's table; the positions written so far then map
+     * to the {@code keep} entries and the next position to entry {@code keep}. Slots are self-contained (scales
+     * per slot), so they are copied byte for byte: compaction adds no error of its own. The full-precision window
+     * restarts at the block of entry {@code keep}, holding the decoded kept entries of that block.
+     *
+     * @param freshBlocks blocks held by the caller alone, taken over by the store; at least
+     *                    {@code ceil((keep + 1) / blockSize)} of them, so the next position fits
+     * @return the old table, whose references the caller now holds (to cache or release)
+     * @throws IllegalArgumentException if the selection or the blocks do not fit
+     */
+    public int[] compact(int[][][] kept, int keep, int[] freshBlocks) {
+        if (keep <= 0 || keep > entries) {
+            throw new IllegalArgumentException("keep " + keep + " outside [1, " + entries + "]");
+        }
+        if ((long) freshBlocks.length << blockShift <= keep) {
+            throw new IllegalArgumentException(freshBlocks.length + " blocks cannot hold " + keep
+                    + " entries and the next one");
+        }
+        if (kept.length != layout.layers()) {
+            throw new IllegalArgumentException("a selection for " + kept.length + " layers; the layout has "
+                    + layout.layers());
+        }
+        for (int id : freshBlocks) {
+            if (pool.refCount(id) != 1) {
+                throw new IllegalArgumentException("block " + id + " has " + pool.refCount(id)
+                        + " holders; compaction writes only blocks held by the store alone");
+            }
+        }
+        MemorySegment memory = pool.memory();
+        int[] old = table.toArray();
+        long slotBytes = blockLayout.slotBytes();
+        for (int layer = 0; layer < layout.layers(); layer++) {
+            if (kept[layer].length != layout.kvHeads()) {
+                throw new IllegalArgumentException("layer " + layer + " has a selection for " + kept[layer].length
+                        + " KV heads; the layout has " + layout.kvHeads());
+            }
+            for (int h = 0; h < layout.kvHeads(); h++) {
+                int[] entriesKept = kept[layer][h];
+                if (entriesKept.length != keep) {
+                    throw new IllegalArgumentException("layer " + layer + ", KV head " + h + " keeps "
+                            + entriesKept.length + " entries, not " + keep);
+                }
+                for (int i = 0; i < keep; i++) {
+                    int from = entriesKept[i];
+                    if (from < 0 || from >= entries || (i > 0 && from <= entriesKept[i - 1])) {
+                        throw new IllegalArgumentException("layer " + layer + ", KV head " + h + ": kept entry "
+                                + from + " is out of range [0, " + entries + ") or not ascending");
+                    }
+                    int src = old[from >>> blockShift];
+                    int dst = freshBlocks[i >>> blockShift];
+                    MemorySegment.copy(memory, blockLayout.keyOffset(src, layer, h, from & slotMask), memory,
+                            blockLayout.keyOffset(dst, layer, h, i & slotMask), slotBytes);
+                    MemorySegment.copy(memory, blockLayout.valueOffset(src, layer, h, from & slotMask), memory,
+                            blockLayout.valueOffset(dst, layer, h, i & slotMask), slotBytes);
+                }
+            }
+        }
+        table.clear();
+        for (int id : freshBlocks) {
+            table.add(id);
+        }
+        removed += entries - keep;
+        entries = keep;
+        if (window != null) {
+            refillWindow(keep);
+        }
+        return old;
+    }
+
+    /** Restarts the window at the block of entry {@code next}, holding the decoded entries of it before it. */
+    private void refillWindow(int next) {
+        int start = next & -(slotMask + 1);
+        window.reset(start);
+        int headSize = layout.headSize();
+        float[] key = new float[layout.kvDim()];
+        float[] value = new float[layout.kvDim()];
+        MemorySegment memory = pool.memory();
+        for (int entry = start; entry < next; entry++) {
+            int id = table.get(entry >>> blockShift);
+            for (int layer = 0; layer < layout.layers(); layer++) {
+                for (int h = 0; h < layout.kvHeads(); h++) {
+                    codec.decode(memory, blockLayout.keyOffset(id, layer, h, entry & slotMask), headSize, key,
+                            h * headSize);
+                    codec.decode(memory, blockLayout.valueOffset(id, layer, h, entry & slotMask), headSize, value,
+                            h * headSize);
+                }
+                window.write(layer, entry, key, 0, value, 0);
+            }
         }
     }
 
