@@ -86,8 +86,10 @@ final class FullPrecisionWindow {
                 ? kvDim * blockSize : keys[layer].length);
         float[] k = capacity == keys[layer].length ? keys[layer] : new float[capacity];
         float[] v = capacity == values[layer].length ? values[layer] : new float[capacity];
-        System.arraycopy(keys[layer], (newBase - base[layer]) * kvDim, k, 0, kept * kvDim);
-        System.arraycopy(values[layer], (newBase - base[layer]) * kvDim, v, 0, kept * kvDim);
+        if (kept > 0) {
+            System.arraycopy(keys[layer], (newBase - base[layer]) * kvDim, k, 0, kept * kvDim);
+            System.arraycopy(values[layer], (newBase - base[layer]) * kvDim, v, 0, kept * kvDim);
+        }
         keys[layer] = k;
         values[layer] = v;
         base[layer] = newBase;

@@ -29,8 +29,8 @@ class KvCacheCodecCapacityTest {
     void withMaxTokensFixedAQuantizedCacheTakesFewerBytes() {
         long previous = Long.MAX_VALUE;
         for (KvCodecKind codec : KvCodecKind.values()) {
-            try (KvCacheManager cache = cache(codec, 4096, 0)) {
-                assertEquals(4096, cache.capacityTokens(), codec.toString());
+            try (KvCacheManager cache = cache(codec, 256, 0)) {
+                assertEquals(256, cache.capacityTokens(), codec.toString());
                 assertTrue(cache.capacityBytes() < previous, codec + " is smaller than the codec before it");
                 previous = cache.capacityBytes();
             }
@@ -39,7 +39,7 @@ class KvCacheCodecCapacityTest {
 
     @Test
     void withABudgetFixedAQuantizedCacheHoldsMoreTokens() {
-        long budget = 64L << 20;
+        long budget = 8L << 20;
         long previous = 0;
         for (KvCodecKind codec : KvCodecKind.values()) {
             try (KvCacheManager cache = cache(codec, 1, budget)) {
