@@ -17,7 +17,9 @@ import java.util.Arrays;
  * One monitor per tally: the query heads of a group add into the same array, so they take turns; other groups and
  * layers proceed in parallel. A lock held for one pass over a row is cheaper than an atomic add per entry (a
  * locked instruction each, with false sharing between neighbouring entries) and keeps the loop a plain one the
- * JIT can unroll. The monitor also publishes the remapped array to the threads that add after a compaction.
+ * JIT can unroll: 0.4 to 1.8 ns per entry against 19 to 22 ns for {@code AtomicLongArray.getAndAdd}, measured
+ * over rows of 4,096 entries (docs/compression.md). The monitor also publishes the remapped array to the threads
+ * that add after a compaction.
  */
 final class AttentionTally {
     /**
