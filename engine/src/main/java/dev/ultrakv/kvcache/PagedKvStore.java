@@ -270,7 +270,7 @@ public final class PagedKvStore implements KvStore {
         int headSize = layout.headSize();
         int blockSize = slotMask + 1;
         // Entries [0, encoded) are read from the blocks; the rest, the query's own block, from the window.
-        int encoded = window == null ? length : position & -blockSize;
+        int encoded = window == null ? length : (length - 1) & -blockSize;
         MemorySegment memory = pool.memory();
         int[] ids = table.array();
         for (int b = 0, start = 0; start < encoded; b++, start += blockSize) {
