@@ -13,6 +13,12 @@ import java.util.Arrays;
  * addition associates, so the totals, and every selection made from them, are the same bit for bit whatever the
  * order. Rounding costs at most 2<sup>-33</sup> per probability, far below any difference a selection acts on.
  *
+ * <h2>Why {@value #FRACTION_BITS} fraction bits</h2>
+ * The resolution is 2.3e-10: attention weights below it count as zero. The headroom is 2<sup>31</sup> whole units
+ * per entry, that is 2<sup>31</sup> query heads giving an entry all their attention; a 128K-token context with
+ * groups of 8 query heads is 2<sup>20</sup>. 40 bits would leave 2<sup>23</sup>, which a 1M-token context with
+ * groups of 8 reaches.
+ *
  * <h2>Concurrency</h2>
  * One monitor per tally: the query heads of a group add into the same array, so they take turns; other groups and
  * layers proceed in parallel. A lock held for one pass over a row is cheaper than an atomic add per entry (a
@@ -22,15 +28,10 @@ import java.util.Arrays;
  * that add after a compaction.
  */
 final class AttentionTally {
-    /**
-     * Fraction bits of the fixed point: a resolution of 2.3e-10 (attention weights below it count as zero), and
-     * 2<sup>31</sup> whole units of headroom per entry, that is 2<sup>31</sup> query heads giving an entry all
-     * their attention (a 128K-token context with groups of 8 query heads is 2<sup>20</sup>). 40 bits would leave
-     * 2<sup>23</sup>, which a 1M-token context with groups of 8 reaches.
-     */
+    /** Fraction bits of the fixed point: a 2.3e-10 resolution and 2^31 units of headroom per entry. */
     static final int FRACTION_BITS = 32;
 
-    private static final double SCALE = 0x1p32;
+    private static final double SCALE = Math.scalb(1.0, FRACTION_BITS);
 
     /** Fixed-point votes per entry; entries past {@link #observed} are zero. */
     private long[] votes = new long[0];

@@ -15,8 +15,10 @@ package dev.ultrakv.kvcache.compress;
  * Keeping isolated top entries loses the tokens around them that complete their meaning. The votes are therefore
  * smoothed by a 1-D max pooling of kernel {@value #POOLING_KERNEL} (stride 1, the window clipped at the ends)
  * before ranking, so an entry next to a strongly attended one ranks as high and the selection keeps small
- * clusters. Pooling runs over entry indices: after a compaction neighbouring entries may be far apart in
- * position, which only widens what a cluster spans.
+ * clusters. Kernel 7 with max pooling is how the LongBench runs of SnapKV are configured in its follow-ups' suites
+ * (PyramidKV, KVCache-Factory); the reference code's default is an average pooling of 5. Pooling runs over entry
+ * indices: after a compaction neighbouring entries may be far apart in position, which only widens what a cluster
+ * spans.
  *
  * <h2>During generation</h2>
  * The paper compresses the prompt once. Here the store compacts again as the answer grows, so every query from
@@ -30,10 +32,7 @@ package dev.ultrakv.kvcache.compress;
 final class SnapKvSelection implements EntrySelection {
     /** Prompt positions that vote, and recent entries kept: 32, the reference implementation's default window. */
     static final int OBSERVATION_WINDOW = 32;
-    /**
-     * Max-pooling kernel that clusters the votes: 7, as in the LongBench configurations of SnapKV and its
-     * follow-ups (PyramidKV, KVCache-Factory); the reference code's default is an average pooling of 5.
-     */
+    /** Max-pooling kernel that clusters the votes: the LongBench setting of SnapKV's follow-up suites. */
     static final int POOLING_KERNEL = 7;
     /** The kept window takes at most 1 / this of the budget, rounded up, so voted entries keep the rest. */
     static final int WINDOW_SHARE_DIVISOR = 2;

@@ -8,8 +8,7 @@ package dev.ultrakv.kvcache.compress;
  * Softmax must put its mass somewhere, and models learn to park the attention a query does not need on the first
  * positions, which every later query can see. Dropping them shifts that mass onto the remaining entries and
  * perplexity explodes; keeping a few restores it. In the paper's ablation of how many initial tokens to keep, one
- * recovers most of the loss and four bring perplexity back to the full-recomputation baseline, hence
- * {@value #SINKS}.
+ * recovers most of the loss and four restore it, hence {@value #SINKS}.
  *
  * <h2>Small budgets</h2>
  * Below {@code 2 × SINKS} kept entries the sinks would crowd out the recent window, so sinks and recent entries
