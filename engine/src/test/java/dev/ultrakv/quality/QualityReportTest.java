@@ -1,0 +1,68 @@
+package dev.ultrakv.quality;
+
+import dev.ultrakv.kvcache.codec.KvCodecKind;
+import dev.ultrakv.kvcache.compress.CompressionMethod;
+import dev.ultrakv.kvcache.compress.KvCompression;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Rendering of a hand-made report: the Markdown tables and the JSON object. */
+class QualityReportTest {
+    private static final KvCandidate INT4 = KvCandidate.of(KvCodecKind.INT4);
+    private static final KvCandidate H2O = new KvCandidate(KvCodecKind.INT8,
+            new KvCompression(CompressionMethod.H2O, 0.5));
+
+    private static QualityReport report() {
+        QualityStats exact = new QualityStats(2, 64, 0, 0, 1, 5.5, 5.5, 0, Double.NaN);
+        QualityStats damaged = new QualityStats(2, 64, 1.234e-4, 0.02, 0.96875, 5.61, 5.5, 1, 7);
+        List<QualityRow> overall = List.of(new QualityRow(KvCandidate.REFERENCE, 0, exact, 1280, 1, 32),
+                new QualityRow(INT4, 0, damaged, 200, 0.15625, 5));
+        List<QualityRow> perLength = List.of(new QualityRow(INT4, 128, damaged, 200, 0.15625, 5));
+        List<SkippedCandidate> skipped = List.of(new SkippedCandidate(H2O, "not \"yet\""),
+                new SkippedCandidate(KvCandidate.of(KvCodecKind.INT2), "not \"yet\""));
+        return new QualityReport("stories260K", List.of(128), 2, 16, overall, perLength, skipped, List.of());
+    }
+
+    @Test
+    void markdownHasOneTableRowPerCandidateAndPerLength_andGroupsTheSkippedByReason() {
+        String markdown = report().toMarkdown();
+        String header = "| cache | KV bytes/token | vs f32 | bits/value | KLD mean | KLD max | top-1 | PPL | PPL ref"
+                + " | greedy diverged | first divergence |";
+        assertTrue(markdown.contains(header), markdown);
+        assertTrue(markdown.contains("| length | cache | KV bytes/token |"), markdown);
+        assertTrue(markdown.contains("| f32 | 1280.0 | 1.000 | 32.00 | 0 | 0 | 100.00% | 5.500 | 5.500 | 0/2 | none |"),
+                markdown);
+        assertTrue(markdown.contains("| int4 | 200.0 | 0.156 | 5.00 | 0.000123 | 0.0200 | 96.88% | 5.610 | 5.500 | 1/2"
+                + " | 7.0 |"), markdown);
+        assertTrue(markdown.contains("| 128 | int4 | 200.0 |"), markdown);
+        assertTrue(markdown.contains("- int8 h2o@0.5, int2: not \"yet\""), markdown);
+    }
+
+    @Test
+    void jsonEscapesStringsAndWritesNaNAsNull() {
+        String json = report().toJson();
+        assertTrue(json.contains("\"model\": \"stories260K\""), json);
+        assertTrue(json.contains("\"medianFirstDivergence\": null"), json);
+        assertTrue(json.contains("\"medianFirstDivergence\": 7.0"), json);
+        assertTrue(json.contains("\"cache\": \"int8 h2o@0.5\", \"codec\": \"int8\", \"method\": \"h2o\","
+                + " \"ratio\": 0.5, \"reason\": \"not \\\"yet\\\"\""), json);
+        assertTrue(json.contains("\"length\": 128"), json);
+        assertEquals("\"a\\\\b\\n\\u0001\"", QualityReport.string("a\\b\n\u0001"));
+        assertEquals(json.chars().filter(c -> c == '{').count(), json.chars().filter(c -> c == '}').count());
+        assertEquals(json.chars().filter(c -> c == '[').count(), json.chars().filter(c -> c == ']').count());
+    }
+
+    @Test
+    void candidateLabelsAndTheGrid() {
+        assertEquals("int8 h2o@0.5", H2O.label());
+        assertEquals("f32", KvCandidate.REFERENCE.label());
+        List<KvCandidate> grid = KvCandidate.grid(List.of(KvCodecKind.F32, KvCodecKind.INT4),
+                List.of(CompressionMethod.SNAPKV), List.of(0.3, 1.0));
+        assertEquals(List.of("f32", "int4", "f32 snapkv@0.3", "int4 snapkv@0.3"),
+                grid.stream().map(KvCandidate::label).toList(), "a ratio of 1 is the uncompressed candidate");
+    }
+}
