@@ -229,7 +229,8 @@ public final class KvCacheManager implements AutoCloseable {
         int fresh = Math.toIntExact(needed - shared);
         int[] freshIds = new int[fresh];
         try {
-            makeRoom(fresh, prompt, positions);
+            makeRoom(fresh, "a sequence of " + prompt + " prompt tokens and " + (positions - prompt)
+                    + " more positions");
             if (!pool.allocate(fresh, freshIds, 0)) {
                 throw new IllegalStateException("allocation of " + fresh + " blocks failed after eviction");
             }
@@ -285,7 +286,8 @@ public final class KvCacheManager implements AutoCloseable {
             int[][][] kept = compressor.select(entries, keep);
             int blocks = Math.toIntExact(blocksFor(keep + 1L));
             int[] fresh = new int[blocks];
-            makeRoom(blocks, sequence.promptTokens, keep + 1L);
+            makeRoom(blocks, "the " + keep + " entries a sequence of " + positions + " positions keeps (while its "
+                    + store.blockCount() + " blocks are still held)");
             if (!pool.allocate(blocks, fresh, 0)) {
                 throw new IllegalStateException("allocation of " + blocks + " blocks failed after eviction");
             }
@@ -298,7 +300,7 @@ public final class KvCacheManager implements AutoCloseable {
             }
         }
         if (store.entryCapacity() <= store.entries()) {
-            makeRoom(1, sequence.promptTokens, store.entries() + 1L);
+            makeRoom(1, "entry " + store.entries() + " of a compressed sequence");
             int id = pool.allocate();
             if (id == BlockPool.NO_BLOCK) {
                 throw new IllegalStateException("allocation of a block failed after eviction");
@@ -344,14 +346,14 @@ public final class KvCacheManager implements AutoCloseable {
     }
 
     /** Evicts until {@code blocks} are free, or says why they cannot be. */
-    private void makeRoom(int blocks, int prompt, long positions) {
+    private void makeRoom(int blocks, String what) {
         int missing = blocks - pool.freeBlocks();
         if (missing > 0) {
             index.evict(missing);
         }
         if (pool.freeBlocks() < blocks) {
-            throw new IllegalStateException("the KV cache cannot hold a sequence of " + prompt + " prompt tokens and "
-                    + (positions - prompt) + " more positions: it needs " + blocks + " free blocks of "
+            throw new IllegalStateException("the KV cache cannot hold " + what + ": it needs " + blocks
+                    + " free blocks of "
                     + pool.blockSize() + " positions, " + pool.freeBlocks() + " of " + pool.totalBlocks()
                     + " are free after evicting every unpinned cached block (" + index.pinnedBlocks() + " pinned)");
         }
