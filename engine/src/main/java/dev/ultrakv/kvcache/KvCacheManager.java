@@ -494,11 +494,17 @@ public final class KvCacheManager implements AutoCloseable {
             return store;
         }
 
-        /**
-         * Prompt tokens whose cached K/V the sequence reuses: all those found in the cache over float32 blocks;
-         * over lossy blocks those of the whole blocks before the first position it computes.
-         */
+        /** Prompt tokens found in the cache (what hit rates count). */
         public int cachedTokens() {
+            return match.cachedTokens();
+        }
+
+        /**
+         * Prompt tokens whose cached K/V the sequence reads instead of computing: all those found over float32
+         * blocks; over lossy blocks, or when compression must see the prompt's last queries, only those of the
+         * whole blocks before {@link #computeFrom()}.
+         */
+        public int reusedTokens() {
             return reusedTokens;
         }
 
