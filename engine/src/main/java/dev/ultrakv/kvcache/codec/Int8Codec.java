@@ -76,7 +76,7 @@ final class Int8Codec implements KvCodec {
 
     /** Whether heads of {@code groupSize}-channel groups take the vector kernels. */
     private static boolean vectorised(int groupSize) {
-        return CodecVectors.BYTE_LANES_MATCH && groupSize % L == 0;
+        return CodecVectors.VECTOR_KERNELS && groupSize % L == 0;
     }
 
     @Override
@@ -170,22 +170,46 @@ final class Int8Codec implements KvCodec {
         }
     }
 
+    /**
+     * Four slots at a time: each vector of the query is loaded once for the four, and their sums are finished
+     * together by {@link CodecVectors#sumLanes4}. A last group of fewer than four slots repeats its last slot in
+     * the missing places and stores only its own scores; each slot's score has the same bits either way.
+     */
     private static void scoresVector(float[] q, int qOffset, int headSize, int group, MemorySegment keys, long run,
                                      long slotBytes, int count, float[] scores, int scoresOffset, float root) {
         int groups = headSize / group;
         long header = (long) groups * SCALE_BYTES;
-        for (int t = 0; t < count; t++) {
-            long slot = run + t * slotBytes;
-            long codes = slot + header;
-            FloatVector total = FloatVector.zero(F);
+        FloatVector roots = FloatVector.broadcast(F, root);
+        FloatVector zero = FloatVector.zero(F);
+        for (int t = 0; t < count; t += CodecVectors.SLOTS_PER_SUM) {
+            int left = count - t;
+            long s0 = run + t * slotBytes;
+            long s1 = left > 1 ? s0 + slotBytes : s0;
+            long s2 = left > 2 ? s0 + 2 * slotBytes : s1;
+            long s3 = left > 3 ? s0 + 3 * slotBytes : s2;
+            FloatVector total0 = zero;
+            FloatVector total1 = zero;
+            FloatVector total2 = zero;
+            FloatVector total3 = zero;
             for (int g = 0; g < groups; g++) {
-                FloatVector acc = FloatVector.zero(F);
+                FloatVector acc0 = zero;
+                FloatVector acc1 = zero;
+                FloatVector acc2 = zero;
+                FloatVector acc3 = zero;
                 for (int c = g * group; c < (g + 1) * group; c += L) {
-                    acc = widen(keys, codes + c).fma(FloatVector.fromArray(F, q, qOffset + c), acc);
+                    FloatVector qv = FloatVector.fromArray(F, q, qOffset + c);
+                    acc0 = widen(keys, s0 + header + c).fma(qv, acc0);
+                    acc1 = widen(keys, s1 + header + c).fma(qv, acc1);
+                    acc2 = widen(keys, s2 + header + c).fma(qv, acc2);
+                    acc3 = widen(keys, s3 + header + c).fma(qv, acc3);
                 }
-                total = acc.fma(FloatVector.broadcast(F, scale(keys, slot, g)), total);
+                total0 = acc0.fma(FloatVector.broadcast(F, scale(keys, s0, g)), total0);
+                total1 = acc1.fma(FloatVector.broadcast(F, scale(keys, s1, g)), total1);
+                total2 = acc2.fma(FloatVector.broadcast(F, scale(keys, s2, g)), total2);
+                total3 = acc3.fma(FloatVector.broadcast(F, scale(keys, s3, g)), total3);
             }
-            scores[scoresOffset + t] = CodecVectors.sumLanes(total) / root;
+            CodecVectors.sumLanes4(total0, total1, total2, total3).div(roots)
+                    .intoArray(scores, scoresOffset + t, CodecVectors.firstSums(left));
         }
     }
 
@@ -233,7 +257,22 @@ final class Int8Codec implements KvCodec {
         }
         long codes = runByteOffset + (long) groups * SCALE_BYTES;
         if (vectorised(group)) {
-            for (int c = 0; c < headSize; c += L) {
+            int c = 0;
+            // Two vectors of channels at a time: two independent chains of fused multiply-adds.
+            for (; c + 2 * L <= headSize; c += 2 * L) {
+                int g0 = c / group;
+                int g1 = (c + L) / group;
+                FloatVector acc0 = FloatVector.fromArray(F, out, outOffset + c);
+                FloatVector acc1 = FloatVector.fromArray(F, out, outOffset + c + L);
+                for (int t = 0; t < count; t++) {
+                    long at = codes + t * slotBytes + c;
+                    acc0 = widen(values, at).fma(FloatVector.broadcast(F, factors[t * groups + g0]), acc0);
+                    acc1 = widen(values, at + L).fma(FloatVector.broadcast(F, factors[t * groups + g1]), acc1);
+                }
+                acc0.intoArray(out, outOffset + c);
+                acc1.intoArray(out, outOffset + c + L);
+            }
+            for (; c < headSize; c += L) {
                 int g = c / group;
                 FloatVector acc = FloatVector.fromArray(F, out, outOffset + c);
                 for (int t = 0; t < count; t++) {
