@@ -23,10 +23,10 @@ import jdk.incubator.vector.VectorOperators;
  * 2^b - 1)}; a value decodes to {@code code · s + m}.
  *
  * <pre>
- * slot:  scale₀ min₀ scale₁ min₁ …  (float16, little-endian)  | group 0's G·b/8 code bytes | group 1's … |
- * group: byte i (i &lt; P = G·b/8 … one byte holds 8/b codes) holds channel i + k·P at bits [k·b, (k+1)·b)
- *        int4: byte i = channel i (low nibble), channel i + G/2 (high nibble)
- *        int2: byte i = channels i, i + G/4, i + G/2, i + 3G/4 in bits 0-1, 2-3, 4-5, 6-7
+ * slot:   scale₀ min₀ scale₁ min₁ …  (float16, little-endian) | group 0's P code bytes | group 1's | …
+ * group:  P = G·b/8 bytes; bits [k·b, (k+1)·b) of byte i (i &lt; P, k &lt; 8/b) hold channel i + k·P
+ *         int4: byte i = channel i (low nibble), channel i + G/2 (high nibble)
+ *         int2: byte i = channels i, i + G/4, i + G/2, i + 3G/4 in bits 0-1, 2-3, 4-5, 6-7
  * </pre>
  * At {@code headSize} 64: 36 bytes for int4 (4.5 bits per value), 20 bytes for int2 (2.5 bits per value).
  *
@@ -52,12 +52,13 @@ import jdk.incubator.vector.VectorOperators;
  *
  * <p><b>Attention in registers.</b> A slot's score is {@code Σ_g s_g · Σ_{c∈g} q_c · code_c + Σ_g m_g · Q_g},
  * with {@code Q_g = Σ_{c∈g} q_c} computed once per call (as a vector of lane sums): the code sums run in float
- * vectors, four slots at a time, each group's accumulator is scaled by its {@code s_g} and the query's lane
- * sums by {@code m_g}, and the lanes of the four slots are summed together in the fixed tree of
- * {@link CodecVectors#sumLanes4}. Values add {@code (w_t · s_t) · code_t} per vector of channels kept in a
- * register across the run's slots in position order, and the minima's share {@code Σ_t w_t · m_t} (the same for
- * every channel of a group) once at the end. Groups whose code bytes are not whole vectors take scalar loops of
- * the same structure. Every order depends only on {@code headSize}, {@code count} and the vector length.
+ * vectors, each group's accumulator is scaled by its {@code s_g} and the query's lane sums by {@code m_g}, and
+ * the lanes of four slots are summed together in the fixed tree of {@link CodecVectors#sumLanes4} (see
+ * {@code scoresVector} for why the slots are unpacked one at a time). Values add {@code (w_t · s_t) · code_t}
+ * per vector of channels kept in a register across the run's slots in position order, and the minima's share
+ * {@code Σ_t w_t · m_t} (the same for every channel of a group) once at the end. Groups whose code bytes are not
+ * whole vectors take scalar loops of the same structure. Every order depends only on {@code headSize},
+ * {@code count} and the vector length.
  */
 abstract sealed class AsymmetricIntCodec implements KvCodec permits Int4Codec, Int2Codec {
     /** Bytes of one group's header: its float16 scale, then its float16 minimum. */
@@ -72,6 +73,8 @@ abstract sealed class AsymmetricIntCodec implements KvCodec permits Int4Codec, I
     final int levels;
     /** Codes per byte, {@code 8 / bits}. */
     final int codesPerByte;
+    /** The geometry of the last head size attended to (see {@link #run}). */
+    private Run lastRun;
 
     AsymmetricIntCodec(KvCodecKind kind) {
         this.kind = kind;
@@ -231,13 +234,12 @@ abstract sealed class AsymmetricIntCodec implements KvCodec permits Int4Codec, I
     @Override
     public final void attentionScores(float[] q, int qOffset, int headSize, MemorySegment keys, long runByteOffset,
                                       int count, float[] scores, int scoresOffset) {
-        int group = groupSize(headSize);
-        int groups = headSize / group;
-        long slotBytes = slotBytes(headSize);
-        RunBounds.check(keys, runByteOffset, count, slotBytes);
+        Run run = run(headSize);
+        int group = run.group();
+        int groups = run.groups();
+        RunBounds.check(keys, runByteOffset, count, run.slotBytes());
         Objects.checkFromIndexSize(qOffset, headSize, q.length);
         Objects.checkFromIndexSize(scoresOffset, count, scores.length);
-        Run run = new Run(group, groups, slotBytes);
         float root = (float) Math.sqrt(headSize);
         if (vectorised(group)) {
             scoresVector(q, qOffset, keys, runByteOffset, count, run, scores, scoresOffset, root);
@@ -255,8 +257,24 @@ abstract sealed class AsymmetricIntCodec implements KvCodec permits Int4Codec, I
         }
     }
 
-    /** The geometry of a run's slots: channels per group, groups per slot, bytes per slot. */
-    record Run(int group, int groups, long slotBytes) {
+    /**
+     * The geometry of the slots of {@code headSize} channels, from a one-entry cache: a model has one head size,
+     * so attention computes the groups once, not per call, and allocates nothing. The cache field is read and
+     * written without synchronisation; a {@link Run} is immutable (final fields), so a thread sees either a
+     * complete one or computes its own.
+     */
+    final Run run(int headSize) {
+        Run run = lastRun;
+        if (run == null || run.headSize() != headSize) {
+            int group = groupSize(headSize);
+            run = new Run(headSize, group, headSize / group, slotBytes(headSize));
+            lastRun = run;
+        }
+        return run;
+    }
+
+    /** The geometry of a run's slots: channels per slot and per group, groups per slot, bytes per slot. */
+    record Run(int headSize, int group, int groups, long slotBytes) {
         /** Code bytes of one group. */
         int part(int codesPerByte) {
             return group / codesPerByte;
@@ -345,9 +363,9 @@ abstract sealed class AsymmetricIntCodec implements KvCodec permits Int4Codec, I
     @Override
     public final void attentionValues(float[] weights, int weightsOffset, MemorySegment values, long runByteOffset,
                                       int count, int headSize, float[] out, int outOffset) {
-        int group = groupSize(headSize);
-        int groups = headSize / group;
-        long slotBytes = slotBytes(headSize);
+        Run run = run(headSize);
+        int groups = run.groups();
+        long slotBytes = run.slotBytes();
         RunBounds.check(values, runByteOffset, count, slotBytes);
         Objects.checkFromIndexSize(weightsOffset, count, weights.length);
         Objects.checkFromIndexSize(outOffset, headSize, out.length);
@@ -365,8 +383,7 @@ abstract sealed class AsymmetricIntCodec implements KvCodec permits Int4Codec, I
                 factors[biases + g] += w * min(values, slot, g);
             }
         }
-        Run run = new Run(group, groups, slotBytes);
-        if (vectorised(group)) {
+        if (vectorised(run.group())) {
             valuesVector(factors, values, runByteOffset, count, run, out, outOffset);
         } else {
             valuesScalar(factors, values, runByteOffset, count, run, out, outOffset);
