@@ -422,7 +422,7 @@ abstract sealed class AsymmetricIntCodec implements KvCodec permits Int4Codec, I
         }
     }
 
-    /** {@link #L} code bytes at {@code byteOffset}, zero-extended to ints for shifting (x86 has no byte shift). */
+    /** {@code L} code bytes at {@code byteOffset}, zero-extended to ints for shifting (x86 has no byte shift). */
     static IntVector bytes(MemorySegment segment, long byteOffset) {
         return (IntVector) ByteVector.fromMemorySegment(B, segment, byteOffset, LE)
                 .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
