@@ -43,11 +43,13 @@ import jdk.incubator.vector.VectorOperators;
  * from a byte vector, exact), scale each group's accumulator by its {@code s}, sum the lanes in the fixed tree
  * of {@link CodecVectors#sumLanes4} and divide by {@code sqrt(headSize)} as the float path does. Four slots go
  * through the loop together, so that each query vector loaded serves four and their lane sums share shuffles;
- * with one lane sum per slot the scores took 1.8 times as long as float32's, now about as long. Values first compute {@code w_t · s_t} for every slot and group of the run, then, one vector of
- * channels at a time, keep that vector of {@code out} in a register while adding {@code (w_t · s_t) · code_t}
- * for every slot in position order (fused multiply-add), and store it once. No float copy of the run is made.
- * Groups that are not whole vectors (every head of 8 channels on AVX-512, for example) take scalar loops of the
- * same structure. Every order depends only on {@code headSize}, {@code count} and the vector length.
+ * with one lane sum per slot the scores took 1.8 times as long as float32's, now about as long.
+ *
+ * <p>Values first compute {@code w_t · s_t} for every slot and group of the run, then, two vectors of channels
+ * at a time, keep those vectors of {@code out} in registers while adding {@code (w_t · s_t) · code_t} for every
+ * slot in position order (fused multiply-add), and store them once. No float copy of the run is made. Groups
+ * that are not whole vectors (every head of 8 channels on AVX-512, for example) take scalar loops of the same
+ * structure. Every order depends only on {@code headSize}, {@code count} and the vector length.
  */
 final class Int8Codec implements KvCodec {
     static final Int8Codec INSTANCE = new Int8Codec();
