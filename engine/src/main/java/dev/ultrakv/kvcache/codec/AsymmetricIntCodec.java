@@ -23,10 +23,10 @@ import jdk.incubator.vector.VectorOperators;
  * 2^b - 1)}; a value decodes to {@code code · s + m}.
  *
  * <pre>
- * slot:  scale₀ min₀ scale₁ min₁ …  (float16, little-endian)  | group 0's G·b/8 code bytes | group 1's … |
- * group: byte i (i &lt; P = G·b/8 … one byte holds 8/b codes) holds channel i + k·P at bits [k·b, (k+1)·b)
- *        int4: byte i = channel i (low nibble), channel i + G/2 (high nibble)
- *        int2: byte i = channels i, i + G/4, i + G/2, i + 3G/4 in bits 0-1, 2-3, 4-5, 6-7
+ * slot:   scale₀ min₀ scale₁ min₁ …  (float16, little-endian) | group 0's P code bytes | group 1's | …
+ * group:  P = G·b/8 bytes; bits [k·b, (k+1)·b) of byte i (i &lt; P, k &lt; 8/b) hold channel i + k·P
+ *         int4: byte i = channel i (low nibble), channel i + G/2 (high nibble)
+ *         int2: byte i = channels i, i + G/4, i + G/2, i + 3G/4 in bits 0-1, 2-3, 4-5, 6-7
  * </pre>
  * At {@code headSize} 64: 36 bytes for int4 (4.5 bits per value), 20 bytes for int2 (2.5 bits per value).
  *
@@ -51,12 +51,14 @@ import jdk.incubator.vector.VectorOperators;
  * value's channel.
  *
  * <p><b>Attention in registers.</b> A slot's score is {@code Σ_g s_g · Σ_{c∈g} q_c · code_c + Σ_g m_g · Q_g},
- * with {@code Q_g = Σ_{c∈g} q_c} computed once per call; the code sums run in float vectors, each group's
- * accumulator is scaled by its {@code s_g}, and the lanes are summed once per slot in the fixed tree of
- * {@link CodecVectors#sumLanes}. Values add {@code (w_t · s_t) · code_t} per vector of channels kept in a
- * register across the run's slots in position order, and the minima's share {@code Σ_t w_t · m_t} (the same for
- * every channel of a group) once at the end. Groups whose code bytes are not whole vectors take scalar loops of
- * the same structure. Every order depends only on {@code headSize}, {@code count} and the vector length.
+ * with {@code Q_g = Σ_{c∈g} q_c} computed once per call (as a vector of lane sums): the code sums run in float
+ * vectors, each group's accumulator is scaled by its {@code s_g} and the query's lane sums by {@code m_g}, and
+ * the lanes of four slots are summed together in the fixed tree of {@link CodecVectors#sumLanes4} (see
+ * {@code scoresVector} for why the slots are unpacked one at a time). Values add {@code (w_t · s_t) · code_t}
+ * per vector of channels kept in a register across the run's slots in position order, and the minima's share
+ * {@code Σ_t w_t · m_t} (the same for every channel of a group) once at the end. Groups whose code bytes are not
+ * whole vectors take scalar loops of the same structure. Every order depends only on {@code headSize},
+ * {@code count} and the vector length.
  */
 abstract sealed class AsymmetricIntCodec implements KvCodec permits Int4Codec, Int2Codec {
     /** Bytes of one group's header: its float16 scale, then its float16 minimum. */
@@ -71,6 +73,8 @@ abstract sealed class AsymmetricIntCodec implements KvCodec permits Int4Codec, I
     final int levels;
     /** Codes per byte, {@code 8 / bits}. */
     final int codesPerByte;
+    /** The geometry of the last head size attended to (see {@link #run}). */
+    private Run lastRun;
 
     AsymmetricIntCodec(KvCodecKind kind) {
         this.kind = kind;
@@ -96,7 +100,7 @@ abstract sealed class AsymmetricIntCodec implements KvCodec permits Int4Codec, I
 
     /** Whether heads of {@code groupSize}-channel groups take the vector kernels: whole byte vectors per group. */
     final boolean vectorised(int groupSize) {
-        return CodecVectors.BYTE_LANES_MATCH && (groupSize / codesPerByte) % L == 0;
+        return CodecVectors.VECTOR_KERNELS && (groupSize / codesPerByte) % L == 0;
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -213,6 +217,16 @@ abstract sealed class AsymmetricIntCodec implements KvCodec permits Int4Codec, I
         return Float.float16ToFloat(segment.get(F16_LE, slot + (long) group * HEADER_BYTES + MIN_OFFSET));
     }
 
+    /** The scale of group {@code group} in every lane. */
+    static FloatVector scaleVector(MemorySegment segment, long slot, int group) {
+        return FloatVector.broadcast(F, scale(segment, slot, group));
+    }
+
+    /** The minimum of group {@code group} in every lane. */
+    static FloatVector minVector(MemorySegment segment, long slot, int group) {
+        return FloatVector.broadcast(F, min(segment, slot, group));
+    }
+
     // ---------------------------------------------------------------------------------------------------------
     // Attention
     // ---------------------------------------------------------------------------------------------------------
@@ -220,32 +234,47 @@ abstract sealed class AsymmetricIntCodec implements KvCodec permits Int4Codec, I
     @Override
     public final void attentionScores(float[] q, int qOffset, int headSize, MemorySegment keys, long runByteOffset,
                                       int count, float[] scores, int scoresOffset) {
-        int group = groupSize(headSize);
-        int groups = headSize / group;
-        long slotBytes = slotBytes(headSize);
-        RunBounds.check(keys, runByteOffset, count, slotBytes);
+        Run run = run(headSize);
+        int group = run.group();
+        int groups = run.groups();
+        RunBounds.check(keys, runByteOffset, count, run.slotBytes());
         Objects.checkFromIndexSize(qOffset, headSize, q.length);
         Objects.checkFromIndexSize(scoresOffset, count, scores.length);
-        // qSums[g] = Q_g, the query's sum over group g, in channel order: the minima's share of every score.
-        float[] qSums = RunScratch.floats(groups);
-        for (int g = 0; g < groups; g++) {
-            float sum = 0f;
-            for (int c = g * group; c < (g + 1) * group; c++) {
-                sum += q[qOffset + c];
-            }
-            qSums[g] = sum;
-        }
-        Run run = new Run(group, groups, slotBytes);
         float root = (float) Math.sqrt(headSize);
         if (vectorised(group)) {
-            scoresVector(q, qOffset, qSums, keys, runByteOffset, count, run, scores, scoresOffset, root);
+            scoresVector(q, qOffset, keys, runByteOffset, count, run, scores, scoresOffset, root);
         } else {
+            // qSums[g] = Q_g, the query's sum over group g, in channel order.
+            float[] qSums = RunScratch.floats(groups);
+            for (int g = 0; g < groups; g++) {
+                float sum = 0f;
+                for (int c = g * group; c < (g + 1) * group; c++) {
+                    sum += q[qOffset + c];
+                }
+                qSums[g] = sum;
+            }
             scoresScalar(q, qOffset, qSums, keys, runByteOffset, count, run, scores, scoresOffset, root);
         }
     }
 
-    /** The geometry of a run's slots: channels per group, groups per slot, bytes per slot. */
-    record Run(int group, int groups, long slotBytes) {
+    /**
+     * The geometry of the slots of {@code headSize} channels, from a one-entry cache: a model has one head size,
+     * so attention computes the groups once, not per call, and allocates nothing. The cache field is read and
+     * written without synchronisation; a {@link Run} is immutable (final fields), so a thread sees either a
+     * complete one or computes its own.
+     */
+    final Run run(int headSize) {
+        Run run = lastRun;
+        if (run == null || run.headSize() != headSize) {
+            int group = groupSize(headSize);
+            run = new Run(headSize, group, headSize / group, slotBytes(headSize));
+            lastRun = run;
+        }
+        return run;
+    }
+
+    /** The geometry of a run's slots: channels per slot and per group, groups per slot, bytes per slot. */
+    record Run(int headSize, int group, int groups, long slotBytes) {
         /** Code bytes of one group. */
         int part(int codesPerByte) {
             return group / codesPerByte;
@@ -258,11 +287,54 @@ abstract sealed class AsymmetricIntCodec implements KvCodec permits Int4Codec, I
     }
 
     /**
-     * The vector kernel of {@link #attentionScores}, {@link #vectorised} holding for {@code run.group()}:
-     * {@code scores[t] = (Σ_g s_g · Σ_{c∈g} q_c · code_c + Σ_g m_g · qSums[g]) / root}.
+     * The vector kernel of {@link #attentionScores}, {@link #vectorised} holding for {@code run.group()}. For
+     * four slots at a time, {@link #slotLanes} leaves each slot's {@code Σ_g (s_g · acc_g + m_g · Q_g)}, lane by
+     * lane, in a buffer ({@code acc_g} the products {@code q_c · code_c} of group {@code g} summed lane by lane,
+     * {@code Q_g} the query's vectors of group {@code g} summed lane by lane); their lanes are then summed
+     * together by {@link CodecVectors#sumLanes4}, divided by {@code root} and stored. A last group of fewer than
+     * four slots leaves stale lanes in the missing places and stores only its own scores.
+     *
+     * <p>Why through a buffer and not in one method as {@link Int8Codec} does: unpacking nibbles and crumbs
+     * takes several vector operations per code vector, and the whole loop in one method exceeds C2's budget of IR
+     * nodes for inlining ({@code NodeCountInliningCutoff}); the helpers it then leaves out of line take and return
+     * boxed vectors, measured 5 to 20 times slower. {@link #slotLanes} takes and returns no vectors, so it costs
+     * only a call when it is compiled on its own.
      */
-    abstract void scoresVector(float[] q, int qOffset, float[] qSums, MemorySegment keys, long runByteOffset,
-                               int count, Run run, float[] scores, int scoresOffset, float root);
+    private void scoresVector(float[] q, int qOffset, MemorySegment keys, long runByteOffset, int count, Run run,
+                              float[] scores, int scoresOffset, float root) {
+        int groups = run.groups();
+        int group = run.group();
+        long slotBytes = run.slotBytes();
+        // buffer[g·L + j] = lane j of Q_g, then the lanes of the four slots being summed.
+        float[] buffer = RunScratch.floats((groups + CodecVectors.SLOTS_PER_SUM) * L);
+        for (int g = 0; g < groups; g++) {
+            FloatVector sum = FloatVector.zero(F);
+            for (int c = g * group; c < (g + 1) * group; c += L) {
+                sum = sum.add(FloatVector.fromArray(F, q, qOffset + c));
+            }
+            sum.intoArray(buffer, g * L);
+        }
+        int at = groups * L;
+        FloatVector roots = FloatVector.broadcast(F, root);
+        for (int t = 0; t < count; t += CodecVectors.SLOTS_PER_SUM) {
+            int left = count - t;
+            slotLanes(q, qOffset, buffer, keys, runByteOffset + t * slotBytes, Math.min(left, 4), run, at);
+            CodecVectors.sumLanes4(FloatVector.fromArray(F, buffer, at),
+                            FloatVector.fromArray(F, buffer, at + L),
+                            FloatVector.fromArray(F, buffer, at + 2 * L),
+                            FloatVector.fromArray(F, buffer, at + 3 * L))
+                    .div(roots).intoArray(scores, scoresOffset + t, CodecVectors.firstSums(left));
+        }
+    }
+
+    /**
+     * Stores {@code Σ_g (s_g · acc_g + m_g · Q_g)} of the {@code n} slots from {@code first}, lane by lane, at
+     * {@code buffer[at + k·L, at + (k + 1)·L)} for slot {@code k}; {@code Q_g} is at {@code buffer[g·L, g·L + L)}
+     * (see {@link #scoresVector}). One slot per iteration: two slots' unpacking in one loop body already exceeds
+     * C2's inlining budget for INT2.
+     */
+    abstract void slotLanes(float[] q, int qOffset, float[] buffer, MemorySegment keys, long first, int n, Run run,
+                            int at);
 
     private void scoresScalar(float[] q, int qOffset, float[] qSums, MemorySegment keys, long runByteOffset,
                               int count, Run run, float[] scores, int scoresOffset, float root) {
@@ -291,9 +363,9 @@ abstract sealed class AsymmetricIntCodec implements KvCodec permits Int4Codec, I
     @Override
     public final void attentionValues(float[] weights, int weightsOffset, MemorySegment values, long runByteOffset,
                                       int count, int headSize, float[] out, int outOffset) {
-        int group = groupSize(headSize);
-        int groups = headSize / group;
-        long slotBytes = slotBytes(headSize);
+        Run run = run(headSize);
+        int groups = run.groups();
+        long slotBytes = run.slotBytes();
         RunBounds.check(values, runByteOffset, count, slotBytes);
         Objects.checkFromIndexSize(weightsOffset, count, weights.length);
         Objects.checkFromIndexSize(outOffset, headSize, out.length);
@@ -311,8 +383,7 @@ abstract sealed class AsymmetricIntCodec implements KvCodec permits Int4Codec, I
                 factors[biases + g] += w * min(values, slot, g);
             }
         }
-        Run run = new Run(group, groups, slotBytes);
-        if (vectorised(group)) {
+        if (vectorised(run.group())) {
             valuesVector(factors, values, runByteOffset, count, run, out, outOffset);
         } else {
             valuesScalar(factors, values, runByteOffset, count, run, out, outOffset);
@@ -351,7 +422,7 @@ abstract sealed class AsymmetricIntCodec implements KvCodec permits Int4Codec, I
         }
     }
 
-    /** {@link #L} code bytes at {@code byteOffset}, zero-extended to ints for shifting (x86 has no byte shift). */
+    /** {@code L} code bytes at {@code byteOffset}, zero-extended to ints for shifting (x86 has no byte shift). */
     static IntVector bytes(MemorySegment segment, long byteOffset) {
         return (IntVector) ByteVector.fromMemorySegment(B, segment, byteOffset, LE)
                 .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);

@@ -25,35 +25,34 @@ final class Int2Codec extends AsymmetricIntCodec {
     }
 
     @Override
-    void scoresVector(float[] q, int qOffset, float[] qSums, MemorySegment keys, long runByteOffset, int count,
-                      Run run, float[] scores, int scoresOffset, float root) {
+    void slotLanes(float[] q, int qOffset, float[] buffer, MemorySegment keys, long first, int n, Run run, int at) {
         int group = run.group();
-        int groups = run.groups();
         int part = group / 4;
-        for (int t = 0; t < count; t++) {
-            long slot = runByteOffset + t * run.slotBytes();
+        for (int k = 0; k < n; k++) {
+            long slot = first + k * run.slotBytes();
             long codes = slot + run.header();
             FloatVector total = FloatVector.zero(F);
-            float bias = 0f;
-            for (int g = 0; g < groups; g++) {
+            for (int g = 0; g < run.groups(); g++) {
                 FloatVector acc = FloatVector.zero(F);
                 int qc = qOffset + g * group;
                 long gc = codes + (long) g * part;
                 for (int i = 0; i < part; i += L) {
                     IntVector packed = bytes(keys, gc + i);
-                    acc = toFloat(packed.and(CRUMB)).fma(FloatVector.fromArray(F, q, qc + i), acc);
-                    acc = toFloat(packed.lanewise(VectorOperators.LSHR, 2).and(CRUMB))
-                            .fma(FloatVector.fromArray(F, q, qc + part + i), acc);
-                    acc = toFloat(packed.lanewise(VectorOperators.LSHR, 4).and(CRUMB))
-                            .fma(FloatVector.fromArray(F, q, qc + 2 * part + i), acc);
-                    acc = toFloat(packed.lanewise(VectorOperators.LSHR, 6))
-                            .fma(FloatVector.fromArray(F, q, qc + 3 * part + i), acc);
+                    acc = crumb(packed, 0).fma(FloatVector.fromArray(F, q, qc + i), acc);
+                    acc = crumb(packed, 2).fma(FloatVector.fromArray(F, q, qc + part + i), acc);
+                    acc = crumb(packed, 4).fma(FloatVector.fromArray(F, q, qc + 2 * part + i), acc);
+                    acc = crumb(packed, 6).fma(FloatVector.fromArray(F, q, qc + 3 * part + i), acc);
                 }
-                total = acc.fma(FloatVector.broadcast(F, scale(keys, slot, g)), total);
-                bias += min(keys, slot, g) * qSums[g];
+                total = acc.fma(scaleVector(keys, slot, g), total);
+                total = FloatVector.fromArray(F, buffer, g * L).fma(minVector(keys, slot, g), total);
             }
-            scores[scoresOffset + t] = (CodecVectors.sumLanes(total) + bias) / root;
+            total.intoArray(buffer, at + k * L);
         }
+    }
+
+    /** The 2-bit codes at bits {@code [shift, shift + 2)} of packed bytes (in int lanes) as floats. */
+    private static FloatVector crumb(IntVector packed, int shift) {
+        return toFloat(packed.lanewise(VectorOperators.LSHR, shift).and(CRUMB));
     }
 
     @Override
@@ -75,10 +74,10 @@ final class Int2Codec extends AsymmetricIntCodec {
                 for (int t = 0; t < count; t++) {
                     IntVector packed = bytes(values, at + t * run.slotBytes());
                     FloatVector factor = FloatVector.broadcast(F, factors[t * groups + g]);
-                    a0 = toFloat(packed.and(CRUMB)).fma(factor, a0);
-                    a1 = toFloat(packed.lanewise(VectorOperators.LSHR, 2).and(CRUMB)).fma(factor, a1);
-                    a2 = toFloat(packed.lanewise(VectorOperators.LSHR, 4).and(CRUMB)).fma(factor, a2);
-                    a3 = toFloat(packed.lanewise(VectorOperators.LSHR, 6)).fma(factor, a3);
+                    a0 = crumb(packed, 0).fma(factor, a0);
+                    a1 = crumb(packed, 2).fma(factor, a1);
+                    a2 = crumb(packed, 4).fma(factor, a2);
+                    a3 = crumb(packed, 6).fma(factor, a3);
                 }
                 a0.add(bias).intoArray(out, o0);
                 a1.add(bias).intoArray(out, o0 + part);

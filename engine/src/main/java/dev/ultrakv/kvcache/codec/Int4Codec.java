@@ -27,31 +27,37 @@ final class Int4Codec extends AsymmetricIntCodec {
     }
 
     @Override
-    void scoresVector(float[] q, int qOffset, float[] qSums, MemorySegment keys, long runByteOffset, int count,
-                      Run run, float[] scores, int scoresOffset, float root) {
+    void slotLanes(float[] q, int qOffset, float[] buffer, MemorySegment keys, long first, int n, Run run, int at) {
         int group = run.group();
-        int groups = run.groups();
         int part = group / 2;
-        for (int t = 0; t < count; t++) {
-            long slot = runByteOffset + t * run.slotBytes();
+        for (int k = 0; k < n; k++) {
+            long slot = first + k * run.slotBytes();
             long codes = slot + run.header();
             FloatVector total = FloatVector.zero(F);
-            float bias = 0f;
-            for (int g = 0; g < groups; g++) {
+            for (int g = 0; g < run.groups(); g++) {
                 FloatVector acc = FloatVector.zero(F);
                 int qc = qOffset + g * group;
                 long gc = codes + (long) g * part;
                 for (int i = 0; i < part; i += L) {
                     IntVector packed = bytes(keys, gc + i);
-                    acc = toFloat(packed.and(NIBBLE)).fma(FloatVector.fromArray(F, q, qc + i), acc);
-                    acc = toFloat(packed.lanewise(VectorOperators.LSHR, HIGH))
-                            .fma(FloatVector.fromArray(F, q, qc + part + i), acc);
+                    acc = low(packed).fma(FloatVector.fromArray(F, q, qc + i), acc);
+                    acc = high(packed).fma(FloatVector.fromArray(F, q, qc + part + i), acc);
                 }
-                total = acc.fma(FloatVector.broadcast(F, scale(keys, slot, g)), total);
-                bias += min(keys, slot, g) * qSums[g];
+                total = acc.fma(scaleVector(keys, slot, g), total);
+                total = FloatVector.fromArray(F, buffer, g * L).fma(minVector(keys, slot, g), total);
             }
-            scores[scoresOffset + t] = (CodecVectors.sumLanes(total) + bias) / root;
+            total.intoArray(buffer, at + k * L);
         }
+    }
+
+    /** The low nibbles of packed bytes (in int lanes) as floats. */
+    private static FloatVector low(IntVector packed) {
+        return toFloat(packed.and(NIBBLE));
+    }
+
+    /** The high nibbles of packed bytes (in int lanes) as floats. */
+    private static FloatVector high(IntVector packed) {
+        return toFloat(packed.lanewise(VectorOperators.LSHR, HIGH));
     }
 
     @Override
@@ -72,8 +78,8 @@ final class Int4Codec extends AsymmetricIntCodec {
                 for (int t = 0; t < count; t++) {
                     IntVector packed = bytes(values, at + t * run.slotBytes());
                     FloatVector factor = FloatVector.broadcast(F, factors[t * groups + g]);
-                    lo = toFloat(packed.and(NIBBLE)).fma(factor, lo);
-                    hi = toFloat(packed.lanewise(VectorOperators.LSHR, HIGH)).fma(factor, hi);
+                    lo = low(packed).fma(factor, lo);
+                    hi = high(packed).fma(factor, hi);
                 }
                 lo.add(bias).intoArray(out, low);
                 hi.add(bias).intoArray(out, high);

@@ -11,9 +11,17 @@ import java.lang.foreign.MemorySegment;
  * the layout of one (block, layer, K or V, KV head) in the block pool. Slots are independent of each other
  * (scales are per slot), so a slot can be written as soon as its position is computed and copied byte for byte.
  *
- * <p>Implementations are stateless and thread-safe. The float32 codec computes exactly what
+ * <p>Implementations are thread-safe and hold no state beyond caches of derived constants; get them from
+ * {@link KvCodecs#of}. The float32 codec computes exactly what
  * {@link dev.ultrakv.tensor.Kernels#attentionScores(float[], int, MemorySegment, long, int, int, int, float[], int)}
- * and its value twin compute, so an unquantized paged cache stays bit-identical to the dense one.
+ * and its value twin compute, so an unquantized paged cache stays bit-identical to the dense one; the float16
+ * codec computes exactly what they compute over the decoded values.
+ *
+ * <p><b>Determinism.</b> Every codec adds in an order that depends only on {@code headSize}, {@code count} and
+ * the CPU's vector length: never on the run's address, the thread or whether the JIT has compiled the kernel. A
+ * slot's score is the same whatever run it is read in. The integer codecs dequantize in registers and group their
+ * arithmetic differently from a decode-then-float computation (scales applied per group, minima once), so they
+ * agree with it to a few ulps of the magnitudes involved, not bit for bit.
  */
 public interface KvCodec {
 
@@ -53,7 +61,8 @@ public interface KvCodec {
 
     /**
      * Adds weighted encoded values to {@code out}: {@code out[outOffset + i] += Σ_t weights[weightsOffset + t]·v_t[i]}
-     * for {@code t < count}, in position order.
+     * for {@code t < count}, in position order. The asymmetric integer codecs add the minima's share
+     * {@code Σ_t w_t·m_t} once after the codes' share (it is the same for every channel of a group).
      */
     void attentionValues(float[] weights, int weightsOffset, MemorySegment values, long runByteOffset, int count,
                          int headSize, float[] out, int outOffset);

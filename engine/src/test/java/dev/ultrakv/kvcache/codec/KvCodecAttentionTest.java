@@ -1,6 +1,7 @@
 package dev.ultrakv.kvcache.codec;
 
 import dev.ultrakv.tensor.Kernels;
+import jdk.incubator.vector.FloatVector;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -235,6 +236,63 @@ class KvCodecAttentionTest {
                 assertArrayEquals(expectedOut, out, kind + " values, call " + call + " at " + at);
             }
         }
+    }
+
+    /** The integer codecs sum four slots at a time; a slot's score is the same alone or in any run around it. */
+    @ParameterizedTest
+    @EnumSource(KvCodecKind.class)
+    void aSlotsScoreDoesNotDependOnTheRunItIsPartOf(KvCodecKind kind) {
+        KvCodec codec = KvCodecs.of(kind);
+        SplittableRandom random = new SplittableRandom(53 + kind.ordinal());
+        try (Arena arena = Arena.ofConfined()) {
+            for (int headSize : new int[] {8, 128}) {
+                EncodedRun run = EncodedRun.random(codec, arena, random, headSize, 16, 64);
+                float[] q = CodecTestData.floats(random, headSize);
+                float[] all = new float[16];
+                codec.attentionScores(q, 0, headSize, run.segment(), 64, 16, all, 0);
+                for (int t = 0; t < 16; t++) {
+                    for (int count = 1; count <= Math.min(5, 16 - t); count += 2) {
+                        float[] part = new float[count];
+                        codec.attentionScores(q, 0, headSize, run.segment(), run.slot(codec, t), count, part, 0);
+                        assertEquals(all[t], part[0], kind + " headSize " + headSize + " slot " + t + " first of "
+                                + count);
+                    }
+                }
+            }
+        }
+    }
+
+    /** The four-slot lane sum gives each vector's sum by the fixed tree, bit for bit. */
+    @Test
+    void fourSlotLaneSumsFollowTheTree() {
+        SplittableRandom random = new SplittableRandom(61);
+        int lanes = CodecVectors.L;
+        for (int round = 0; round < 200; round++) {
+            float[][] v = new float[4][];
+            FloatVector[] vectors = new FloatVector[4];
+            for (int k = 0; k < 4; k++) {
+                v[k] = new float[lanes];
+                for (int i = 0; i < lanes; i++) {
+                    v[k][i] = (float) (random.nextGaussian() * Math.exp(random.nextDouble() * 20 - 10));
+                }
+                vectors[k] = FloatVector.fromArray(CodecVectors.F, v[k], 0);
+            }
+            float[] sums = CodecVectors.sumLanes4(vectors[0], vectors[1], vectors[2], vectors[3]).toArray();
+            for (int k = 0; k < 4; k++) {
+                assertEquals(treeSum(v[k]), sums[k], "vector " + k + ", round " + round);
+            }
+        }
+    }
+
+    /** Lane {@code i} plus lane {@code i + n/2}, then the same on the first half, down to one lane. */
+    private static float treeSum(float[] lanes) {
+        float[] v = lanes.clone();
+        for (int half = v.length / 2; half >= 1; half /= 2) {
+            for (int i = 0; i < half; i++) {
+                v[i] = v[i] + v[i + half];
+            }
+        }
+        return v[0];
     }
 
     @ParameterizedTest
