@@ -12,7 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class QualityCommandTest {
     private static final String COLUMNS = "| cache | KV bytes/token | vs f32 | bits/value | KLD mean | KLD max | top-1"
-            + " | PPL | PPL ref | greedy diverged | first divergence |";
+            + " | PPL | PPL ref | greedy diverged | first divergence (median) |";
 
     @Test
     void qualityPrintsTheTablesOnStdout_andJsonToTheFileAsked(@TempDir Path dir) throws IOException {

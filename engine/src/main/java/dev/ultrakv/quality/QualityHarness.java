@@ -126,8 +126,9 @@ public final class QualityHarness {
      * Runs every text at every length for every candidate against the reference.
      *
      * @param texts      token ids, BOS first, each at least as long as the longest length
-     * @param candidates cache settings to compare; a candidate whose cache cannot be built (unsupported) is
-     *                   reported as skipped, as is a compressed one that no length gives a long enough prompt
+     * @param candidates cache settings to compare; a candidate whose cache cannot be built (unsupported, or
+     *                   refused for this model's shape) is reported as skipped with the cache's message, as is a
+     *                   compressed one that no length gives a long enough prompt
      * @throws IllegalArgumentException if there are no texts, or one is too short
      */
     public QualityReport run(List<int[]> texts, List<KvCandidate> candidates) {
@@ -148,13 +149,16 @@ public final class QualityHarness {
                 }
                 try {
                     caches.put(candidate, newCache(candidate, maxTokens));
-                } catch (UnsupportedOperationException e) {
+                } catch (UnsupportedOperationException | IllegalArgumentException e) {
                     skipped.add(new SkippedCandidate(candidate, String.valueOf(e.getMessage())));
                 }
             }
             ForwardState state = model.newState(LlamaModel.DEFAULT_PREFILL_CHUNK);
             List<RunMeasurement> runs = new ArrayList<>();
             for (int length : lengths) {
+                if (caches.keySet().stream().noneMatch(candidate -> runsAt(candidate, length))) {
+                    continue;
+                }
                 for (int t = 0; t < texts.size(); t++) {
                     runs.addAll(runText(state, t, Arrays.copyOf(texts.get(t), length), reference, caches));
                 }
@@ -220,13 +224,7 @@ public final class QualityHarness {
                 stepped.clear();
                 if (step < forced) {
                     int truth = text[promptLength + step];
-                    float[] referenceLogits = ref.forced.logits();
-                    TokenDistributions.logSoftmax(referenceLogits, 0, vocabulary, referenceLog);
-                    int referenceTop = Sampler.argmax(referenceLogits, 0, vocabulary);
-                    referenceNll -= referenceLog[truth];
-                    for (int i = 0; i < comparisons.length; i++) {
-                        comparisons[i].add(referenceLog, referenceTop, compared.get(i).forced.logits(), truth);
-                    }
+                    referenceNll += compareForced(ref, compared, comparisons, referenceLog, truth);
                     if (step + 1 < forced) {
                         for (Pair pair : pairs) {
                             stepTokens[stepped.size()] = truth;
@@ -253,6 +251,22 @@ public final class QualityHarness {
             }
             return measurements;
         }
+    }
+
+    /**
+     * Compares every candidate's forced lane with the reference's at one position whose true next token is
+     * {@code truth}; returns the reference's negative log-likelihood of it.
+     */
+    private static double compareForced(Pair ref, List<Pair> compared, Comparison[] comparisons,
+                                        double[] referenceLog, int truth) {
+        float[] referenceLogits = ref.forced.logits();
+        int vocabulary = referenceLogits.length;
+        TokenDistributions.logSoftmax(referenceLogits, 0, vocabulary, referenceLog);
+        int referenceTop = Sampler.argmax(referenceLogits, 0, vocabulary);
+        for (int i = 0; i < comparisons.length; i++) {
+            comparisons[i].add(referenceLog, referenceTop, compared.get(i).forced.logits(), truth);
+        }
+        return -referenceLog[truth];
     }
 
     /** Index of the first greedy token that differs (an ended run differs from one that goes on). */

@@ -58,6 +58,7 @@ class QualityCodecsTest {
                 KvCandidate.of(KvCodecKind.INT4), KvCandidate.of(KvCodecKind.INT2));
         codecs.forEach(QualityCodecsTest::assumeSupported);
         QualityReport report = new QualityHarness(model, List.of(CODEC_LENGTH), GREEDY_TOKENS).run(texts, codecs);
+        assertTrue(report.skipped().isEmpty(), report.skipped()::toString);
         QualityRow f16 = report.row(codecs.get(0));
         assertTrue(f16.stats().meanKl() >= 0 && f16.stats().top1Agreement() > 0.9, f16.toString());
         double previousKl = -1;
@@ -80,6 +81,7 @@ class QualityCodecsTest {
         methods.forEach(QualityCodecsTest::assumeSupported);
         QualityReport report = new QualityHarness(model, List.of(COMPRESSION_LENGTH), GREEDY_TOKENS)
                 .run(texts, methods);
+        assertTrue(report.skipped().isEmpty(), report.skipped()::toString);
         for (KvCandidate method : methods) {
             QualityRow row = report.row(method);
             assertTrue(row.stats().meanKl() > 0, row.toString());
