@@ -1,11 +1,14 @@
 package dev.ultrakv;
 
+import dev.ultrakv.kvcache.compress.CompressionMethod;
+
 import java.util.Objects;
 
 /**
- * How an {@link UltraAdaptiveKVCacheEngine} is set up: the model, the KV cache's size and block size, its
- * eviction strategy, and (not yet implemented) compression and quantization of the cached keys and values.
- * Immutable; built and checked by {@link #builder()}.
+ * How an {@link UltraAdaptiveKVCacheEngine} is set up: the model, the KV cache's size (in positions or in bytes)
+ * and block size, its eviction strategy, and how the cached keys and values are stored: quantized to 8, 4 or 2
+ * bits, and compressed (only a fraction of each sequence's positions kept). Immutable; built and checked by
+ * {@link #builder()}.
  *
  * <pre>{@code
  * KVCacheConfig config = KVCacheConfig.builder()
@@ -21,24 +24,30 @@ public final class KVCacheConfig {
     public static final int DEFAULT_BLOCK_SIZE = 16;
     /** Fraction of the KV entries compression would keep unless asked otherwise. */
     public static final double DEFAULT_COMPRESSION_RATIO = 0.3;
-    /** Bits per cached value quantization would use unless asked otherwise: int8, nearly lossless. */
+    /** Bits per cached value quantization uses unless asked otherwise: int8, nearly lossless. */
     public static final int DEFAULT_QUANTIZATION_BITS = 8;
+    /** Which positions compression keeps unless asked otherwise: the best method at ratio 0.3 in BENCHMARKS.md. */
+    public static final CompressionMethod DEFAULT_COMPRESSION_METHOD = CompressionMethod.SNAPKV;
 
     private final int maxTokens;
+    private final long maxMemoryBytes;
     private final CacheStrategy cacheStrategy;
     private final int blockSize;
     private final boolean useCompression;
     private final double compressionRatio;
+    private final CompressionMethod compressionMethod;
     private final boolean useQuantization;
     private final int quantizationBits;
     private final ModelSource model;
 
     private KVCacheConfig(Builder b) {
         this.maxTokens = b.maxTokens;
+        this.maxMemoryBytes = b.maxMemoryBytes;
         this.cacheStrategy = b.cacheStrategy;
         this.blockSize = b.blockSize;
         this.useCompression = b.useCompression;
         this.compressionRatio = b.compressionRatio;
+        this.compressionMethod = b.compressionMethod;
         this.useQuantization = b.useQuantization;
         this.quantizationBits = b.quantizationBits;
         this.model = b.model;
@@ -54,6 +63,14 @@ public final class KVCacheConfig {
         return maxTokens;
     }
 
+    /**
+     * The KV cache's byte budget, or 0 when it is sized by {@link #maxTokens()}. With a budget the cache holds as
+     * many blocks as fit: quantized blocks are smaller, so it holds more positions.
+     */
+    public long maxMemoryBytes() {
+        return maxMemoryBytes;
+    }
+
     /** The eviction strategy. */
     public CacheStrategy cacheStrategy() {
         return cacheStrategy;
@@ -64,17 +81,25 @@ public final class KVCacheConfig {
         return blockSize;
     }
 
-    /** Whether to compress the cache (not implemented yet: the engine refuses it). */
+    /**
+     * Whether each sequence keeps only {@link #compressionRatio()} of its positions' keys and values, chosen by
+     * {@link #compressionMethod()}, once its prompt is computed and as it generates.
+     */
     public boolean useCompression() {
         return useCompression;
     }
 
-    /** Fraction of the KV entries compression keeps, in (0, 1]. */
+    /** Fraction of each sequence's positions whose keys and values compression keeps, in (0, 1]. */
     public double compressionRatio() {
         return compressionRatio;
     }
 
-    /** Whether to quantize cached keys and values (not implemented yet: the engine refuses it). */
+    /** Which positions compression keeps. */
+    public CompressionMethod compressionMethod() {
+        return compressionMethod;
+    }
+
+    /** Whether cached keys and values are stored as {@link #quantizationBits()}-bit integers with scales. */
     public boolean useQuantization() {
         return useQuantization;
     }
@@ -91,18 +116,21 @@ public final class KVCacheConfig {
 
     @Override
     public String toString() {
-        return "KVCacheConfig[maxTokens " + maxTokens + ", " + cacheStrategy + ", blockSize " + blockSize
-                + ", compression " + (useCompression ? compressionRatio : "off") + ", quantization "
+        return "KVCacheConfig[" + (maxMemoryBytes > 0 ? "maxMemoryBytes " + maxMemoryBytes
+                : "maxTokens " + maxTokens) + ", " + cacheStrategy + ", blockSize " + blockSize
+                + ", compression " + (useCompression ? compressionMethod + " " + compressionRatio : "off") + ", quantization "
                 + (useQuantization ? quantizationBits + " bits" : "off") + ", model " + model + "]";
     }
 
     /** Builds a {@link KVCacheConfig}; {@link #build()} checks the values. */
     public static final class Builder {
         private int maxTokens = DEFAULT_MAX_TOKENS;
+        private long maxMemoryBytes;
         private CacheStrategy cacheStrategy = CacheStrategy.ADAPTIVE;
         private int blockSize = DEFAULT_BLOCK_SIZE;
         private boolean useCompression;
         private double compressionRatio = DEFAULT_COMPRESSION_RATIO;
+        private CompressionMethod compressionMethod = DEFAULT_COMPRESSION_METHOD;
         private boolean useQuantization;
         private int quantizationBits = DEFAULT_QUANTIZATION_BITS;
         private ModelSource model = ModelSource.embedded();
@@ -113,6 +141,12 @@ public final class KVCacheConfig {
         /** Positions the cache holds, positive. */
         public Builder maxTokens(int maxTokens) {
             this.maxTokens = maxTokens;
+            return this;
+        }
+
+        /** A byte budget for the KV cache instead of {@link #maxTokens}; 0 (the default) sizes it by tokens. */
+        public Builder maxMemoryBytes(long maxMemoryBytes) {
+            this.maxMemoryBytes = maxMemoryBytes;
             return this;
         }
 
@@ -128,19 +162,25 @@ public final class KVCacheConfig {
             return this;
         }
 
-        /** Whether to compress the cache (refused by the engine until compression is implemented). */
+        /** Whether to compress each sequence's keys and values. */
         public Builder useCompression(boolean useCompression) {
             this.useCompression = useCompression;
             return this;
         }
 
-        /** Fraction of the KV entries compression keeps, in (0, 1]. */
+        /** Fraction of each sequence's positions compression keeps, in (0, 1]. */
         public Builder compressionRatio(double compressionRatio) {
             this.compressionRatio = compressionRatio;
             return this;
         }
 
-        /** Whether to quantize the cache (refused by the engine until quantization is implemented). */
+        /** Which positions compression keeps. */
+        public Builder compressionMethod(CompressionMethod compressionMethod) {
+            this.compressionMethod = Objects.requireNonNull(compressionMethod, "compressionMethod");
+            return this;
+        }
+
+        /** Whether to store cached keys and values as integers of {@link #quantizationBits} bits. */
         public Builder useQuantization(boolean useQuantization) {
             this.useQuantization = useQuantization;
             return this;
@@ -161,13 +201,18 @@ public final class KVCacheConfig {
         /**
          * The configuration.
          *
-         * @throws IllegalArgumentException naming the value: {@code maxTokens <= 0}, a block size that is not a
+         * @throws IllegalArgumentException naming the value: {@code maxTokens <= 0}, {@code maxMemoryBytes < 0}, a
+         *                                  block size that is not a
          *                                  power of two, a compression ratio outside (0, 1], quantization bits
          *                                  other than 2, 4 or 8
          */
         public KVCacheConfig build() {
             if (maxTokens <= 0) {
                 throw new IllegalArgumentException("maxTokens must be positive: " + maxTokens);
+            }
+            if (maxMemoryBytes < 0) {
+                throw new IllegalArgumentException("maxMemoryBytes must be >= 0 (0: size by maxTokens): "
+                        + maxMemoryBytes);
             }
             if (blockSize <= 0 || Integer.bitCount(blockSize) != 1) {
                 throw new IllegalArgumentException("blockSize must be a power of two: " + blockSize);

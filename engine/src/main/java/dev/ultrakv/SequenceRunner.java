@@ -65,6 +65,7 @@ final class SequenceRunner {
             int[] tokens = Arrays.copyOf(prompt, prompt.length + newTokens);
             int from = sequence.computeFrom();
             float[] logits = model.prefill(state, prompt, from, prompt.length, from, sequence.store());
+            cache.compact(sequence);
             int written = prompt.length;
             int count = 0;
             long firstToken = 0;
@@ -92,6 +93,7 @@ final class SequenceRunner {
                 }
                 logits = model.decode(state, next, written, sequence.store());
                 written++;
+                cache.compact(sequence);
             }
             cache.release(sequence, tokens, written);
             return new Outcome(prompt, Arrays.copyOfRange(tokens, prompt.length, prompt.length + count), reason,

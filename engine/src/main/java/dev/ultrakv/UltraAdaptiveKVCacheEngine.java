@@ -1,6 +1,9 @@
 package dev.ultrakv;
 
 import dev.ultrakv.kvcache.KvCacheManager;
+import dev.ultrakv.kvcache.KvCacheSpec;
+import dev.ultrakv.kvcache.codec.KvCodecKind;
+import dev.ultrakv.kvcache.compress.KvCompression;
 import dev.ultrakv.kvcache.index.PrefixIndexStats;
 import dev.ultrakv.model.LlamaModel;
 import dev.ultrakv.sampling.Sampler;
@@ -89,25 +92,17 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
     /**
      * Loads the model, allocates the KV cache and starts the step loop.
      *
-     * @throws UnsupportedOperationException if the configuration asks for compression or quantization, which
-     *                                       come with the quantization issue
-     * @throws RuntimeException              from loading the model (e.g. a missing or malformed file)
+     * @throws IllegalArgumentException if the byte budget holds no block, or the quantization cannot store the
+     *                                  model's heads
+     * @throws RuntimeException         from loading the model (e.g. a missing or malformed file)
      */
     public UltraAdaptiveKVCacheEngine(KVCacheConfig config) {
         this.config = Objects.requireNonNull(config, "config");
-        if (config.useCompression()) {
-            throw new UnsupportedOperationException("useCompression(true) is not implemented yet: KV compression "
-                    + "comes with the quantization issue; build the config with useCompression(false)");
-        }
-        if (config.useQuantization()) {
-            throw new UnsupportedOperationException("useQuantization(true) is not implemented yet: KV quantization "
-                    + "comes with the quantization issue; build the config with useQuantization(false)");
-        }
         this.model = config.model().load();
         KvCacheManager manager = null;
         try {
             manager = new KvCacheManager(config.model().description(), model.config().kvLayout(),
-                    config.blockSize(), config.maxTokens(), config.cacheStrategy().policy());
+                    cacheSpec(config));
             this.runner = new SequenceRunner(model, manager);
         } catch (RuntimeException | Error e) {
             if (manager != null) {
@@ -123,6 +118,16 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
         publishCacheState();
         this.loop = Thread.ofPlatform().name(LOOP_THREAD_NAME).daemon(true).unstarted(this::runLoop);
         loop.start();
+    }
+
+    /** The cache the configuration asks for, in the KV cache's own terms. */
+    static KvCacheSpec cacheSpec(KVCacheConfig config) {
+        KvCodecKind codec = config.useQuantization() ? KvCodecKind.forQuantizationBits(config.quantizationBits())
+                : KvCodecKind.F32;
+        KvCompression compression = config.useCompression()
+                ? new KvCompression(config.compressionMethod(), config.compressionRatio()) : KvCompression.NONE;
+        return new KvCacheSpec(config.blockSize(), config.maxTokens(), config.maxMemoryBytes(),
+                config.cacheStrategy().policy(), codec, compression);
     }
 
     /** The configuration the engine runs. */

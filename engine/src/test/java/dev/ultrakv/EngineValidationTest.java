@@ -37,13 +37,11 @@ class EngineValidationTest {
     }
 
     @Test
-    void compressionAndQuantizationAreRefusedUntilImplemented() {
-        var compress = assertThrows(UnsupportedOperationException.class, () -> new UltraAdaptiveKVCacheEngine(
-                KVCacheConfig.builder().useCompression(true).build()));
-        assertTrue(compress.getMessage().contains("quantization issue"), compress.getMessage());
-        var quantize = assertThrows(UnsupportedOperationException.class, () -> new UltraAdaptiveKVCacheEngine(
-                KVCacheConfig.builder().useQuantization(true).quantizationBits(4).build()));
-        assertTrue(quantize.getMessage().contains("quantization issue"), quantize.getMessage());
+    void aByteBudgetIsCheckedAndMustHoldABlock() {
+        assertRefused(() -> KVCacheConfig.builder().maxMemoryBytes(-1).build(), "maxMemoryBytes must be >= 0");
+        var tooSmall = assertThrows(IllegalArgumentException.class, () -> new UltraAdaptiveKVCacheEngine(
+                KVCacheConfig.builder().maxMemoryBytes(100).build()));
+        assertTrue(tooSmall.getMessage().contains("holds no block"), tooSmall.getMessage());
     }
 
     @Test

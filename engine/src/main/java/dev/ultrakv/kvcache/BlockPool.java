@@ -90,27 +90,46 @@ public final class BlockPool implements AutoCloseable {
     }
 
     /**
-     * A pool for at least {@code maxTokens} positions, rounded up to whole blocks.
+     * A float32 pool for at least {@code maxTokens} positions, rounded up to whole blocks.
      *
      * @param blockSize positions per block; a power of two (see {@link #DEFAULT_BLOCK_SIZE})
      * @throws IllegalArgumentException if {@code blockSize} is not a power of two or {@code maxTokens <= 0}
      */
     public static BlockPool forTokens(KvLayout layout, int blockSize, long maxTokens) {
-        KvBlockLayout blockLayout = KvBlockLayout.float32(layout, blockSize);
-        if (maxTokens <= 0) {
-            throw new IllegalArgumentException("maxTokens must be positive: " + maxTokens);
-        }
-        return new BlockPool(blockLayout, Math.ceilDiv(maxTokens, blockSize));
+        return forTokens(KvBlockLayout.float32(layout, blockSize), maxTokens);
     }
 
     /**
-     * A pool of as many blocks as fit in {@code maxMemoryBytes}: {@link #capacityBytes()} is at most the budget.
+     * A pool of blocks laid out as {@code blockLayout} (any codec) for at least {@code maxTokens} positions,
+     * rounded up to whole blocks: a smaller codec takes fewer bytes for the same positions.
+     *
+     * @throws IllegalArgumentException if {@code maxTokens <= 0}
+     */
+    public static BlockPool forTokens(KvBlockLayout blockLayout, long maxTokens) {
+        if (maxTokens <= 0) {
+            throw new IllegalArgumentException("maxTokens must be positive: " + maxTokens);
+        }
+        return new BlockPool(blockLayout, Math.ceilDiv(maxTokens, blockLayout.blockSize()));
+    }
+
+    /**
+     * A float32 pool of as many blocks as fit in {@code maxMemoryBytes}: {@link #capacityBytes()} is at most the
+     * budget.
      *
      * @param blockSize positions per block; a power of two (see {@link #DEFAULT_BLOCK_SIZE})
      * @throws IllegalArgumentException if {@code blockSize} is not a power of two or the budget holds no block
      */
     public static BlockPool forMemory(KvLayout layout, int blockSize, long maxMemoryBytes) {
-        KvBlockLayout blockLayout = KvBlockLayout.float32(layout, blockSize);
+        return forMemory(KvBlockLayout.float32(layout, blockSize), maxMemoryBytes);
+    }
+
+    /**
+     * A pool of as many blocks laid out as {@code blockLayout} as fit in {@code maxMemoryBytes}: a smaller codec
+     * holds more positions in the same budget.
+     *
+     * @throws IllegalArgumentException if the budget holds no block
+     */
+    public static BlockPool forMemory(KvBlockLayout blockLayout, long maxMemoryBytes) {
         long blocks = maxMemoryBytes / blockLayout.blockBytes();
         if (maxMemoryBytes <= 0 || blocks == 0) {
             throw new IllegalArgumentException("maxMemoryBytes " + maxMemoryBytes + " holds no block of "

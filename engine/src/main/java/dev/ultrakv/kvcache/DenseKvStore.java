@@ -49,12 +49,12 @@ public final class DenseKvStore implements KvStore {
     }
 
     @Override
-    public void attend(int layer, int head, int length, float[] query, int queryOffset, float[] out, int outOffset,
-                       float[] scratch) {
+    public void attend(int layer, int head, int position, float[] query, int queryOffset, float[] out,
+                       int outOffset, float[] scratch) {
         int headSize = layout.headSize();
         int kvDim = layout.kvDim();
         int headOffset = (head / layout.queriesPerKvHead()) * headSize;
-        Kernels.attention(query, queryOffset, keys[layer], values[layer], headOffset, kvDim, headSize, length,
-                scratch, out, outOffset);
+        Kernels.attention(query, queryOffset, keys[layer], values[layer], headOffset, kvDim, headSize,
+                position + 1, scratch, out, outOffset);
     }
 }

@@ -1,5 +1,11 @@
 package dev.ultrakv.kvcache;
 
+import dev.ultrakv.kvcache.codec.KvCodec;
+import dev.ultrakv.kvcache.codec.KvCodecKind;
+import dev.ultrakv.kvcache.codec.KvCodecs;
+
+import java.util.Objects;
+
 /**
  * Where the keys and values of one block live inside a {@link BlockPool}'s memory: the byte offset of any
  * (block, layer, key or value, KV head, slot). All layout arithmetic is here, so that the pool, the paged store
@@ -22,9 +28,10 @@ package dev.ultrakv.kvcache;
  * floats apart. A position-major layout ({@code blockSize × kvDim}) would interleave the heads, so each read
  * would be a strided gather through lines partly owned by other heads.
  *
- * <p><b>Codecs.</b> Only float32 exists now ({@link #float32}). A quantized codec changes the bytes per slot and
- * adds scales; it will get its own factory here that sets {@link #slotBytes()} and the run size, and the
- * offsets stay computed in this one class.
+ * <p><b>Codecs.</b> A slot holds one KV head's {@code headSize} values of one position in the block's
+ * {@link KvCodec}: float32 ({@code headSize × 4} bytes), float16, or integer codes with their scales. Every slot
+ * of a codec has the same size ({@link KvCodec#slotBytes}), so the offsets stay plain arithmetic here, a slot is
+ * written as soon as its position is computed, and a block prefix is copied byte for byte.
  */
 public final class KvBlockLayout {
     /**
@@ -34,6 +41,7 @@ public final class KvBlockLayout {
     public static final int ALIGNMENT_BYTES = 64;
 
     private final KvLayout layout;
+    private final KvCodec codec;
     private final int blockSize;
     /** Bytes of one position of one KV head (float32: {@code headSize × 4}). */
     private final long slotBytes;
@@ -44,8 +52,9 @@ public final class KvBlockLayout {
     /** Bytes of one block: K and V regions of every layer. */
     private final long blockBytes;
 
-    private KvBlockLayout(KvLayout layout, int blockSize, long slotBytes) {
+    private KvBlockLayout(KvLayout layout, KvCodec codec, int blockSize, long slotBytes) {
         this.layout = layout;
+        this.codec = codec;
         this.blockSize = blockSize;
         this.slotBytes = slotBytes;
         this.runBytes = Math.multiplyExact(slotBytes, (long) blockSize);
@@ -60,9 +69,21 @@ public final class KvBlockLayout {
      * @throws IllegalArgumentException if {@code blockSize} is not a positive power of two
      */
     public static KvBlockLayout float32(KvLayout layout, int blockSize) {
-        java.util.Objects.requireNonNull(layout, "layout");
+        return of(layout, blockSize, KvCodecs.of(KvCodecKind.F32));
+    }
+
+    /**
+     * The layout of blocks whose slots are stored in {@code codec}.
+     *
+     * @param blockSize positions per block; a power of two
+     * @throws IllegalArgumentException if {@code blockSize} is not a positive power of two or the codec cannot
+     *                                  store heads of the layout's size
+     */
+    public static KvBlockLayout of(KvLayout layout, int blockSize, KvCodec codec) {
+        Objects.requireNonNull(layout, "layout");
+        Objects.requireNonNull(codec, "codec");
         checkBlockSize(blockSize);
-        return new KvBlockLayout(layout, blockSize, (long) layout.headSize() * Float.BYTES);
+        return new KvBlockLayout(layout, codec, blockSize, codec.slotBytes(layout.headSize()));
     }
 
     static void checkBlockSize(int blockSize) {
@@ -74,6 +95,11 @@ public final class KvBlockLayout {
     /** The shape of the keys and values stored. */
     public KvLayout layout() {
         return layout;
+    }
+
+    /** How each slot is encoded. */
+    public KvCodec codec() {
+        return codec;
     }
 
     /** Positions per block (a power of two). */
@@ -94,11 +120,6 @@ public final class KvBlockLayout {
     /** Bytes of one KV head's {@code blockSize} positions in one layer, K or V: one contiguous run. */
     public long runBytes() {
         return runBytes;
-    }
-
-    /** Floats from one position of a KV head to the next inside a block's run: {@code headSize}. */
-    public int slotStride() {
-        return layout.headSize();
     }
 
     /** Byte offset, from the pool's start, of the key of {@code kvHead} at {@code slot} of {@code block}. */
@@ -122,6 +143,6 @@ public final class KvBlockLayout {
 
     @Override
     public String toString() {
-        return "float32 blocks of " + blockSize + " positions, " + blockBytes + " bytes, " + layout;
+        return codec.kind() + " blocks of " + blockSize + " positions, " + blockBytes + " bytes, " + layout;
     }
 }

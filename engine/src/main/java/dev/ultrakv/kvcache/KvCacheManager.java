@@ -3,6 +3,10 @@ package dev.ultrakv.kvcache;
 import dev.ultrakv.kvcache.index.PrefixIndex;
 import dev.ultrakv.kvcache.index.PrefixIndexStats;
 import dev.ultrakv.kvcache.index.PrefixMatch;
+import dev.ultrakv.kvcache.codec.KvCodecs;
+import dev.ultrakv.kvcache.compress.CompressionMethod;
+import dev.ultrakv.kvcache.compress.KvCompression;
+import dev.ultrakv.kvcache.compress.KvCompressor;
 import dev.ultrakv.kvcache.policy.EvictionPolicies;
 import dev.ultrakv.kvcache.policy.PolicyKind;
 
@@ -33,6 +37,21 @@ import java.util.Set;
  * says where the model must start). On insert the copy is a duplicate of the cached block and is given back.
  * So even a full hit needs one free block, and in a full pool it evicts one.
  *
+ * <p><b>Lossy blocks</b> (any codec but float32) are reused only whole, and only up to the block in which the
+ * model must start: that block is computed again in a fresh block, with the positions of it that were cached.
+ * A query reads its own block from the sequence's full-precision window and earlier blocks through the codec
+ * (see {@link PagedKvStore}); a copied partial block would hold codes where an uncached run reads floats. So over
+ * every codec a cached run computes exactly what an uncached one does, at the price of recomputing up to a block
+ * of prompt (one batched pass, about the cost of one decode step).
+ *
+ * <p><b>Compression</b> ({@link KvCompression}) thins a sequence to its ratio of positions in {@link #compact}:
+ * once its prompt is computed, and then whenever it holds a block more than its share. At the first compaction the
+ * prompt's K/V, computed in full, are inserted into the index as {@link #release} would (so every later request
+ * shares them, compressed or not), the sequence's pins go, and the kept entries are copied into fresh private
+ * blocks. Those blocks and the generated tokens are never cached: they depend on the selection. Methods that
+ * choose by attention (H2O, SnapKV) compute at least the last {@value #OBSERVED_PROMPT_POSITIONS} prompt positions
+ * even when cached, so that they have queries to count (docs/compression.md).
+ *
  * <p><b>References.</b> The index holds one reference to each cached block, the store one to each block of
  * its table. On {@link #release} the index takes over the store's reference to each private block it adopts
  * (and drops duplicates); the manager drops the store's references to shared blocks and to private blocks past
@@ -42,8 +61,17 @@ import java.util.Set;
  * <p><b>Threads.</b> Not thread-safe: the engine's step loop owns it.
  */
 public final class KvCacheManager implements AutoCloseable {
+    /**
+     * Prompt positions a sequence compressed by attention (H2O, SnapKV) computes even when they are cached, so
+     * that the method sees their queries: SnapKV's observation window.
+     */
+    static final int OBSERVED_PROMPT_POSITIONS = 32;
+
     private final String modelId;
+    private final KvCacheSpec spec;
     private final BlockPool pool;
+    /** Whether blocks are float32: cached blocks then continue at any token, else only at block starts. */
+    private final boolean lossless;
     private final PrefixIndex index;
     private final Set<Sequence> live = Collections.newSetFromMap(new IdentityHashMap<>());
 
@@ -67,20 +95,29 @@ public final class KvCacheManager implements AutoCloseable {
      */
     public KvCacheManager(String modelId, KvLayout layout, KvCacheSpec spec) {
         this.modelId = Objects.requireNonNull(modelId, "modelId");
+        this.spec = Objects.requireNonNull(spec, "spec");
         int blockSize = spec.blockSize();
-        PolicyKind policy = spec.policy();
-        if (spec.codec() != dev.ultrakv.kvcache.codec.KvCodecKind.F32 || spec.compression().isEnabled()
-                || spec.maxMemoryBytes() > 0) {
-            throw new UnsupportedOperationException("codecs, compression and byte budgets are being wired in");
-        }
-        this.pool = BlockPool.forTokens(layout, blockSize, spec.maxTokens());
+        KvBlockLayout blockLayout = KvBlockLayout.of(layout, blockSize, KvCodecs.of(spec.codec()));
+        this.pool = spec.maxMemoryBytes() > 0 ? BlockPool.forMemory(blockLayout, spec.maxMemoryBytes())
+                : BlockPool.forTokens(blockLayout, spec.maxTokens());
+        this.lossless = blockLayout.codec().isLossless();
         try {
             this.index = new PrefixIndex(blockSize,
-                    EvictionPolicies.create(policy, pool.totalBlocks(), blockSize), pool::release);
+                    EvictionPolicies.create(spec.policy(), pool.totalBlocks(), blockSize), pool::release);
         } catch (RuntimeException e) {
             pool.close();
             throw e;
         }
+    }
+
+    /** What this cache is made of. */
+    public KvCacheSpec spec() {
+        return spec;
+    }
+
+    /** Positions the pool's blocks hold: {@code totalBlocks × blockSize}. */
+    public long capacityTokens() {
+        return (long) pool.totalBlocks() * pool.blockSize();
     }
 
     /** The model identity the index keys on. */
@@ -168,8 +205,26 @@ public final class KvCacheManager implements AutoCloseable {
         PrefixMatch match = index.match(modelId, promptTokens);
         index.pin(match);
         int[] full = match.fullBlocks();
-        boolean privateLast = match.isFullHit() && !match.hasPartial();
-        int shared = privateLast ? full.length - 1 : full.length;
+        int blockSize = pool.blockSize();
+        // Lossy blocks are reused whole and the query's own block is computed again (see the class notes), so the
+        // model starts at the block start of the first position it must run.
+        int computeFrom = match.isFullHit() ? prompt - 1 : match.cachedTokens();
+        KvCompression compression = spec.compression();
+        boolean observes = compression.isEnabled() && compression.method() != CompressionMethod.STREAMING;
+        if (observes) {
+            computeFrom = Math.min(computeFrom, Math.max(0, prompt - OBSERVED_PROMPT_POSITIONS));
+        }
+        int shared;
+        boolean privateLast = false;
+        boolean copyPartial = false;
+        if (lossless && !observes) {
+            privateLast = match.isFullHit() && !match.hasPartial();
+            copyPartial = match.hasPartial();
+            shared = privateLast ? full.length - 1 : full.length;
+        } else {
+            computeFrom = computeFrom / blockSize * blockSize;
+            shared = computeFrom / blockSize;
+        }
         long needed = blocksFor(positions);
         int fresh = Math.toIntExact(needed - shared);
         int[] freshIds = new int[fresh];
@@ -187,15 +242,25 @@ public final class KvCacheManager implements AutoCloseable {
             store.appendShared(full[i]);
         }
         if (privateLast) {
-            pool.copyPrefix(full[shared], freshIds[0], pool.blockSize());
-        } else if (match.hasPartial()) {
+            pool.copyPrefix(full[shared], freshIds[0], blockSize);
+        } else if (copyPartial) {
             pool.copyPrefix(match.partialBlock(), freshIds[0], match.partialTokens());
         }
         for (int id : freshIds) {
             store.appendBlock(id);
         }
-        int computeFrom = match.isFullHit() ? prompt - 1 : match.cachedTokens();
-        Sequence sequence = new Sequence(match, store, shared, prompt, computeFrom);
+        int reused = lossless && !observes ? match.cachedTokens() : computeFrom;
+        KvCompressor compressor = null;
+        if (compression.isEnabled()) {
+            KvLayout layout = pool.layout();
+            compressor = KvCompressor.create(compression.method(), layout.layers(), layout.heads(),
+                    layout.kvHeads(), prompt);
+            if (compressor.observesAttention()) {
+                store.observeAttention(compressor::observe);
+            }
+        }
+        Sequence sequence = new Sequence(match, store, shared, promptTokens.clone(), computeFrom, reused,
+                compressor);
         live.add(sequence);
         return sequence;
     }
@@ -206,6 +271,63 @@ public final class KvCacheManager implements AutoCloseable {
      */
     public void compact(Sequence sequence) {
         checkLive(sequence);
+        KvCompressor compressor = sequence.compressor;
+        PagedKvStore store = sequence.store;
+        int positions = store.positions();
+        if (compressor == null || positions < sequence.promptTokens) {
+            return;
+        }
+        int entries = store.entries();
+        int keep = keptEntries(positions);
+        // The prompt is thinned at once; generation a block at a time, so compaction runs once per block.
+        int allowed = sequence.compacted ? keep + pool.blockSize() : keep;
+        if (entries > allowed) {
+            int[][][] kept = compressor.select(entries, keep);
+            int blocks = Math.toIntExact(blocksFor(keep + 1L));
+            int[] fresh = new int[blocks];
+            makeRoom(blocks, sequence.promptTokens, keep + 1L);
+            if (!pool.allocate(blocks, fresh, 0)) {
+                throw new IllegalStateException("allocation of " + blocks + " blocks failed after eviction");
+            }
+            int[] old = store.compact(kept, keep, fresh);
+            compressor.compacted(kept, entries);
+            if (sequence.compacted) {
+                pool.releaseTailFirst(old, 0, old.length);
+            } else {
+                cachePromptAndLetGo(sequence, old);
+            }
+        }
+        if (store.entryCapacity() <= store.entries()) {
+            makeRoom(1, sequence.promptTokens, store.entries() + 1L);
+            int id = pool.allocate();
+            if (id == BlockPool.NO_BLOCK) {
+                throw new IllegalStateException("allocation of a block failed after eviction");
+            }
+            store.appendBlock(id);
+        }
+    }
+
+    /** Entries a compressed sequence of {@code positions} keeps: its ratio of them, rounded up, at least one. */
+    private int keptEntries(long positions) {
+        return (int) Math.max(1, Math.ceil(spec.compression().ratio() * positions));
+    }
+
+    /**
+     * At a sequence's first compaction: its prompt's K/V, computed in full, go into the prefix index for every
+     * later request (the old table's blocks, as {@link #release} does), and its pins go: from now on it reads only
+     * its own compacted blocks, which are never shared.
+     */
+    private void cachePromptAndLetGo(Sequence sequence, int[] oldTable) {
+        try {
+            index.insert(sequence.match, sequence.prompt, sequence.promptTokens, oldTable);
+        } finally {
+            index.unpin(sequence.match);
+        }
+        int inserted = Math.ceilDiv(sequence.promptTokens, pool.blockSize());
+        pool.releaseTailFirst(oldTable, inserted, oldTable.length);
+        pool.releaseTailFirst(oldTable, 0, sequence.sharedBlocks);
+        sequence.sharedBlocks = 0;
+        sequence.compacted = true;
     }
 
     /**
@@ -213,7 +335,12 @@ public final class KvCacheManager implements AutoCloseable {
      * scales) and its full-precision window, divided by its positions.
      */
     public double kvBytesPerToken(int sequenceLength) {
-        return (double) blocksFor(sequenceLength) * pool.blockBytes() / sequenceLength;
+        if (sequenceLength <= 0) {
+            throw new IllegalArgumentException("sequenceLength must be positive: " + sequenceLength);
+        }
+        long window = lossless ? 0 : FullPrecisionWindow.steadyBytes(pool.layout(), pool.blockSize());
+        long entries = spec.compression().isEnabled() ? keptEntries(sequenceLength) : sequenceLength;
+        return (double) (blocksFor(entries) * pool.blockBytes() + window) / sequenceLength;
     }
 
     /** Evicts until {@code blocks} are free, or says why they cannot be. */
@@ -247,6 +374,11 @@ public final class KvCacheManager implements AutoCloseable {
                     + ", " + Math.min(tokens.length, sequence.store.capacity()) + "]");
         }
         live.remove(sequence);
+        if (sequence.compacted) {
+            // Its entries depend on the selection: valid for no other request (docs/compression.md).
+            sequence.store.releaseBlocks();
+            return;
+        }
         int[] table = sequence.store.blocks();
         try {
             index.insert(sequence.match, tokens, tokenCount, table);
@@ -266,7 +398,9 @@ public final class KvCacheManager implements AutoCloseable {
         if (!live.remove(sequence)) {
             return;
         }
-        index.unpin(sequence.match);
+        if (!sequence.compacted) {
+            index.unpin(sequence.match);
+        }
         sequence.store.releaseBlocks();
     }
 
@@ -326,17 +460,31 @@ public final class KvCacheManager implements AutoCloseable {
         private final PrefixMatch match;
         private final PagedKvStore store;
         /** Leading table entries that are cached blocks read in place (the store holds an extra reference). */
-        private final int sharedBlocks;
+        private int sharedBlocks;
+        private final int[] prompt;
         private final int promptTokens;
         private final int computeFrom;
+        private final int reusedTokens;
+        /** Chooses what a compressed sequence keeps; null without compression. */
+        private final KvCompressor compressor;
+        /** Whether the sequence has been compacted: its prompt is cached and its pins are gone. */
+        private boolean compacted;
 
-        private Sequence(PrefixMatch match, PagedKvStore store, int sharedBlocks, int promptTokens,
-                         int computeFrom) {
+        private Sequence(PrefixMatch match, PagedKvStore store, int sharedBlocks, int[] prompt, int computeFrom,
+                         int reusedTokens, KvCompressor compressor) {
             this.match = match;
             this.store = store;
             this.sharedBlocks = sharedBlocks;
-            this.promptTokens = promptTokens;
+            this.prompt = prompt;
+            this.promptTokens = prompt.length;
             this.computeFrom = computeFrom;
+            this.reusedTokens = reusedTokens;
+            this.compressor = compressor;
+        }
+
+        /** Whether compression has thinned the sequence (its entries are then fewer than its positions). */
+        public boolean isCompacted() {
+            return compacted;
         }
 
         /** The sequence's K/V: cached prefix first, then room for the rest of the prompt and the generation. */
@@ -344,9 +492,12 @@ public final class KvCacheManager implements AutoCloseable {
             return store;
         }
 
-        /** Prompt tokens whose K/V were found in the cache. */
+        /**
+         * Prompt tokens whose cached K/V the sequence reuses: all those found in the cache over float32 blocks;
+         * over lossy blocks those of the whole blocks before the first position it computes.
+         */
         public int cachedTokens() {
-            return match.cachedTokens();
+            return reusedTokens;
         }
 
         /** Whether every prompt token was cached (a request hit). */

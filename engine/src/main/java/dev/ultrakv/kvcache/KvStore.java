@@ -6,7 +6,7 @@ package dev.ultrakv.kvcache;
  *
  * <p>The store decides how K/V are laid out and encoded (dense arrays, paged blocks, quantized codecs), so
  * attention is computed by the store, which reads its own layout directly. Positions of one sequence are
- * written in order; attention for position {@code p} reads positions {@code [0, p]}.
+ * written in order; attention for the token at position {@code p} reads positions {@code [0, p]}.
  *
  * <p>Not thread-safe for writes; {@link #attend} may run concurrently for different heads or rows once the
  * positions it reads have been written.
@@ -28,14 +28,15 @@ public interface KvStore {
     void write(int layer, int position, float[] key, int keyOffset, float[] value, int valueOffset);
 
     /**
-     * Attention of one query head over positions {@code [0, length)} of {@code layer}: softmax of the scaled
-     * dot products of {@code query} with the keys of the head's KV head, then the weighted sum of its values.
+     * Attention of one query head of the token at {@code position} over the keys and values of {@code layer}
+     * visible to it (positions {@code [0, position]}, already written): softmax of the scaled dot products of
+     * {@code query} with the keys of the head's KV head, then the weighted sum of its values.
      *
      * @param head    the query head; its KV head is {@code head / layout().queriesPerKvHead()}
      * @param query   {@code headSize} floats from {@code queryOffset}
      * @param out     receives {@code headSize} floats at {@code outOffset}
-     * @param scratch at least {@code length} floats, overwritten
+     * @param scratch at least {@code position + 1} floats, overwritten
      */
-    void attend(int layer, int head, int length, float[] query, int queryOffset, float[] out, int outOffset,
+    void attend(int layer, int head, int position, float[] query, int queryOffset, float[] out, int outOffset,
                 float[] scratch);
 }

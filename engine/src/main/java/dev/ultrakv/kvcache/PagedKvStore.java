@@ -1,10 +1,9 @@
 package dev.ultrakv.kvcache;
 
+import dev.ultrakv.kvcache.codec.KvCodec;
 import dev.ultrakv.tensor.Kernels;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -27,26 +26,41 @@ import java.util.Objects;
  * block can never be changed under its other readers. To continue a cached partial block differently, copy its
  * first tokens into a fresh block with {@link BlockPool#copyPrefix} and append that instead.
  *
- * <p><b>Attention</b> gives the same result as {@link DenseKvStore} for the same keys, values and query: it runs
- * the same three kernel steps, only per block: scores of each block into the scratch array at the block's
- * offset, one softmax over all of them, then each block's weighted values added to the output in position
- * order. See {@link #attend} for where the off-heap score kernel's rounding may still differ.
+ * <p><b>Attention</b> gives the same result as {@link DenseKvStore} for the same keys, values and query when the
+ * blocks are float32: it runs the same three kernel steps, only per block: scores of each block into the scratch
+ * array at the block's offset, one softmax over all of them, then each block's weighted values added to the
+ * output in position order. See {@link #attend} for where the off-heap score kernel's rounding may still differ.
+ *
+ * <p><b>Lossy codecs</b> (float16, int8, int4, int2) encode each slot as it is written, and the store also keeps
+ * the float32 keys and values of its newest entries in a {@link FullPrecisionWindow}: a query reads the blocks
+ * before its own block through the codec, and its own block at full precision. Which values a query sees thus
+ * depends only on its position, not on how the prompt was cut into passes or which blocks came from the cache.
+ * The window costs one float32 block per sequence between passes.
  *
  * <p>Not thread-safe for writes or table changes; {@link #attend} may run concurrently for different heads and
  * rows once the positions it reads are written (the KvStore contract).
  */
 public final class PagedKvStore implements KvStore {
-    /** Keys and values as the off-heap kernels read them: float32, little-endian. */
-    private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT.withOrder(ByteOrder.LITTLE_ENDIAN);
-
     private final BlockPool pool;
     private final KvBlockLayout blockLayout;
     private final KvLayout layout;
+    private final KvCodec codec;
+    /** Float32 copies of the newest entries; null for a lossless codec, whose blocks are exact. */
+    private final FullPrecisionWindow window;
     /** {@code log2(blockSize)}: position to block index. */
     private final int blockShift;
     /** {@code blockSize - 1}: position to slot. */
     private final int slotMask;
     private final BlockTable table;
+    /**
+     * Positions whose entries compaction dropped: position {@code p} is entry {@code p - removed}. Entries are the
+     * slots of the table in order; without compression they are the positions.
+     */
+    private int removed;
+    /** One past the highest entry written. */
+    private int entries;
+    /** Told each query's attention weights; null when nobody asks. */
+    private AttentionObserver observer;
 
     /** An empty store (capacity 0) over {@code pool}; append blocks before writing. */
     public PagedKvStore(BlockPool pool) {
@@ -61,6 +75,9 @@ public final class PagedKvStore implements KvStore {
         pool.checkOpen();
         this.blockLayout = pool.blockLayout();
         this.layout = blockLayout.layout();
+        this.codec = blockLayout.codec();
+        this.window = codec.isLossless() ? null
+                : new FullPrecisionWindow(layout.layers(), layout.kvDim(), blockLayout.blockSize());
         this.blockShift = Integer.numberOfTrailingZeros(blockLayout.blockSize());
         this.slotMask = blockLayout.blockSize() - 1;
         this.table = new BlockTable(expectedBlocks);
@@ -76,10 +93,33 @@ public final class PagedKvStore implements KvStore {
         return layout;
     }
 
-    /** Positions the blocks hold: {@code blockCount() × blockSize}. */
+    /**
+     * Positions the store can hold: its blocks' slots ({@code blockCount() × blockSize}) plus the positions that
+     * compaction dropped.
+     */
     @Override
     public int capacity() {
+        return (table.size() << blockShift) + removed;
+    }
+
+    /** Entries written: the positions written, less those compaction dropped. */
+    public int entries() {
+        return entries;
+    }
+
+    /** Positions written (the sequence's length so far), whether their entries are kept or not. */
+    public int positions() {
+        return entries + removed;
+    }
+
+    /** Slots in the blocks: the entries the store can hold before it needs another block. */
+    public int entryCapacity() {
         return table.size() << blockShift;
+    }
+
+    /** Reports every query's attention weights to {@code observer} (null: to nobody). */
+    public void observeAttention(AttentionObserver observer) {
+        this.observer = observer;
     }
 
     /** Blocks in the table. */
@@ -144,34 +184,62 @@ public final class PagedKvStore implements KvStore {
      */
     @Override
     public void write(int layer, int position, float[] key, int keyOffset, float[] value, int valueOffset) {
-        if (position < 0 || position >= capacity()) {
-            throw new IndexOutOfBoundsException("position " + position + " outside [0, " + capacity() + ")");
+        if (position < removed || position >= capacity()) {
+            throw new IndexOutOfBoundsException("position " + position + " outside [" + removed + ", " + capacity()
+                    + ")" + (removed > 0 ? "; positions before " + removed + " were compacted" : ""));
         }
+        int entry = position - removed;
         Objects.checkIndex(layer, layout.layers());
         int kvDim = layout.kvDim();
         Objects.checkFromIndexSize(keyOffset, kvDim, key.length);
         Objects.checkFromIndexSize(valueOffset, kvDim, value.length);
-        int id = table.get(position >>> blockShift);
+        int id = table.get(entry >>> blockShift);
         int holders = pool.refCount(id);
         if (holders != 1) {
             throw new IllegalStateException("position " + position + " is in block " + id + ", shared by "
                     + holders + " holders; copy it to a fresh block (BlockPool.copyPrefix) before writing");
         }
-        int slot = position & slotMask;
+        int slot = entry & slotMask;
         int headSize = layout.headSize();
         MemorySegment memory = pool.memory();
         for (int h = 0; h < layout.kvHeads(); h++) {
-            MemorySegment.copy(key, keyOffset + h * headSize, memory, F32_LE,
-                    blockLayout.keyOffset(id, layer, h, slot), headSize);
-            MemorySegment.copy(value, valueOffset + h * headSize, memory, F32_LE,
-                    blockLayout.valueOffset(id, layer, h, slot), headSize);
+            encode(key, keyOffset + h * headSize, memory, blockLayout.keyOffset(id, layer, h, slot), "key", layer,
+                    position, h);
+            encode(value, valueOffset + h * headSize, memory, blockLayout.valueOffset(id, layer, h, slot), "value",
+                    layer, position, h);
         }
+        if (window != null) {
+            window.write(layer, entry, key, keyOffset, value, valueOffset);
+        }
+        entries = Math.max(entries, entry + 1);
+    }
+
+    /** Encodes one slot, naming the layer, position and head when the codec refuses a value. */
+    private void encode(float[] src, int srcOffset, MemorySegment memory, long byteOffset, String what, int layer,
+                        int position, int kvHead) {
+        try {
+            codec.encode(src, srcOffset, layout.headSize(), memory, byteOffset);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("cannot store the " + what + " of layer " + layer + ", position "
+                    + position + ", KV head " + kvHead + " as " + codec.kind() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Whether blocks store keys and values exactly (float32), so no full-precision window is kept. */
+    public boolean isLossless() {
+        return window == null;
+    }
+
+    /** Heap bytes of the full-precision window (0 for a lossless codec). */
+    public long windowBytes() {
+        return window == null ? 0 : window.bytes();
     }
 
     /**
      * {@inheritDoc}
      *
-     * <p>Composes {@link Kernels#attentionScores(float[], int, MemorySegment, long, int, int, int, float[], int)},
+     * <p>Over float32 blocks, composes
+     * {@link Kernels#attentionScores(float[], int, MemorySegment, long, int, int, int, float[], int)},
      * {@link Kernels#softmax} and
      * {@link Kernels#attentionValues(float[], int, MemorySegment, long, int, int, int, float[], int)} exactly as
      * {@link Kernels#attention(float[], int, float[], float[], int, int, int, int, float[], float[], int)} does
@@ -182,34 +250,146 @@ public final class PagedKvStore implements KvStore {
      * then four vector accumulators instead of two. Scores then agree to a few ulps, not bit for bit, until
      * the kernels' summation order depends on the element count alone.
      *
-     * @throws IndexOutOfBoundsException if {@code length} exceeds {@link #capacity()} or {@code layer} or
+     * <p>Over lossy blocks, the blocks before the query's own block are read through the codec (dequantized in
+     * registers) and the own block from the full-precision window.
+     *
+     * @throws IndexOutOfBoundsException if {@code position} is outside {@code [0, capacity())} or {@code layer} or
      *                                   {@code head} is outside the layout
      */
     @Override
-    public void attend(int layer, int head, int length, float[] query, int queryOffset, float[] out, int outOffset,
-                       float[] scratch) {
-        if (length < 0 || length > capacity()) {
-            throw new IndexOutOfBoundsException("length " + length + " outside [0, " + capacity() + "]");
+    public void attend(int layer, int head, int position, float[] query, int queryOffset, float[] out,
+                       int outOffset, float[] scratch) {
+        if (position < removed || position >= capacity()) {
+            throw new IndexOutOfBoundsException("position " + position + " outside [" + removed + ", " + capacity()
+                    + ")");
         }
         Objects.checkIndex(layer, layout.layers());
         Objects.checkIndex(head, layout.heads());
+        int length = position - removed + 1;
         int kvHead = head / layout.queriesPerKvHead();
         int headSize = layout.headSize();
-        int stride = blockLayout.slotStride();
         int blockSize = slotMask + 1;
+        // Entries [0, encoded) are read from the blocks; the rest, the query's own block, from the window.
+        int encoded = window == null ? length : (length - 1) & -blockSize;
         MemorySegment memory = pool.memory();
         int[] ids = table.array();
-        for (int b = 0, start = 0; start < length; b++, start += blockSize) {
-            long keys = blockLayout.keyOffset(ids[b], layer, kvHead, 0) / Float.BYTES;
-            Kernels.attentionScores(query, queryOffset, memory, keys, stride, headSize,
-                    Math.min(blockSize, length - start), scratch, start);
+        for (int b = 0, start = 0; start < encoded; b++, start += blockSize) {
+            codec.attentionScores(query, queryOffset, headSize, memory, blockLayout.keyOffset(ids[b], layer, kvHead, 0),
+                    Math.min(blockSize, encoded - start), scratch, start);
+        }
+        int windowOffset = 0;
+        if (window != null) {
+            windowOffset = window.offset(layer, encoded) + kvHead * headSize;
+            Kernels.attentionScores(query, queryOffset, window.keys(layer), windowOffset, layout.kvDim(), headSize,
+                    length - encoded, scratch, encoded);
         }
         Kernels.softmax(scratch, 0, length);
+        AttentionObserver told = observer;
+        if (told != null) {
+            told.observe(layer, head, length - 1, scratch, length);
+        }
         Arrays.fill(out, outOffset, outOffset + headSize, 0f);
-        for (int b = 0, start = 0; start < length; b++, start += blockSize) {
-            long values = blockLayout.valueOffset(ids[b], layer, kvHead, 0) / Float.BYTES;
-            Kernels.attentionValues(scratch, start, memory, values, stride, headSize,
-                    Math.min(blockSize, length - start), out, outOffset);
+        for (int b = 0, start = 0; start < encoded; b++, start += blockSize) {
+            codec.attentionValues(scratch, start, memory, blockLayout.valueOffset(ids[b], layer, kvHead, 0),
+                    Math.min(blockSize, encoded - start), headSize, out, outOffset);
+        }
+        if (window != null) {
+            Kernels.attentionValues(scratch, encoded, window.values(layer), windowOffset, layout.kvDim(), headSize,
+                    length - encoded, out, outOffset);
+            window.markRead(layer);
+        }
+    }
+
+    /**
+     * Keeps only the entries {@code kept[layer][kvHead]} (ascending, {@code keep} of each) by copying their slots,
+     * in order, into {@code freshBlocks}, which become the store's table; the positions written so far then map
+     * to the {@code keep} entries and the next position to entry {@code keep}. Slots are self-contained (scales
+     * per slot), so they are copied byte for byte: compaction adds no error of its own. The full-precision window
+     * restarts at the block of entry {@code keep}, holding the decoded kept entries of that block.
+     *
+     * @param freshBlocks blocks held by the caller alone, taken over by the store; at least
+     *                    {@code ceil((keep + 1) / blockSize)} of them, so the next position fits
+     * @return the old table, whose references the caller now holds (to cache or release)
+     * @throws IllegalArgumentException if the selection or the blocks do not fit
+     */
+    public int[] compact(int[][][] kept, int keep, int[] freshBlocks) {
+        if (keep <= 0 || keep > entries) {
+            throw new IllegalArgumentException("keep " + keep + " outside [1, " + entries + "]");
+        }
+        if ((long) freshBlocks.length << blockShift <= keep) {
+            throw new IllegalArgumentException(freshBlocks.length + " blocks cannot hold " + keep
+                    + " entries and the next one");
+        }
+        if (kept.length != layout.layers()) {
+            throw new IllegalArgumentException("a selection for " + kept.length + " layers; the layout has "
+                    + layout.layers());
+        }
+        for (int id : freshBlocks) {
+            if (pool.refCount(id) != 1) {
+                throw new IllegalArgumentException("block " + id + " has " + pool.refCount(id)
+                        + " holders; compaction writes only blocks held by the store alone");
+            }
+        }
+        MemorySegment memory = pool.memory();
+        int[] old = table.toArray();
+        long slotBytes = blockLayout.slotBytes();
+        for (int layer = 0; layer < layout.layers(); layer++) {
+            if (kept[layer].length != layout.kvHeads()) {
+                throw new IllegalArgumentException("layer " + layer + " has a selection for " + kept[layer].length
+                        + " KV heads; the layout has " + layout.kvHeads());
+            }
+            for (int h = 0; h < layout.kvHeads(); h++) {
+                int[] entriesKept = kept[layer][h];
+                if (entriesKept.length != keep) {
+                    throw new IllegalArgumentException("layer " + layer + ", KV head " + h + " keeps "
+                            + entriesKept.length + " entries, not " + keep);
+                }
+                for (int i = 0; i < keep; i++) {
+                    int from = entriesKept[i];
+                    if (from < 0 || from >= entries || (i > 0 && from <= entriesKept[i - 1])) {
+                        throw new IllegalArgumentException("layer " + layer + ", KV head " + h + ": kept entry "
+                                + from + " is out of range [0, " + entries + ") or not ascending");
+                    }
+                    int src = old[from >>> blockShift];
+                    int dst = freshBlocks[i >>> blockShift];
+                    MemorySegment.copy(memory, blockLayout.keyOffset(src, layer, h, from & slotMask), memory,
+                            blockLayout.keyOffset(dst, layer, h, i & slotMask), slotBytes);
+                    MemorySegment.copy(memory, blockLayout.valueOffset(src, layer, h, from & slotMask), memory,
+                            blockLayout.valueOffset(dst, layer, h, i & slotMask), slotBytes);
+                }
+            }
+        }
+        table.clear();
+        for (int id : freshBlocks) {
+            table.add(id);
+        }
+        removed += entries - keep;
+        entries = keep;
+        if (window != null) {
+            refillWindow(keep);
+        }
+        return old;
+    }
+
+    /** Restarts the window at the block of entry {@code next}, holding the decoded entries of it before it. */
+    private void refillWindow(int next) {
+        int start = next & -(slotMask + 1);
+        window.reset(start);
+        int headSize = layout.headSize();
+        float[] key = new float[layout.kvDim()];
+        float[] value = new float[layout.kvDim()];
+        MemorySegment memory = pool.memory();
+        for (int entry = start; entry < next; entry++) {
+            int id = table.get(entry >>> blockShift);
+            for (int layer = 0; layer < layout.layers(); layer++) {
+                for (int h = 0; h < layout.kvHeads(); h++) {
+                    codec.decode(memory, blockLayout.keyOffset(id, layer, h, entry & slotMask), headSize, key,
+                            h * headSize);
+                    codec.decode(memory, blockLayout.valueOffset(id, layer, h, entry & slotMask), headSize, value,
+                            h * headSize);
+                }
+                window.write(layer, entry, key, 0, value, 0);
+            }
         }
     }
 

@@ -201,7 +201,7 @@ public final class LlamaModel implements AutoCloseable {
                 int row = task / heads;
                 int head = task % heads;
                 int offset = row * dim + head * headSize;
-                stores[row].attend(layer, head, positions[row] + 1, s.q, offset, s.xb, offset, scratch);
+                stores[row].attend(layer, head, positions[row], s.q, offset, s.xb, offset, scratch);
             }
         });
     }

@@ -257,7 +257,7 @@ class BlockPoolTest {
         float[] kv = new float[LAYOUT.kvDim()];
         assertThrows(IllegalStateException.class, () -> store.write(0, 0, kv, 0, kv, 0));
         assertThrows(IllegalStateException.class,
-                () -> store.attend(0, 0, 1, new float[5], 0, new float[5], 0, new float[1]));
+                () -> store.attend(0, 0, 0, new float[5], 0, new float[5], 0, new float[1]));
         assertThrows(IllegalStateException.class, () -> new PagedKvStore(pool));
     }
 

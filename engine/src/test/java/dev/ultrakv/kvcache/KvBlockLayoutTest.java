@@ -29,7 +29,7 @@ class KvBlockLayoutTest {
                         claim(used, blocks.keyOffset(block, layer, h, slot) - base, blocks.slotBytes(), blocks);
                         claim(used, blocks.valueOffset(block, layer, h, slot) - base, blocks.slotBytes(), blocks);
                         if (slot > 0) {
-                            assertEquals((long) blocks.slotStride() * Float.BYTES,
+                            assertEquals(blocks.slotBytes(),
                                     blocks.keyOffset(block, layer, h, slot) - blocks.keyOffset(block, layer, h,
                                             slot - 1), "a head's positions are one contiguous run");
                         }

@@ -86,7 +86,7 @@ class PagedKvStoreTest {
         float[] out = new float[headSize + 2];
         out[0] = Float.NaN;
         out[headSize + 1] = Float.NaN;
-        store.attend(layer, head, length, query, 1, out, 1, scratch);
+        store.attend(layer, head, length - 1, query, 1, out, 1, scratch);
         return out;
     }
 
@@ -361,9 +361,9 @@ class PagedKvStoreTest {
             assertThrows(IndexOutOfBoundsException.class, () -> store.write(2, 0, kv, 0, kv, 0));
             assertThrows(IndexOutOfBoundsException.class, () -> store.write(0, 0, kv, 1, kv, 0));
             float[] q = new float[3];
-            assertThrows(IndexOutOfBoundsException.class, () -> store.attend(0, 0, 5, q, 0, q, 0, new float[8]));
-            assertThrows(IndexOutOfBoundsException.class, () -> store.attend(0, 4, 1, q, 0, q, 0, new float[8]));
-            assertThrows(IndexOutOfBoundsException.class, () -> store.attend(-1, 0, 1, q, 0, q, 0, new float[8]));
+            assertThrows(IndexOutOfBoundsException.class, () -> store.attend(0, 0, 4, q, 0, q, 0, new float[8]));
+            assertThrows(IndexOutOfBoundsException.class, () -> store.attend(0, 4, 0, q, 0, q, 0, new float[8]));
+            assertThrows(IndexOutOfBoundsException.class, () -> store.attend(-1, 0, 0, q, 0, q, 0, new float[8]));
             assertThrows(IllegalStateException.class, () -> store.appendBlock(3), "block 3 is free");
         }
     }

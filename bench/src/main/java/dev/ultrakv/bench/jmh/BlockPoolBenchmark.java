@@ -138,13 +138,13 @@ public class BlockPoolBenchmark {
 
     @Benchmark
     public float[] attendPaged() {
-        paged.attend(1, 5, positions, query, 0, out, 0, scratch);
+        paged.attend(1, 5, positions - 1, query, 0, out, 0, scratch);
         return out;
     }
 
     @Benchmark
     public float[] attendDense() {
-        dense.attend(1, 5, positions, query, 0, out, 0, scratch);
+        dense.attend(1, 5, positions - 1, query, 0, out, 0, scratch);
         return out;
     }
 }

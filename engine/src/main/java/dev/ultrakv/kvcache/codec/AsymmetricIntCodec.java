@@ -1,0 +1,364 @@
+package dev.ultrakv.kvcache.codec;
+
+import static dev.ultrakv.kvcache.codec.CodecVectors.B;
+import static dev.ultrakv.kvcache.codec.CodecVectors.F;
+import static dev.ultrakv.kvcache.codec.CodecVectors.F16_LE;
+import static dev.ultrakv.kvcache.codec.CodecVectors.I;
+import static dev.ultrakv.kvcache.codec.CodecVectors.I8;
+import static dev.ultrakv.kvcache.codec.CodecVectors.L;
+import static dev.ultrakv.kvcache.codec.CodecVectors.LE;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Objects;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * Asymmetric integers of {@code b} bits ({@link Int4Codec}, {@link Int2Codec}): each {@linkplain ChannelGroups
+ * group} of {@code G} channels stores a float16 minimum {@code m = f16(min)} and a float16 scale
+ * {@code s = f16((max - m) / (2^b - 1))}, and one code per channel, {@code code = clamp(round((x - m) / s), 0,
+ * 2^b - 1)}; a value decodes to {@code code · s + m}.
+ *
+ * <pre>
+ * slot:  scale₀ min₀ scale₁ min₁ …  (float16, little-endian)  | group 0's G·b/8 code bytes | group 1's … |
+ * group: byte i (i &lt; P = G·b/8 … one byte holds 8/b codes) holds channel i + k·P at bits [k·b, (k+1)·b)
+ *        int4: byte i = channel i (low nibble), channel i + G/2 (high nibble)
+ *        int2: byte i = channels i, i + G/4, i + G/2, i + 3G/4 in bits 0-1, 2-3, 4-5, 6-7
+ * </pre>
+ * At {@code headSize} 64: 36 bytes for int4 (4.5 bits per value), 20 bytes for int2 (2.5 bits per value).
+ *
+ * <h2>Notes</h2>
+ * <b>Packing for vectors.</b> A vector of {@code L} code bytes, widened to ints and shifted right by
+ * {@code k·b}, holds the codes of the {@code L} <em>consecutive</em> channels {@code [i + k·P, i + k·P + L)}: each
+ * shift lines up with a contiguous slice of the query (scores) or of the output (values), with no shuffles.
+ * Headers first keep each group's code bytes contiguous behind them.
+ *
+ * <p><b>Error.</b> The scale is computed from the <em>rounded</em> minimum, so the top code reaches the maximum.
+ * A value in {@code [m, m + (2^b - 1) s]} decodes within {@code s / 2}; one below {@code m} (when the minimum
+ * rounded up) is clamped to {@code m}, off by at most {@code |m - min|}; one above the top (when the scale
+ * rounded down) is off by at most {@code (2^b - 1) |s - σ|}, {@code σ} the exact scale. So
+ * {@code |x - x̂| ≤ σ/2 + |m - min| + (2^b - 1) |s - σ|}, at most
+ * {@code (max - min) / (2 (2^b - 1)) + 2⁻¹¹ (|min| + max - min)} for normal float16 fields. A constant group
+ * whose value is a float16 (zeros among them) gets scale 0, every code 0 and decodes exactly to {@code m};
+ * another constant value gets the tiny scale that bridges it to its rounded minimum.
+ *
+ * <p><b>Why float16 fields.</b> Their relative error, 2⁻¹¹, is far below the code step ({@code 1/15} or
+ * {@code 1/3} of the range). They bound what can be stored: the minimum must lie in ±65504 and the scale be at
+ * most 65504, a range of up to 65504 · 15 (int4) or 65504 · 3 (int2); beyond, encoding is refused with the
+ * value's channel.
+ *
+ * <p><b>Attention in registers.</b> A slot's score is {@code Σ_g s_g · Σ_{c∈g} q_c · code_c + Σ_g m_g · Q_g},
+ * with {@code Q_g = Σ_{c∈g} q_c} computed once per call; the code sums run in float vectors, each group's
+ * accumulator is scaled by its {@code s_g}, and the lanes are summed once per slot in the fixed tree of
+ * {@link CodecVectors#sumLanes}. Values add {@code (w_t · s_t) · code_t} per vector of channels kept in a
+ * register across the run's slots in position order, and the minima's share {@code Σ_t w_t · m_t} (the same for
+ * every channel of a group) once at the end. Groups whose code bytes are not whole vectors take scalar loops of
+ * the same structure. Every order depends only on {@code headSize}, {@code count} and the vector length.
+ */
+abstract sealed class AsymmetricIntCodec implements KvCodec permits Int4Codec, Int2Codec {
+    /** Bytes of one group's header: its float16 scale, then its float16 minimum. */
+    static final int HEADER_BYTES = 2 * Short.BYTES;
+    /** Offset of the minimum inside a group's header. */
+    private static final int MIN_OFFSET = Short.BYTES;
+
+    private final KvCodecKind kind;
+    /** Bits per code. */
+    final int bits;
+    /** Largest code, {@code 2^bits - 1}: also the mask of one code. */
+    final int levels;
+    /** Codes per byte, {@code 8 / bits}. */
+    final int codesPerByte;
+
+    AsymmetricIntCodec(KvCodecKind kind) {
+        this.kind = kind;
+        this.bits = kind.bits();
+        this.levels = (1 << bits) - 1;
+        this.codesPerByte = Byte.SIZE / bits;
+    }
+
+    @Override
+    public final KvCodecKind kind() {
+        return kind;
+    }
+
+    @Override
+    public final long slotBytes(int headSize) {
+        int groups = headSize / groupSize(headSize);
+        return (long) groups * HEADER_BYTES + headSize / codesPerByte;
+    }
+
+    final int groupSize(int headSize) {
+        return ChannelGroups.groupSize(kind, headSize, codesPerByte);
+    }
+
+    /** Whether heads of {@code groupSize}-channel groups take the vector kernels: whole byte vectors per group. */
+    final boolean vectorised(int groupSize) {
+        return CodecVectors.BYTE_LANES_MATCH && (groupSize / codesPerByte) % L == 0;
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Encoding
+    // ---------------------------------------------------------------------------------------------------------
+
+    @Override
+    public final void encode(float[] src, int srcOffset, int headSize, MemorySegment dst, long dstByteOffset) {
+        int group = groupSize(headSize);
+        int groups = headSize / group;
+        int part = group / codesPerByte;
+        Objects.checkFromIndexSize(srcOffset, headSize, src.length);
+        Objects.checkFromIndexSize(dstByteOffset, slotBytes(headSize), dst.byteSize());
+        SlotValues.checkFinite(kind, src, srcOffset, headSize);
+        // All headers are checked before anything is written, so a refused slot is left as it was.
+        for (int g = 0; g < groups; g++) {
+            header(src, srcOffset, g * group, group);
+        }
+        long codes = dstByteOffset + (long) groups * HEADER_BYTES;
+        for (int g = 0; g < groups; g++) {
+            int header = header(src, srcOffset, g * group, group);
+            short scaleBits = (short) (header >>> 16);
+            short minBits = (short) header;
+            long at = dstByteOffset + (long) g * HEADER_BYTES;
+            dst.set(F16_LE, at, scaleBits);
+            dst.set(F16_LE, at + MIN_OFFSET, minBits);
+            float scale = Float.float16ToFloat(scaleBits);
+            float min = Float.float16ToFloat(minBits);
+            int from = srcOffset + g * group;
+            for (int i = 0; i < part; i++) {
+                int packed = 0;
+                for (int k = 0; k < codesPerByte; k++) {
+                    packed |= code(src[from + k * part + i], min, scale) << (k * bits);
+                }
+                dst.set(I8, codes + (long) g * part + i, (byte) packed);
+            }
+        }
+    }
+
+    /**
+     * The float16 scale (high 16 bits) and minimum (low 16 bits) of the group of channels
+     * {@code [from, from + group)}.
+     */
+    private int header(float[] src, int srcOffset, int from, int group) {
+        float min = src[srcOffset + from];
+        float max = min;
+        int minChannel = from;
+        int maxChannel = from;
+        for (int c = from + 1; c < from + group; c++) {
+            float x = src[srcOffset + c];
+            if (x < min) {
+                min = x;
+                minChannel = c;
+            }
+            if (x > max) {
+                max = x;
+                maxChannel = c;
+            }
+        }
+        short minBits = Float.floatToFloat16(min);
+        float roundedMin = Float.float16ToFloat(minBits);
+        if (Float.isInfinite(roundedMin)) {
+            throw SlotValues.unstorable(kind, min, minChannel,
+                    "it is its group's minimum, which must be a float16 (within ±65504)");
+        }
+        // The minimum may round above the maximum in a constant group: scale 0 then.
+        float range = Math.max(0f, max - roundedMin);
+        float exact = range / levels;
+        short scaleBits = Float.floatToFloat16(exact);
+        if (Float.isInfinite(Float.float16ToFloat(scaleBits))) {
+            throw SlotValues.unstorable(kind, max, maxChannel, "its group spans from " + min + " (channel "
+                    + minChannel + "), and the scale (max - min) / " + levels + " = " + exact
+                    + " overflows float16 (largest 65504)");
+        }
+        return (scaleBits & 0xFFFF) << 16 | (minBits & 0xFFFF);
+    }
+
+    /**
+     * {@code clamp(round((x - min) / scale), 0, levels)}, rounding to the nearest with ties to even, and 0 for a
+     * zero scale (a constant group).
+     */
+    final int code(float x, float min, float scale) {
+        if (scale == 0f) {
+            return 0;
+        }
+        return (int) Math.clamp(Math.rint((x - min) / scale), 0, levels);
+    }
+
+    @Override
+    public final void decode(MemorySegment src, long srcByteOffset, int headSize, float[] dst, int dstOffset) {
+        int group = groupSize(headSize);
+        int groups = headSize / group;
+        int part = group / codesPerByte;
+        Objects.checkFromIndexSize(dstOffset, headSize, dst.length);
+        Objects.checkFromIndexSize(srcByteOffset, slotBytes(headSize), src.byteSize());
+        long codes = srcByteOffset + (long) groups * HEADER_BYTES;
+        for (int g = 0; g < groups; g++) {
+            float scale = scale(src, srcByteOffset, g);
+            float min = min(src, srcByteOffset, g);
+            for (int k = 0; k < codesPerByte; k++) {
+                for (int i = 0; i < part; i++) {
+                    int code = (src.get(I8, codes + (long) g * part + i) >>> (k * bits)) & levels;
+                    dst[dstOffset + g * group + k * part + i] = code * scale + min;
+                }
+            }
+        }
+    }
+
+    static float scale(MemorySegment segment, long slot, int group) {
+        return Float.float16ToFloat(segment.get(F16_LE, slot + (long) group * HEADER_BYTES));
+    }
+
+    static float min(MemorySegment segment, long slot, int group) {
+        return Float.float16ToFloat(segment.get(F16_LE, slot + (long) group * HEADER_BYTES + MIN_OFFSET));
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Attention
+    // ---------------------------------------------------------------------------------------------------------
+
+    @Override
+    public final void attentionScores(float[] q, int qOffset, int headSize, MemorySegment keys, long runByteOffset,
+                                      int count, float[] scores, int scoresOffset) {
+        int group = groupSize(headSize);
+        int groups = headSize / group;
+        long slotBytes = slotBytes(headSize);
+        RunBounds.check(keys, runByteOffset, count, slotBytes);
+        Objects.checkFromIndexSize(qOffset, headSize, q.length);
+        Objects.checkFromIndexSize(scoresOffset, count, scores.length);
+        // qSums[g] = Q_g, the query's sum over group g, in channel order: the minima's share of every score.
+        float[] qSums = RunScratch.floats(groups);
+        for (int g = 0; g < groups; g++) {
+            float sum = 0f;
+            for (int c = g * group; c < (g + 1) * group; c++) {
+                sum += q[qOffset + c];
+            }
+            qSums[g] = sum;
+        }
+        Run run = new Run(group, groups, slotBytes);
+        float root = (float) Math.sqrt(headSize);
+        if (vectorised(group)) {
+            scoresVector(q, qOffset, qSums, keys, runByteOffset, count, run, scores, scoresOffset, root);
+        } else {
+            scoresScalar(q, qOffset, qSums, keys, runByteOffset, count, run, scores, scoresOffset, root);
+        }
+    }
+
+    /** The geometry of a run's slots: channels per group, groups per slot, bytes per slot. */
+    record Run(int group, int groups, long slotBytes) {
+        /** Code bytes of one group. */
+        int part(int codesPerByte) {
+            return group / codesPerByte;
+        }
+
+        /** Bytes of a slot's headers: where its codes start. */
+        long header() {
+            return (long) groups * HEADER_BYTES;
+        }
+    }
+
+    /**
+     * The vector kernel of {@link #attentionScores}, {@link #vectorised} holding for {@code run.group()}:
+     * {@code scores[t] = (Σ_g s_g · Σ_{c∈g} q_c · code_c + Σ_g m_g · qSums[g]) / root}.
+     */
+    abstract void scoresVector(float[] q, int qOffset, float[] qSums, MemorySegment keys, long runByteOffset,
+                               int count, Run run, float[] scores, int scoresOffset, float root);
+
+    private void scoresScalar(float[] q, int qOffset, float[] qSums, MemorySegment keys, long runByteOffset,
+                              int count, Run run, float[] scores, int scoresOffset, float root) {
+        int part = run.part(codesPerByte);
+        for (int t = 0; t < count; t++) {
+            long slot = runByteOffset + t * run.slotBytes();
+            long codes = slot + run.header();
+            float total = 0f;
+            float bias = 0f;
+            for (int g = 0; g < run.groups(); g++) {
+                float dot = 0f;
+                for (int k = 0; k < codesPerByte; k++) {
+                    int qc = qOffset + g * run.group() + k * part;
+                    for (int i = 0; i < part; i++) {
+                        int code = (keys.get(I8, codes + (long) g * part + i) >>> (k * bits)) & levels;
+                        dot += q[qc + i] * code;
+                    }
+                }
+                total += dot * scale(keys, slot, g);
+                bias += min(keys, slot, g) * qSums[g];
+            }
+            scores[scoresOffset + t] = (total + bias) / root;
+        }
+    }
+
+    @Override
+    public final void attentionValues(float[] weights, int weightsOffset, MemorySegment values, long runByteOffset,
+                                      int count, int headSize, float[] out, int outOffset) {
+        int group = groupSize(headSize);
+        int groups = headSize / group;
+        long slotBytes = slotBytes(headSize);
+        RunBounds.check(values, runByteOffset, count, slotBytes);
+        Objects.checkFromIndexSize(weightsOffset, count, weights.length);
+        Objects.checkFromIndexSize(outOffset, headSize, out.length);
+        // factors[t * groups + g] = w_t · s_tg, then biases[g] = Σ_t w_t · m_tg in position order, at the end.
+        int biases = count * groups;
+        float[] factors = RunScratch.floats(biases + groups);
+        for (int g = 0; g < groups; g++) {
+            factors[biases + g] = 0f;
+        }
+        for (int t = 0; t < count; t++) {
+            long slot = runByteOffset + t * slotBytes;
+            float w = weights[weightsOffset + t];
+            for (int g = 0; g < groups; g++) {
+                factors[t * groups + g] = w * scale(values, slot, g);
+                factors[biases + g] += w * min(values, slot, g);
+            }
+        }
+        Run run = new Run(group, groups, slotBytes);
+        if (vectorised(group)) {
+            valuesVector(factors, values, runByteOffset, count, run, out, outOffset);
+        } else {
+            valuesScalar(factors, values, runByteOffset, count, run, out, outOffset);
+        }
+    }
+
+    /**
+     * The vector kernel of {@link #attentionValues}: adds {@code factors[t·groups + g] · code} for every slot
+     * {@code t} and then {@code factors[count·groups + g]} to each channel of group {@code g}.
+     */
+    abstract void valuesVector(float[] factors, MemorySegment values, long runByteOffset, int count, Run run,
+                               float[] out, int outOffset);
+
+    private void valuesScalar(float[] factors, MemorySegment values, long runByteOffset, int count, Run run,
+                              float[] out, int outOffset) {
+        int part = run.part(codesPerByte);
+        int groups = run.groups();
+        for (int t = 0; t < count; t++) {
+            long codes = runByteOffset + t * run.slotBytes() + run.header();
+            for (int g = 0; g < groups; g++) {
+                float factor = factors[t * groups + g];
+                for (int k = 0; k < codesPerByte; k++) {
+                    int oc = outOffset + g * run.group() + k * part;
+                    for (int i = 0; i < part; i++) {
+                        int code = (values.get(I8, codes + (long) g * part + i) >>> (k * bits)) & levels;
+                        out[oc + i] += factor * code;
+                    }
+                }
+            }
+        }
+        for (int g = 0; g < groups; g++) {
+            float bias = factors[count * groups + g];
+            for (int c = g * run.group(); c < (g + 1) * run.group(); c++) {
+                out[outOffset + c] += bias;
+            }
+        }
+    }
+
+    /** {@link #L} code bytes at {@code byteOffset}, zero-extended to ints for shifting (x86 has no byte shift). */
+    static IntVector bytes(MemorySegment segment, long byteOffset) {
+        return (IntVector) ByteVector.fromMemorySegment(B, segment, byteOffset, LE)
+                .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+    }
+
+    /** Codes in int lanes as floats (exact). */
+    static FloatVector toFloat(IntVector codes) {
+        return (FloatVector) codes.convertShape(VectorOperators.I2F, F, 0);
+    }
+}

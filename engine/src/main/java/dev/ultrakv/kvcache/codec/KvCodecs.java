@@ -1,0 +1,42 @@
+package dev.ultrakv.kvcache.codec;
+
+import java.util.Objects;
+
+/**
+ * The codecs, one stateless instance per {@link KvCodecKind}.
+ *
+ * <p>Bytes per slot and bits per value (codes plus scales) at {@code headSize} 64:
+ * <table>
+ *   <caption>Slot sizes</caption>
+ *   <tr><th>kind</th><th>bytes per slot</th><th>bits per value</th></tr>
+ *   <tr><td>F32</td><td>256</td><td>32</td></tr>
+ *   <tr><td>F16</td><td>128</td><td>16</td></tr>
+ *   <tr><td>INT8</td><td>66</td><td>8.25</td></tr>
+ *   <tr><td>INT4</td><td>36</td><td>4.5</td></tr>
+ *   <tr><td>INT2</td><td>20</td><td>2.5</td></tr>
+ * </table>
+ */
+public final class KvCodecs {
+    private KvCodecs() {
+    }
+
+    /** The codec of {@code kind}; the same instance on every call. */
+    public static KvCodec of(KvCodecKind kind) {
+        return switch (Objects.requireNonNull(kind, "kind")) {
+            case F32 -> Float32Codec.INSTANCE;
+            case F16 -> Float16Codec.INSTANCE;
+            case INT8 -> Int8Codec.INSTANCE;
+            case INT4 -> Int4Codec.INSTANCE;
+            case INT2 -> Int2Codec.INSTANCE;
+        };
+    }
+
+    /**
+     * Bits stored per value, scales included: {@code 8 × slotBytes(headSize) / headSize}.
+     *
+     * @throws IllegalArgumentException if the codec cannot store heads of this size
+     */
+    public static double bitsPerValue(KvCodec codec, int headSize) {
+        return (double) Byte.SIZE * codec.slotBytes(headSize) / headSize;
+    }
+}
