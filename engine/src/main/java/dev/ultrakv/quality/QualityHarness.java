@@ -51,8 +51,10 @@ import java.util.function.UnaryOperator;
  * <p><b>Determinism.</b> No sampling and no clock: the same texts, settings and build give the same report, up
  * to the last bits of logits that the JIT's compilation of the kernels may change between processes.
  *
- * <p><b>Nothing is cached.</b> Every sequence is aborted at the end of its run, so each run starts from an empty
- * cache: later lengths of a text do not reuse its shorter prefix.
+ * <p><b>Nothing is reused.</b> Each run (a text at a length) builds fresh caches and aborts its sequences at the
+ * end, so no run hits a prefix cached by another: a compressed cache caches its prompt at its first compaction,
+ * and a hit would change what H2O has seen (see docs/compression.md), and a later length of a text would
+ * otherwise reuse its shorter prefix.
  */
 public final class QualityHarness {
     /** Lengths the command runs by default: a short, a medium and a full stories260K context. */
@@ -72,6 +74,16 @@ public final class QualityHarness {
     public static final int BLOCK_SIZE = KVCacheConfig.DEFAULT_BLOCK_SIZE;
     /** Lanes each candidate runs per text: the forced one and the greedy one. */
     private static final int LANES_PER_CANDIDATE = 2;
+    /**
+     * Room for one more sequence in each run's cache: a compaction allocates the kept entries' fresh blocks
+     * before it lets the old ones go, so the pool must hold both lanes and one lane's copy at once.
+     */
+    private static final int COMPACTION_SEQUENCES = 1;
+    /**
+     * Positions of the cache built once per candidate to see whether it can be built at all and to ask its
+     * bytes per token, which depend on its codec and compression, not on its size: one block.
+     */
+    private static final int PROBE_TOKENS = BLOCK_SIZE;
 
     private final LlamaModel model;
     private final List<Integer> lengths;
@@ -133,13 +145,11 @@ public final class QualityHarness {
      */
     public QualityReport run(List<int[]> texts, List<KvCandidate> candidates) {
         checkTexts(texts);
-        int maxTokens = LANES_PER_CANDIDATE * Math.ceilDiv(model.config().contextLength(), BLOCK_SIZE) * BLOCK_SIZE;
-        Map<KvCandidate, KvCacheManager> caches = new LinkedHashMap<>();
+        Map<KvCandidate, KvCacheManager> probes = new LinkedHashMap<>();
         List<SkippedCandidate> skipped = new ArrayList<>();
-        KvCacheManager reference = newCache(KvCandidate.REFERENCE, maxTokens);
         try {
             for (KvCandidate candidate : candidates) {
-                if (caches.containsKey(candidate) || isSkipped(skipped, candidate)) {
+                if (probes.containsKey(candidate) || isSkipped(skipped, candidate)) {
                     continue;
                 }
                 if (lengths.stream().noneMatch(length -> runsAt(candidate, length))) {
@@ -148,7 +158,7 @@ public final class QualityHarness {
                     continue;
                 }
                 try {
-                    caches.put(candidate, newCache(candidate, maxTokens));
+                    probes.put(candidate, newCache(candidate, PROBE_TOKENS));
                 } catch (UnsupportedOperationException | IllegalArgumentException e) {
                     skipped.add(new SkippedCandidate(candidate, String.valueOf(e.getMessage())));
                 }
@@ -156,17 +166,17 @@ public final class QualityHarness {
             ForwardState state = model.newState(LlamaModel.DEFAULT_PREFILL_CHUNK);
             List<RunMeasurement> runs = new ArrayList<>();
             for (int length : lengths) {
-                if (caches.keySet().stream().noneMatch(candidate -> runsAt(candidate, length))) {
+                List<KvCandidate> running = probes.keySet().stream().filter(c -> runsAt(c, length)).toList();
+                if (running.isEmpty()) {
                     continue;
                 }
                 for (int t = 0; t < texts.size(); t++) {
-                    runs.addAll(runText(state, t, Arrays.copyOf(texts.get(t), length), reference, caches));
+                    runs.addAll(runText(state, t, Arrays.copyOf(texts.get(t), length), running));
                 }
             }
-            return report(texts.size(), runs, caches, skipped);
+            return report(texts.size(), runs, probes, skipped);
         } finally {
-            caches.values().forEach(KvCacheManager::close);
-            reference.close();
+            probes.values().forEach(KvCacheManager::close);
         }
     }
 
@@ -191,9 +201,28 @@ public final class QualityHarness {
         return new KvCacheManager(model.name(), model.config().kvLayout(), candidate.spec(BLOCK_SIZE, maxTokens));
     }
 
-    /** One text at one length: every candidate that runs there, against the reference, in lock step. */
-    private List<RunMeasurement> runText(ForwardState state, int textIndex, int[] text, KvCacheManager reference,
-                                         Map<KvCandidate, KvCacheManager> caches) {
+    /**
+     * One text at one length: every candidate of {@code running} against the reference, in lock step, each in a
+     * fresh cache (see the class notes).
+     */
+    private List<RunMeasurement> runText(ForwardState state, int textIndex, int[] text, List<KvCandidate> running) {
+        List<KvCacheManager> caches = new ArrayList<>(running.size() + 1);
+        try {
+            int tokens = (LANES_PER_CANDIDATE + COMPACTION_SEQUENCES)
+                    * Math.ceilDiv(model.config().contextLength(), BLOCK_SIZE) * BLOCK_SIZE;
+            caches.add(newCache(KvCandidate.REFERENCE, tokens));
+            for (KvCandidate candidate : running) {
+                caches.add(newCache(candidate, tokens));
+            }
+            return runText(state, textIndex, text, running, caches);
+        } finally {
+            caches.forEach(KvCacheManager::close);
+        }
+    }
+
+    /** As above, with {@code caches}: the reference's, then one per candidate of {@code running}. */
+    private List<RunMeasurement> runText(ForwardState state, int textIndex, int[] text, List<KvCandidate> running,
+                                         List<KvCacheManager> caches) {
         int length = text.length;
         int promptLength = promptLength(length);
         int[] prompt = Arrays.copyOf(text, promptLength);
@@ -203,14 +232,14 @@ public final class QualityHarness {
         try (LockStepBatch batch = new LockStepBatch(model, state)) {
             List<Pair> pairs = new ArrayList<>();
             UnaryOperator<KvStore> same = UnaryOperator.identity();
+            KvCacheManager reference = caches.getFirst();
             pairs.add(new Pair(KvCandidate.REFERENCE, batch.add(reference, prompt, forced, same),
                     batch.add(reference, prompt, greedy, same), greedy));
-            caches.forEach((candidate, cache) -> {
-                if (runsAt(candidate, length)) {
-                    pairs.add(new Pair(candidate, batch.add(cache, prompt, forced, candidateView),
-                            batch.add(cache, prompt, greedy, candidateView), greedy));
-                }
-            });
+            for (int i = 0; i < running.size(); i++) {
+                KvCacheManager cache = caches.get(i + 1);
+                pairs.add(new Pair(running.get(i), batch.add(cache, prompt, forced, candidateView),
+                        batch.add(cache, prompt, greedy, candidateView), greedy));
+            }
             Pair ref = pairs.getFirst();
             List<Pair> compared = pairs.subList(1, pairs.size());
             Comparison[] comparisons = new Comparison[compared.size()];
