@@ -67,9 +67,13 @@ class QualityReportTest {
     void candidateLabelsAndTheGrid() {
         assertEquals("int8 h2o@0.5", H2O.label());
         assertEquals("f32", KvCandidate.REFERENCE.label());
-        List<KvCandidate> grid = KvCandidate.grid(List.of(KvCodecKind.F32, KvCodecKind.INT4),
-                List.of(CompressionMethod.SNAPKV), List.of(0.3, 1.0));
-        assertEquals(List.of("f32", "int4", "f32 snapkv@0.3", "int4 snapkv@0.3"),
-                grid.stream().map(KvCandidate::label).toList(), "a ratio of 1 is the uncompressed candidate");
+        List<KvCodecKind> codecs = List.of(KvCodecKind.INT8, KvCodecKind.INT4);
+        List<CompressionMethod> methods = List.of(CompressionMethod.SNAPKV, CompressionMethod.H2O);
+        List<Double> ratios = List.of(0.3, 1.0);
+        assertEquals(List.of("int8", "int4", "f32 snapkv@0.3", "f32 h2o@0.3"),
+                KvCandidate.separate(codecs, methods, ratios).stream().map(KvCandidate::label).toList(),
+                "compression alone runs over float32; a ratio of 1 adds nothing");
+        assertEquals(List.of("int8", "int4", "int8 snapkv@0.3", "int4 snapkv@0.3", "int8 h2o@0.3", "int4 h2o@0.3"),
+                KvCandidate.combined(codecs, methods, ratios).stream().map(KvCandidate::label).toList());
     }
 }
