@@ -38,15 +38,17 @@ import java.util.function.UnaryOperator;
  * for the logits of every continuation row ({@link LlamaModel#forward} can). A compressed cache, though, thins
  * a sequence as it grows ({@link KvCacheManager#compact} after every step), so a later token must attend only
  * to what the cache kept by then, exactly as in generation. Every lane, reference included, therefore runs as
- * the engine's sequence runner does: prefill, compact, then decode and compact per token.
+ * the engine's sequence runner does: prefill, compact, then decode and compact per token. (The uncompressed
+ * reference alone could be one pass; it runs step by step to share its passes with the candidates, below.)
  *
  * <p><b>Lock step.</b> The reference and every candidate, forced and greedy, run as lanes of the same forward
  * passes ({@link LockStepBatch}): the same compiled kernels for all, so a candidate identical to the reference
  * gives a divergence of exactly 0, and the weights are read once per pass for all lanes.
  *
  * <p><b>Compression and short prompts.</b> Compressed candidates run only at lengths whose prompt has at least
- * {@value #MIN_COMPRESSED_PROMPT} tokens: the methods keep attention sinks, a recent window and (SnapKV) an
- * observation window, which fill a short prompt by themselves, so a shorter one would measure almost nothing.
+ * {@value #MIN_COMPRESSED_PROMPT} tokens, as the issue asks: on shorter prompts the methods' fixed parts
+ * (StreamingLLM's 4 sinks, SnapKV's 32-position observation window, a block of slack before each compaction)
+ * take much of the budget, and the figures would describe those constants more than the methods.
  *
  * <p><b>Determinism.</b> No sampling and no clock: the same texts, settings and build give the same report, up
  * to the last bits of logits that the JIT's compilation of the kernels may change between processes.
