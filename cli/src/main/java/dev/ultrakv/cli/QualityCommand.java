@@ -33,8 +33,9 @@ import java.util.stream.Collectors;
                 + " agreement, perplexity, first greedy divergence, bytes per token.")
 final class QualityCommand implements Callable<Integer> {
     /**
-     * Texts run by default: four stories keep the full default grid (35 caches) within about half a minute on
-     * two cores, where attention over 512 positions of 72 sequences dominates; {@code --texts 12} runs them all.
+     * Texts run by default: with four stories the default grid (11 caches) takes about 30 s of CPU on the
+     * embedded model (40 s of wall time on a shared, busy two-core machine), most of it the lossy codecs'
+     * attention over 512 positions; {@code --texts 12} runs them all.
      */
     static final int DEFAULT_TEXTS = 4;
     /** What {@code --methods} takes to run the codecs uncompressed only. */
@@ -44,13 +45,18 @@ final class QualityCommand implements Callable<Integer> {
     ModelOptions modelOptions;
 
     @Option(names = "--codecs", split = ",", defaultValue = "f32,f16,int8,int4,int2", paramLabel = "CODEC",
-            description = "KV codecs, each run uncompressed and under every method and ratio"
-                    + " (default: ${DEFAULT-VALUE}).")
+            description = "KV codecs, each run uncompressed (default: ${DEFAULT-VALUE}).")
     List<String> codecs;
 
     @Option(names = "--methods", split = ",", defaultValue = "streaming,h2o,snapkv", paramLabel = "METHOD",
-            description = "Compression methods, or none (default: ${DEFAULT-VALUE}).")
+            description = "Compression methods, or none, each run at every ratio over float32 blocks"
+                    + " (default: ${DEFAULT-VALUE}).")
     List<String> methods;
+
+    @Option(names = "--combine",
+            description = "Also run every method and ratio over every codec of --codecs (a grid three times as"
+                    + " long with the defaults).")
+    boolean combine;
 
     @Option(names = "--ratios", split = ",", defaultValue = "0.5,0.3", paramLabel = "R",
             description = "Fractions of positions a compressed cache keeps, in (0, 1] (default: ${DEFAULT-VALUE}).")
@@ -73,8 +79,10 @@ final class QualityCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        List<KvCandidate> candidates = KvCandidate.grid(parseCodecs(codecs), parseMethods(methods),
-                checkRatios(ratios));
+        List<KvCodecKind> codecKinds = parseCodecs(codecs);
+        List<CompressionMethod> methodKinds = parseMethods(methods);
+        List<KvCandidate> candidates = combine ? KvCandidate.combined(codecKinds, methodKinds, checkRatios(ratios))
+                : KvCandidate.separate(codecKinds, methodKinds, checkRatios(ratios));
         int stories = QualityTexts.load().size();
         if (texts < 1 || texts > stories) {
             throw new IllegalArgumentException("--texts must be in 1.." + stories + ", got " + texts);

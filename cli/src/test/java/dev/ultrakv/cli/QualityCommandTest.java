@@ -12,22 +12,22 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class QualityCommandTest {
     private static final String COLUMNS = "| cache | KV bytes/token | vs f32 | bits/value | KLD mean | KLD max | top-1"
-            + " | PPL | PPL ref | greedy diverged | first divergence |";
+            + " | PPL | PPL ref | greedy diverged | first divergence (median) |";
 
     @Test
     void qualityPrintsTheTablesOnStdout_andJsonToTheFileAsked(@TempDir Path dir) throws IOException {
         Path json = dir.resolve("quality.json");
-        CliRun run = CliRun.of("quality", "--codecs", "f32", "--methods", "none", "--lengths", "48,64",
-                "--texts", "1", "--greedy-tokens", "8", "--json", json.toString());
+        CliRun run = CliRun.of("quality", "--codecs", "f32", "--methods", "none", "--lengths", "16,24",
+                "--texts", "1", "--greedy-tokens", "4", "--json", json.toString());
         assertEquals(0, run.exitCode(), run.err());
         assertTrue(run.out().contains(COLUMNS), run.out());
         assertTrue(run.out().contains("| f32 | 1280.0 | 1.000 | 32.00 | 0 | 0 | 100.00% |"), run.out());
         assertTrue(run.out().contains("| length | cache |"), run.out());
-        assertTrue(run.out().contains("| 48 | f32 |") && run.out().contains("| 64 | f32 |"), run.out());
-        assertTrue(run.err().contains("quality: 1 caches (0 not run), 1 texts at 48, 64 tokens"), run.err());
+        assertTrue(run.out().contains("| 16 | f32 |") && run.out().contains("| 24 | f32 |"), run.out());
+        assertTrue(run.err().contains("quality: 1 caches (0 not run), 1 texts at 16, 24 tokens"), run.err());
         String written = Files.readString(json);
         assertTrue(written.startsWith("{") && written.contains("\"klMean\": 0.0"), written);
-        assertTrue(written.contains("\"lengths\": [48, 64]"), written);
+        assertTrue(written.contains("\"lengths\": [16, 24]"), written);
     }
 
     @Test

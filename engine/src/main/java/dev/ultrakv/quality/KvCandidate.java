@@ -33,14 +33,26 @@ public record KvCandidate(KvCodecKind codec, KvCompression compression) {
     }
 
     /**
-     * Every codec uncompressed, then every codec under every method and ratio (method, then ratio, then codec):
-     * the grid {@code ultrakv quality} runs. Ratios of 1 add nothing (they compress nothing) and duplicates are
+     * Each codec uncompressed, then each method at each ratio over float32 blocks: every effect alone, the
+     * default grid of {@code ultrakv quality}. Ratios of 1 compress nothing and add no candidate; duplicates are
      * dropped.
-     *
-     * @throws IllegalArgumentException if a ratio is outside (0, 1]
      */
-    public static List<KvCandidate> grid(List<KvCodecKind> codecs, List<CompressionMethod> methods,
-                                         List<Double> ratios) {
+    public static List<KvCandidate> separate(List<KvCodecKind> codecs, List<CompressionMethod> methods,
+                                             List<Double> ratios) {
+        return grid(codecs, methods, ratios, List.of(KvCodecKind.F32));
+    }
+
+    /**
+     * Each codec uncompressed, then every codec under every method and ratio (method, then ratio, then codec):
+     * the effects together, {@code ultrakv quality --combine}. Ratios of 1 add nothing; duplicates are dropped.
+     */
+    public static List<KvCandidate> combined(List<KvCodecKind> codecs, List<CompressionMethod> methods,
+                                             List<Double> ratios) {
+        return grid(codecs, methods, ratios, codecs);
+    }
+
+    private static List<KvCandidate> grid(List<KvCodecKind> codecs, List<CompressionMethod> methods,
+                                          List<Double> ratios, List<KvCodecKind> compressedCodecs) {
         List<KvCandidate> grid = new ArrayList<>();
         for (KvCodecKind codec : codecs) {
             addOnce(grid, of(codec));
@@ -50,7 +62,7 @@ public record KvCandidate(KvCodecKind codec, KvCompression compression) {
                 if (ratio == 1) {
                     continue;
                 }
-                for (KvCodecKind codec : codecs) {
+                for (KvCodecKind codec : compressedCodecs) {
                     addOnce(grid, new KvCandidate(codec, new KvCompression(method, ratio)));
                 }
             }

@@ -38,21 +38,25 @@ import java.util.function.UnaryOperator;
  * for the logits of every continuation row ({@link LlamaModel#forward} can). A compressed cache, though, thins
  * a sequence as it grows ({@link KvCacheManager#compact} after every step), so a later token must attend only
  * to what the cache kept by then, exactly as in generation. Every lane, reference included, therefore runs as
- * the engine's sequence runner does: prefill, compact, then decode and compact per token.
+ * the engine's sequence runner does: prefill, compact, then decode and compact per token. (The uncompressed
+ * reference alone could be one pass; it runs step by step to share its passes with the candidates, below.)
  *
  * <p><b>Lock step.</b> The reference and every candidate, forced and greedy, run as lanes of the same forward
  * passes ({@link LockStepBatch}): the same compiled kernels for all, so a candidate identical to the reference
  * gives a divergence of exactly 0, and the weights are read once per pass for all lanes.
  *
  * <p><b>Compression and short prompts.</b> Compressed candidates run only at lengths whose prompt has at least
- * {@value #MIN_COMPRESSED_PROMPT} tokens: the methods keep attention sinks, a recent window and (SnapKV) an
- * observation window, which fill a short prompt by themselves, so a shorter one would measure almost nothing.
+ * {@value #MIN_COMPRESSED_PROMPT} tokens, as the issue asks: on shorter prompts the methods' fixed parts
+ * (StreamingLLM's 4 sinks, SnapKV's 32-position observation window, a block of slack before each compaction)
+ * take much of the budget, and the figures would describe those constants more than the methods.
  *
  * <p><b>Determinism.</b> No sampling and no clock: the same texts, settings and build give the same report, up
  * to the last bits of logits that the JIT's compilation of the kernels may change between processes.
  *
- * <p><b>Nothing is cached.</b> Every sequence is aborted at the end of its run, so each run starts from an empty
- * cache: later lengths of a text do not reuse its shorter prefix.
+ * <p><b>Nothing is reused.</b> Each run (a text at a length) builds fresh caches and aborts its sequences at the
+ * end, so no run hits a prefix cached by another: a compressed cache caches its prompt at its first compaction,
+ * and a hit would change what H2O has seen (see docs/compression.md), and a later length of a text would
+ * otherwise reuse its shorter prefix.
  */
 public final class QualityHarness {
     /** Lengths the command runs by default: a short, a medium and a full stories260K context. */
@@ -72,6 +76,16 @@ public final class QualityHarness {
     public static final int BLOCK_SIZE = KVCacheConfig.DEFAULT_BLOCK_SIZE;
     /** Lanes each candidate runs per text: the forced one and the greedy one. */
     private static final int LANES_PER_CANDIDATE = 2;
+    /**
+     * Room for one more sequence in each run's cache: a compaction allocates the kept entries' fresh blocks
+     * before it lets the old ones go, so the pool must hold both lanes and one lane's copy at once.
+     */
+    private static final int COMPACTION_SEQUENCES = 1;
+    /**
+     * Positions of the cache built once per candidate to see whether it can be built at all and to ask its
+     * bytes per token, which depend on its codec and compression, not on its size: one block.
+     */
+    private static final int PROBE_TOKENS = BLOCK_SIZE;
 
     private final LlamaModel model;
     private final List<Integer> lengths;
@@ -126,19 +140,18 @@ public final class QualityHarness {
      * Runs every text at every length for every candidate against the reference.
      *
      * @param texts      token ids, BOS first, each at least as long as the longest length
-     * @param candidates cache settings to compare; a candidate whose cache cannot be built (unsupported) is
-     *                   reported as skipped, as is a compressed one that no length gives a long enough prompt
+     * @param candidates cache settings to compare; a candidate whose cache cannot be built (unsupported, or
+     *                   refused for this model's shape) is reported as skipped with the cache's message, as is a
+     *                   compressed one that no length gives a long enough prompt
      * @throws IllegalArgumentException if there are no texts, or one is too short
      */
     public QualityReport run(List<int[]> texts, List<KvCandidate> candidates) {
         checkTexts(texts);
-        int maxTokens = LANES_PER_CANDIDATE * Math.ceilDiv(model.config().contextLength(), BLOCK_SIZE) * BLOCK_SIZE;
-        Map<KvCandidate, KvCacheManager> caches = new LinkedHashMap<>();
+        Map<KvCandidate, KvCacheManager> probes = new LinkedHashMap<>();
         List<SkippedCandidate> skipped = new ArrayList<>();
-        KvCacheManager reference = newCache(KvCandidate.REFERENCE, maxTokens);
         try {
             for (KvCandidate candidate : candidates) {
-                if (caches.containsKey(candidate) || isSkipped(skipped, candidate)) {
+                if (probes.containsKey(candidate) || isSkipped(skipped, candidate)) {
                     continue;
                 }
                 if (lengths.stream().noneMatch(length -> runsAt(candidate, length))) {
@@ -147,22 +160,25 @@ public final class QualityHarness {
                     continue;
                 }
                 try {
-                    caches.put(candidate, newCache(candidate, maxTokens));
-                } catch (UnsupportedOperationException e) {
+                    probes.put(candidate, newCache(candidate, PROBE_TOKENS));
+                } catch (UnsupportedOperationException | IllegalArgumentException e) {
                     skipped.add(new SkippedCandidate(candidate, String.valueOf(e.getMessage())));
                 }
             }
             ForwardState state = model.newState(LlamaModel.DEFAULT_PREFILL_CHUNK);
             List<RunMeasurement> runs = new ArrayList<>();
             for (int length : lengths) {
+                List<KvCandidate> running = probes.keySet().stream().filter(c -> runsAt(c, length)).toList();
+                if (running.isEmpty()) {
+                    continue;
+                }
                 for (int t = 0; t < texts.size(); t++) {
-                    runs.addAll(runText(state, t, Arrays.copyOf(texts.get(t), length), reference, caches));
+                    runs.addAll(runText(state, t, Arrays.copyOf(texts.get(t), length), running));
                 }
             }
-            return report(texts.size(), runs, caches, skipped);
+            return report(texts.size(), runs, probes, skipped);
         } finally {
-            caches.values().forEach(KvCacheManager::close);
-            reference.close();
+            probes.values().forEach(KvCacheManager::close);
         }
     }
 
@@ -187,9 +203,28 @@ public final class QualityHarness {
         return new KvCacheManager(model.name(), model.config().kvLayout(), candidate.spec(BLOCK_SIZE, maxTokens));
     }
 
-    /** One text at one length: every candidate that runs there, against the reference, in lock step. */
-    private List<RunMeasurement> runText(ForwardState state, int textIndex, int[] text, KvCacheManager reference,
-                                         Map<KvCandidate, KvCacheManager> caches) {
+    /**
+     * One text at one length: every candidate of {@code running} against the reference, in lock step, each in a
+     * fresh cache (see the class notes).
+     */
+    private List<RunMeasurement> runText(ForwardState state, int textIndex, int[] text, List<KvCandidate> running) {
+        List<KvCacheManager> caches = new ArrayList<>(running.size() + 1);
+        try {
+            int tokens = (LANES_PER_CANDIDATE + COMPACTION_SEQUENCES)
+                    * Math.ceilDiv(model.config().contextLength(), BLOCK_SIZE) * BLOCK_SIZE;
+            caches.add(newCache(KvCandidate.REFERENCE, tokens));
+            for (KvCandidate candidate : running) {
+                caches.add(newCache(candidate, tokens));
+            }
+            return runText(state, textIndex, text, running, caches);
+        } finally {
+            caches.forEach(KvCacheManager::close);
+        }
+    }
+
+    /** As above, with {@code caches}: the reference's, then one per candidate of {@code running}. */
+    private List<RunMeasurement> runText(ForwardState state, int textIndex, int[] text, List<KvCandidate> running,
+                                         List<KvCacheManager> caches) {
         int length = text.length;
         int promptLength = promptLength(length);
         int[] prompt = Arrays.copyOf(text, promptLength);
@@ -199,14 +234,14 @@ public final class QualityHarness {
         try (LockStepBatch batch = new LockStepBatch(model, state)) {
             List<Pair> pairs = new ArrayList<>();
             UnaryOperator<KvStore> same = UnaryOperator.identity();
+            KvCacheManager reference = caches.getFirst();
             pairs.add(new Pair(KvCandidate.REFERENCE, batch.add(reference, prompt, forced, same),
                     batch.add(reference, prompt, greedy, same), greedy));
-            caches.forEach((candidate, cache) -> {
-                if (runsAt(candidate, length)) {
-                    pairs.add(new Pair(candidate, batch.add(cache, prompt, forced, candidateView),
-                            batch.add(cache, prompt, greedy, candidateView), greedy));
-                }
-            });
+            for (int i = 0; i < running.size(); i++) {
+                KvCacheManager cache = caches.get(i + 1);
+                pairs.add(new Pair(running.get(i), batch.add(cache, prompt, forced, candidateView),
+                        batch.add(cache, prompt, greedy, candidateView), greedy));
+            }
             Pair ref = pairs.getFirst();
             List<Pair> compared = pairs.subList(1, pairs.size());
             Comparison[] comparisons = new Comparison[compared.size()];
@@ -220,13 +255,7 @@ public final class QualityHarness {
                 stepped.clear();
                 if (step < forced) {
                     int truth = text[promptLength + step];
-                    float[] referenceLogits = ref.forced.logits();
-                    TokenDistributions.logSoftmax(referenceLogits, 0, vocabulary, referenceLog);
-                    int referenceTop = Sampler.argmax(referenceLogits, 0, vocabulary);
-                    referenceNll -= referenceLog[truth];
-                    for (int i = 0; i < comparisons.length; i++) {
-                        comparisons[i].add(referenceLog, referenceTop, compared.get(i).forced.logits(), truth);
-                    }
+                    referenceNll += compareForced(ref, compared, comparisons, referenceLog, truth);
                     if (step + 1 < forced) {
                         for (Pair pair : pairs) {
                             stepTokens[stepped.size()] = truth;
@@ -253,6 +282,22 @@ public final class QualityHarness {
             }
             return measurements;
         }
+    }
+
+    /**
+     * Compares every candidate's forced lane with the reference's at one position whose true next token is
+     * {@code truth}; returns the reference's negative log-likelihood of it.
+     */
+    private static double compareForced(Pair ref, List<Pair> compared, Comparison[] comparisons,
+                                        double[] referenceLog, int truth) {
+        float[] referenceLogits = ref.forced.logits();
+        int vocabulary = referenceLogits.length;
+        TokenDistributions.logSoftmax(referenceLogits, 0, vocabulary, referenceLog);
+        int referenceTop = Sampler.argmax(referenceLogits, 0, vocabulary);
+        for (int i = 0; i < comparisons.length; i++) {
+            comparisons[i].add(referenceLog, referenceTop, compared.get(i).forced.logits(), truth);
+        }
+        return -referenceLog[truth];
     }
 
     /** Index of the first greedy token that differs (an ended run differs from one that goes on). */

@@ -26,7 +26,7 @@ public record QualityReport(String model, List<Integer> lengths, int texts, int 
                             List<RunMeasurement> runs) {
     /** The columns of both tables after the first one(s), in order. */
     static final List<String> COLUMNS = List.of("KV bytes/token", "vs f32", "bits/value", "KLD mean", "KLD max",
-            "top-1", "PPL", "PPL ref", "greedy diverged", "first divergence");
+            "top-1", "PPL", "PPL ref", "greedy diverged", "first divergence (median)");
 
     /** Copies the lists. */
     public QualityReport {
@@ -113,8 +113,8 @@ public record QualityReport(String model, List<Integer> lengths, int texts, int 
     }
 
     /**
-     * The setup, both tables' rows and the candidates not run, as one JSON object. Numbers are unrounded; a
-     * median of no divergence is {@code null}.
+     * The setup, both tables' rows, every run's figures and the candidates not run, as one JSON object. Numbers
+     * are unrounded; a divergence that did not happen (and its median) is {@code null}.
      */
     public String toJson() {
         StringBuilder out = new StringBuilder("{\n");
@@ -129,7 +129,24 @@ public record QualityReport(String model, List<Integer> lengths, int texts, int 
         rows(out, overall);
         out.append("],\n  \"perLength\": [");
         rows(out, perLength);
-        out.append("],\n  \"skipped\": [");
+        out.append("],\n  \"runs\": [");
+        for (int i = 0; i < runs.size(); i++) {
+            RunMeasurement r = runs.get(i);
+            out.append(i == 0 ? "\n" : ",\n").append("    {\"cache\": ").append(string(r.candidate().label()))
+                    .append(", \"text\": ").append(r.text())
+                    .append(", \"length\": ").append(r.length())
+                    .append(", \"positions\": ").append(r.positions())
+                    .append(", \"klMean\": ").append(number(r.klSum() / r.positions()))
+                    .append(", \"klMax\": ").append(number(r.klMax()))
+                    .append(", \"top1Agreement\": ").append(number((double) r.top1Matches() / r.positions()))
+                    .append(", \"perplexity\": ").append(number(Math.exp(r.nll() / r.positions())))
+                    .append(", \"referencePerplexity\": ").append(number(Math.exp(r.referenceNll() / r.positions())))
+                    .append(", \"greedyTokens\": ").append(r.greedyTokens())
+                    .append(", \"firstDivergence\": ").append(r.diverged() ? String.valueOf(r.firstDivergence())
+                            : "null")
+                    .append('}');
+        }
+        out.append(runs.isEmpty() ? "" : "\n  ").append("],\n  \"skipped\": [");
         for (int i = 0; i < skipped.size(); i++) {
             SkippedCandidate s = skipped.get(i);
             out.append(i == 0 ? "\n" : ",\n").append("    {");

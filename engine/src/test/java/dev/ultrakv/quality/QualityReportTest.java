@@ -24,14 +24,17 @@ class QualityReportTest {
         List<QualityRow> perLength = List.of(new QualityRow(INT4, 128, damaged, 200, 0.15625, 5));
         List<SkippedCandidate> skipped = List.of(new SkippedCandidate(H2O, "not \"yet\""),
                 new SkippedCandidate(KvCandidate.of(KvCodecKind.INT2), "not \"yet\""));
-        return new QualityReport("stories260K", List.of(128), 2, 16, overall, perLength, skipped, List.of());
+        List<RunMeasurement> runs = List.of(new RunMeasurement(INT4, 1, 128, 32, 0.032, 0.02, 31, 32 * Math.log(5.61),
+                32 * Math.log(5.5), 16, 7), new RunMeasurement(INT4, 0, 128, 32, 0, 0, 32, 0, 0, 16,
+                RunMeasurement.NO_DIVERGENCE));
+        return new QualityReport("stories260K", List.of(128), 2, 16, overall, perLength, skipped, runs);
     }
 
     @Test
     void markdownHasOneTableRowPerCandidateAndPerLength_andGroupsTheSkippedByReason() {
         String markdown = report().toMarkdown();
         String header = "| cache | KV bytes/token | vs f32 | bits/value | KLD mean | KLD max | top-1 | PPL | PPL ref"
-                + " | greedy diverged | first divergence |";
+                + " | greedy diverged | first divergence (median) |";
         assertTrue(markdown.contains(header), markdown);
         assertTrue(markdown.contains("| length | cache | KV bytes/token |"), markdown);
         assertTrue(markdown.contains("| f32 | 1280.0 | 1.000 | 32.00 | 0 | 0 | 100.00% | 5.500 | 5.500 | 0/2 | none |"),
@@ -51,6 +54,10 @@ class QualityReportTest {
         assertTrue(json.contains("\"cache\": \"int8 h2o@0.5\", \"codec\": \"int8\", \"method\": \"h2o\","
                 + " \"ratio\": 0.5, \"reason\": \"not \\\"yet\\\"\""), json);
         assertTrue(json.contains("\"length\": 128"), json);
+        assertTrue(json.contains("{\"cache\": \"int4\", \"text\": 1, \"length\": 128, \"positions\": 32,"
+                + " \"klMean\": 0.001, \"klMax\": 0.02, \"top1Agreement\": 0.96875,"), json);
+        assertTrue(json.contains("\"greedyTokens\": 16, \"firstDivergence\": 7}"), json);
+        assertTrue(json.contains("\"greedyTokens\": 16, \"firstDivergence\": null}"), json);
         assertEquals("\"a\\\\b\\n\\u0001\"", QualityReport.string("a\\b\n\u0001"));
         assertEquals(json.chars().filter(c -> c == '{').count(), json.chars().filter(c -> c == '}').count());
         assertEquals(json.chars().filter(c -> c == '[').count(), json.chars().filter(c -> c == ']').count());
@@ -60,9 +67,13 @@ class QualityReportTest {
     void candidateLabelsAndTheGrid() {
         assertEquals("int8 h2o@0.5", H2O.label());
         assertEquals("f32", KvCandidate.REFERENCE.label());
-        List<KvCandidate> grid = KvCandidate.grid(List.of(KvCodecKind.F32, KvCodecKind.INT4),
-                List.of(CompressionMethod.SNAPKV), List.of(0.3, 1.0));
-        assertEquals(List.of("f32", "int4", "f32 snapkv@0.3", "int4 snapkv@0.3"),
-                grid.stream().map(KvCandidate::label).toList(), "a ratio of 1 is the uncompressed candidate");
+        List<KvCodecKind> codecs = List.of(KvCodecKind.INT8, KvCodecKind.INT4);
+        List<CompressionMethod> methods = List.of(CompressionMethod.SNAPKV, CompressionMethod.H2O);
+        List<Double> ratios = List.of(0.3, 1.0);
+        assertEquals(List.of("int8", "int4", "f32 snapkv@0.3", "f32 h2o@0.3"),
+                KvCandidate.separate(codecs, methods, ratios).stream().map(KvCandidate::label).toList(),
+                "compression alone runs over float32; a ratio of 1 adds nothing");
+        assertEquals(List.of("int8", "int4", "int8 snapkv@0.3", "int4 snapkv@0.3", "int8 h2o@0.3", "int4 h2o@0.3"),
+                KvCandidate.combined(codecs, methods, ratios).stream().map(KvCandidate::label).toList());
     }
 }
