@@ -6,6 +6,7 @@ import dev.ultrakv.kvcache.index.PrefixMatch;
 import dev.ultrakv.kvcache.policy.EvictionPolicies;
 import dev.ultrakv.kvcache.policy.PolicyKind;
 
+import java.util.BitSet;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.Objects;
@@ -316,6 +317,121 @@ public final class KvCacheManager implements AutoCloseable {
     @Override
     public void close() {
         pool.close();
+    }
+
+    // ---- The scheduler's contract (vLLM v1): cached prefix, admission, growth by block, preemption ----
+    // Sequences admitted with tryAcquire hold blocks for their known tokens only and grow a block at a time
+    // with allocateSlots; when the pool runs dry the scheduler preempts one and it gives back what it holds.
+
+    /**
+     * Tokens of the longest cached prefix of {@code tokens}, without pinning or counting a lookup: what a
+     * scheduler ranks waiting requests by (SGLang's longest-prefix-first).
+     *
+     * @param tokens at least one token
+     */
+    public int cachedPrefixTokens(int[] tokens) {
+        return index.match(modelId, tokens).cachedTokens();
+    }
+
+    /**
+     * Starts a sequence for {@code tokens} as {@link #acquire} does, with blocks for those tokens only (the
+     * generation grows through {@link #allocateSlots}), if the pool can give the blocks its cached prefix does not
+     * cover: from the free blocks and the cached blocks no live sequence pins. Decides before touching anything,
+     * so a refusal changes neither the index's statistics nor the policy's view.
+     *
+     * @param tokens        at least one token
+     * @param reserveBlocks blocks that must stay to be had afterwards (headroom for running sequences to grow)
+     * @return the sequence, or null if its blocks cannot be had now
+     */
+    public Sequence tryAcquire(int[] tokens, int reserveBlocks) {
+        if (tokens.length == 0) {
+            throw new IllegalArgumentException("the prompt has no tokens");
+        }
+        PrefixMatch match = index.match(modelId, tokens);
+        int full = match.fullBlockCount();
+        boolean privateLast = match.isFullHit() && !match.hasPartial();
+        long fresh = blocksFor(tokens.length) - (privateLast ? full - 1 : full);
+        if (fresh + reserveBlocks > reclaimableBlocks() - unpinnedBlocksOf(match)) {
+            return null;
+        }
+        return acquire(tokens, 1);
+    }
+
+    /**
+     * Makes room in {@code sequence}'s store for positions {@code [0, positions)}, taking blocks from the free
+     * ones and, when those are short, evicting cached blocks no live sequence pins.
+     *
+     * @return false, holding nothing more, if the pool cannot give the blocks: the caller preempts a sequence
+     */
+    public boolean allocateSlots(Sequence sequence, int positions) {
+        checkLive(sequence);
+        int missing = Math.toIntExact(blocksFor(positions)) - sequence.store.blockCount();
+        if (missing <= 0) {
+            return true;
+        }
+        if (missing > reclaimableBlocks()) {
+            return false;
+        }
+        int[] ids = new int[missing];
+        int shortfall = missing - pool.freeBlocks();
+        if (shortfall > 0) {
+            index.evict(shortfall);
+        }
+        if (!pool.allocate(missing, ids, 0)) {
+            throw new IllegalStateException("allocation of " + missing + " blocks failed after eviction");
+        }
+        for (int id : ids) {
+            sequence.store.appendBlock(id);
+        }
+        return true;
+    }
+
+    /**
+     * Ends a running sequence to free its blocks for others (preemption by recompute): caches the K/V of the
+     * first {@code computed} positions of {@code tokens} when they cover its prompt, so that the request, when
+     * admitted again with the same tokens, finds them cached; otherwise frees them as {@link #abort} does.
+     *
+     * @param tokens   the sequence's tokens, prompt first
+     * @param computed positions whose K/V the model has written (positions before {@link Sequence#computeFrom()}
+     *                 count as written: they came from the cache)
+     */
+    public void preempt(Sequence sequence, int[] tokens, int computed) {
+        checkLive(sequence);
+        int written = Math.max(computed, sequence.cachedTokens());
+        if (written >= sequence.promptTokens) {
+            release(sequence, tokens, written);
+        } else {
+            abort(sequence);
+        }
+    }
+
+    /** Blocks a new allocation can get: the free ones and the cached ones no live sequence pins. */
+    private int reclaimableBlocks() {
+        return pool.freeBlocks() + index.cachedBlocks() - index.pinnedBlocks();
+    }
+
+    /**
+     * Blocks of {@code match} no live sequence pins: they count as reclaimable until the match is pinned, so an
+     * admission check must not count them twice. Every pin comes from a live sequence's match.
+     */
+    private int unpinnedBlocksOf(PrefixMatch match) {
+        BitSet pinned = new BitSet(pool.totalBlocks());
+        for (Sequence s : live) {
+            for (int id : s.match.fullBlocks()) {
+                pinned.set(id);
+            }
+            if (s.match.hasPartial()) {
+                pinned.set(s.match.partialBlock());
+            }
+        }
+        int unpinned = 0;
+        for (int id : match.fullBlocks()) {
+            unpinned += pinned.get(id) ? 0 : 1;
+        }
+        if (match.hasPartial() && !pinned.get(match.partialBlock())) {
+            unpinned++;
+        }
+        return unpinned;
     }
 
     /**
