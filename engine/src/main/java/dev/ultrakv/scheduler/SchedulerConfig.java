@@ -25,8 +25,9 @@ public final class SchedulerConfig {
     /** Rows per step unless asked otherwise: the prefill chunk, where the matmul kernels are compute-bound. */
     public static final int DEFAULT_STEP_TOKENS = LlamaModel.DEFAULT_PREFILL_CHUNK;
     /**
-     * Sequences running together unless asked otherwise: half the default step, so that a step whose running
-     * sequences all decode still has room for prompt chunks; beyond it the CPU is compute-bound anyway.
+     * Sequences running together unless asked otherwise (or the step's rows, if fewer): half the default step, so
+     * that a step whose running sequences all decode still has room for prompt chunks; beyond it the CPU is
+     * compute-bound anyway.
      */
     public static final int DEFAULT_MAX_RUNNING_SEQUENCES = 128;
     /** Waiting time that raises a request by one priority level unless asked otherwise. */
@@ -39,9 +40,9 @@ public final class SchedulerConfig {
     private final int stepTokens;
     private final Duration ageingInterval;
 
-    private SchedulerConfig(Builder b) {
+    private SchedulerConfig(Builder b, int maxRunningSequences) {
         this.maxQueuedRequests = b.maxQueuedRequests;
-        this.maxRunningSequences = b.maxRunningSequences;
+        this.maxRunningSequences = maxRunningSequences;
         this.stepTokens = b.stepTokens;
         this.ageingInterval = b.ageingInterval;
     }
@@ -88,7 +89,9 @@ public final class SchedulerConfig {
     /** Builds a {@link SchedulerConfig}; {@link #build()} checks the values. */
     public static final class Builder {
         private int maxQueuedRequests = DEFAULT_MAX_QUEUED_REQUESTS;
-        private int maxRunningSequences = DEFAULT_MAX_RUNNING_SEQUENCES;
+        private int maxRunningSequences;
+        /** Unless set, the default applies, at most the step's rows. */
+        private boolean maxRunningSequencesSet;
         private int stepTokens = DEFAULT_STEP_TOKENS;
         private Duration ageingInterval = DEFAULT_AGEING_INTERVAL;
 
@@ -101,9 +104,13 @@ public final class SchedulerConfig {
             return this;
         }
 
-        /** Sequences running at once, positive and at most {@link #stepTokens}. */
+        /**
+         * Sequences running at once, positive and at most {@link #stepTokens}; unless set,
+         * {@value SchedulerConfig#DEFAULT_MAX_RUNNING_SEQUENCES} or the step's rows if fewer.
+         */
         public Builder maxRunningSequences(int maxRunningSequences) {
             this.maxRunningSequences = maxRunningSequences;
+            this.maxRunningSequencesSet = true;
             return this;
         }
 
@@ -123,7 +130,8 @@ public final class SchedulerConfig {
          * The configuration.
          *
          * @throws IllegalArgumentException naming the value: a count below 1, more running sequences than rows
-         *                                  per step (each needs a row every step), a non-positive ageing interval
+         *                                  per step (each needs a row every step), a non-positive ageing
+         *                                  interval
          */
         public SchedulerConfig build() {
             if (maxQueuedRequests < 1) {
@@ -132,14 +140,16 @@ public final class SchedulerConfig {
             if (stepTokens < 1) {
                 throw new IllegalArgumentException("stepTokens must be positive: " + stepTokens);
             }
-            if (maxRunningSequences < 1 || maxRunningSequences > stepTokens) {
+            int running = maxRunningSequencesSet ? maxRunningSequences
+                    : Math.min(DEFAULT_MAX_RUNNING_SEQUENCES, stepTokens);
+            if (running < 1 || running > stepTokens) {
                 throw new IllegalArgumentException("maxRunningSequences must be in [1, stepTokens = " + stepTokens
-                        + "] (each running sequence needs a row every step): " + maxRunningSequences);
+                        + "] (each running sequence needs a row every step): " + running);
             }
             if (ageingInterval.isNegative() || ageingInterval.isZero()) {
                 throw new IllegalArgumentException("ageingInterval must be positive: " + ageingInterval);
             }
-            return new SchedulerConfig(this);
+            return new SchedulerConfig(this, running);
         }
     }
 }
