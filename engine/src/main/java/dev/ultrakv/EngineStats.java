@@ -10,7 +10,8 @@ import java.time.Duration;
  * @param totalRequests      requests served (completed with a result)
  * @param cacheHits          served requests whose whole prompt was cached
  * @param cacheMisses        served requests that computed at least one prompt token
- * @param failedRequests     requests that failed (bad input, or an error while serving)
+ * @param failedRequests     requests that failed (bad input, or an error while serving; not those cancelled,
+ *                           expired or rejected, counted below)
  * @param promptTokens       prompt tokens of the served requests
  * @param cachedPromptTokens of those, tokens found in the cache
  * @param evictions          KV blocks evicted from the cache to make room
@@ -21,11 +22,17 @@ import java.time.Duration;
  * @param latencyP50         median latency of the served requests (zero before the first)
  * @param latencyP95         95th percentile latency
  * @param latencyP99         99th percentile latency
+ * @param preemptions        times a running request was preempted (its blocks freed, its work redone later)
+ *                           because the KV cache ran dry or a more urgent request needed its place
+ * @param cancelledRequests  requests cancelled through their future
+ * @param expiredRequests    requests stopped at their deadline
+ * @param rejectedRequests   requests rejected because the queue was full
  */
 public record EngineStats(long totalRequests, long cacheHits, long cacheMisses, long failedRequests,
                           long promptTokens, long cachedPromptTokens, long evictions, int blocksUsed,
                           int blocksFree, long kvBytesInUse, long kvBytesCapacity, Duration latencyP50,
-                          Duration latencyP95, Duration latencyP99) {
+                          Duration latencyP95, Duration latencyP99, long preemptions, long cancelledRequests,
+                          long expiredRequests, long rejectedRequests) {
 
     /** Cache hits over served requests; 0 before the first. */
     public double hitRate() {

@@ -1,5 +1,6 @@
 package dev.ultrakv;
 
+import java.time.Duration;
 import java.util.Objects;
 
 /**
@@ -10,7 +11,7 @@ import java.util.Objects;
  * <pre>{@code
  * Request.of("Once upon a time", 1);
  * Request.builder().text("Once upon a time").priority(Priority.HIGH).maxNewTokens(64)
- *         .temperature(0.8f).seed(42).id("story-1").build();
+ *         .temperature(0.8f).seed(42).id("story-1").timeout(Duration.ofSeconds(30)).build();
  * }</pre>
  */
 public final class Request {
@@ -27,6 +28,7 @@ public final class Request {
     private final int maxNewTokens;
     private final float temperature;
     private final long seed;
+    private final Duration timeout;
 
     private Request(Builder b) {
         this.id = b.id;
@@ -35,6 +37,7 @@ public final class Request {
         this.maxNewTokens = b.maxNewTokens;
         this.temperature = b.temperature;
         this.seed = b.seed;
+        this.timeout = b.timeout;
     }
 
     /**
@@ -80,10 +83,19 @@ public final class Request {
         return seed;
     }
 
+    /**
+     * The request's deadline, counted from its submission: if it has not finished by then, it is stopped, its KV
+     * blocks are freed and its future fails with a {@link java.util.concurrent.TimeoutException}. Null for none.
+     */
+    public Duration timeout() {
+        return timeout;
+    }
+
     @Override
     public String toString() {
         return "Request[" + (id != null ? id + ", " : "") + "priority " + priority + ", maxNewTokens "
-                + maxNewTokens + ", temperature " + temperature + ", " + text.length() + " chars]";
+                + maxNewTokens + ", temperature " + temperature + (timeout != null ? ", timeout " + timeout : "")
+                + ", " + text.length() + " chars]";
     }
 
     /** Builds a {@link Request}. */
@@ -94,6 +106,7 @@ public final class Request {
         private int maxNewTokens = DEFAULT_MAX_NEW_TOKENS;
         private float temperature = DEFAULT_TEMPERATURE;
         private long seed = DEFAULT_SEED;
+        private Duration timeout;
 
         private Builder() {
         }
@@ -131,6 +144,12 @@ public final class Request {
         /** Seed of the sampler. */
         public Builder seed(long seed) {
             this.seed = seed;
+            return this;
+        }
+
+        /** The deadline after submission, positive; null (the default) for none. */
+        public Builder timeout(Duration timeout) {
+            this.timeout = timeout;
             return this;
         }
 

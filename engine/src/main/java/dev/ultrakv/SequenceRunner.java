@@ -12,10 +12,11 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 /**
- * Runs one sequence from prompt to stop over the KV cache: acquire its cached prefix, prefill only what is not
- * cached, decode as llama2.c's run.c does (stop at BOS or EOS, at {@code maxNewTokens}, or at the end of the
- * context), then give its blocks to the cache. The step loop's unit of work; continuous batching will replace
- * the per-sequence loop with one step over many sequences.
+ * Runs one sequence alone from prompt to stop over the KV cache: acquire its cached prefix, prefill only what is
+ * not cached, decode as llama2.c's run.c does (stop at BOS or EOS, at {@code maxNewTokens}, or at the end of the
+ * context), then give its blocks to the cache. The engine batches sequences in its step loop instead; this is
+ * the one-at-a-time reference that tests compare cached and batched runs with, and the home of the helpers
+ * both share.
  *
  * <p>Not thread-safe: owned by the step-loop thread with the cache manager and the forward state.
  */

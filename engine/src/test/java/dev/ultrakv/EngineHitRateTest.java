@@ -1,5 +1,6 @@
 package dev.ultrakv;
 
+import dev.ultrakv.scheduler.SchedulerConfig;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -26,10 +27,11 @@ class EngineHitRateTest {
     private static final double TOLERANCE = 0.005;
     private static final int BLOCK = 8;
     /**
-     * Blocks beyond the cached prompts for the running request: a full hit recomputes its last position in a
-     * private block, so even a hit needs one free block (or evicts one).
+     * Blocks beyond the cached prompts for the running requests: one each (a prompt and its one new token fit a
+     * block; a full hit recomputes its last position in a private block, so even a hit needs one), for as many
+     * as may run at once, and one the engine keeps spare.
      */
-    private static final int RUNNING_REQUEST_BLOCKS = 2;
+    private static final int RUNNING_REQUEST_BLOCKS = SchedulerConfig.DEFAULT_MAX_RUNNING_SEQUENCES + 1;
     /** Positions of a cache that holds every distinct prompt (one block each) when at least half are repeats. */
     private static final int LARGE_CACHE_TOKENS = (REQUESTS / 2 + RUNNING_REQUEST_BLOCKS) * BLOCK;
     /** Positions of a cache that holds a small fraction of them. */

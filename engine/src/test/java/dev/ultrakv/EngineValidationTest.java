@@ -69,6 +69,8 @@ class EngineValidationTest {
                     new Object[] {Request.of("Hello", -1), "unknown priority -1"},
                     new Object[] {Request.builder().text("Hello").maxNewTokens(0).build(), "maxNewTokens"},
                     new Object[] {Request.builder().text("Hello").temperature(-1).build(), "temperature"},
+                    new Object[] {Request.builder().text("Hello").timeout(java.time.Duration.ZERO).build(),
+                            "timeout must be positive: PT0S"},
                     new Object[] {Request.of(longText, 2), "context length 512"},
                     new Object[] {Request.of("a b c d e f g h i j ".repeat(20), 2), "whole cache holds (256"},
                     new Object[] {Request.builder().text("Hello").maxNewTokens(300).build(), "whole cache"});

@@ -2,6 +2,7 @@ package dev.ultrakv.cli;
 
 import dev.ultrakv.bench.PrefixCacheBenchmark;
 import dev.ultrakv.bench.RooflineBenchmark;
+import dev.ultrakv.bench.ThroughputCurveBenchmark;
 import dev.ultrakv.model.synthetic.SyntheticShape;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -10,13 +11,14 @@ import java.util.concurrent.Callable;
 
 /** {@code ultrakv bench}: the benchmark programs. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Run benchmarks.",
-        subcommands = {BenchCommand.Roofline.class, BenchCommand.PrefixCache.class})
+        subcommands = {BenchCommand.Roofline.class, BenchCommand.PrefixCache.class,
+                BenchCommand.ThroughputCurve.class})
 final class BenchCommand implements Runnable {
 
     @Override
     public void run() {
         throw new IllegalArgumentException(
-                "bench needs a benchmark: roofline or prefix-cache (see ultrakv bench --help)");
+                "bench needs a benchmark: roofline, prefix-cache or throughput-curve (see ultrakv bench --help)");
     }
 
     /** Decode and prefill speed against the machine's measured bandwidth and FMA peak. */
@@ -75,6 +77,42 @@ final class BenchCommand implements Runnable {
         public Integer call() {
             System.out.print(PrefixCacheBenchmark.run(SyntheticShape.named(shape), promptTokens, prompts, seed)
                     .format());
+            return 0;
+        }
+    }
+
+    /** Aggregate generation speed against the number of concurrent requests (continuous batching). */
+    @Command(name = "throughput-curve", mixinStandardHelpOptions = true,
+            description = "Generated tokens/s and TTFT/TPOT percentiles at each concurrency, through the engine API.")
+    static final class ThroughputCurve implements Callable<Integer> {
+        @Option(names = "--shape", defaultValue = "llama-110m",
+                description = "Synthetic shape (default: ${DEFAULT-VALUE}).")
+        String shape;
+
+        @Option(names = "--concurrency", split = ",", defaultValue = "1,2,4,8,16,32,64",
+                description = "Concurrency levels, ascending (default: ${DEFAULT-VALUE}).")
+        int[] concurrency;
+
+        @Option(names = "--prompt-tokens", defaultValue = "32",
+                description = "Prompt length (default: ${DEFAULT-VALUE}).")
+        int promptTokens;
+
+        @Option(names = "--new-tokens", defaultValue = "32",
+                description = "Tokens generated per request (default: ${DEFAULT-VALUE}).")
+        int newTokens;
+
+        @Option(names = "--rounds", defaultValue = "4",
+                description = "Requests per client at each level (default: ${DEFAULT-VALUE}).")
+        int rounds;
+
+        @Option(names = "--seed", defaultValue = "42",
+                description = "Seed of the weights and prompts (default: ${DEFAULT-VALUE}).")
+        long seed;
+
+        @Override
+        public Integer call() {
+            System.out.print(ThroughputCurveBenchmark.run(SyntheticShape.named(shape), concurrency, promptTokens,
+                    newTokens, rounds, seed).format());
             return 0;
         }
     }

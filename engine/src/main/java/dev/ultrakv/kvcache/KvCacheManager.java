@@ -10,6 +10,7 @@ import dev.ultrakv.kvcache.compress.KvCompressor;
 import dev.ultrakv.kvcache.policy.EvictionPolicies;
 import dev.ultrakv.kvcache.policy.PolicyKind;
 
+import java.util.BitSet;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.Objects;
@@ -74,6 +75,7 @@ public final class KvCacheManager implements AutoCloseable {
     private final boolean lossless;
     private final PrefixIndex index;
     private final Set<Sequence> live = Collections.newSetFromMap(new IdentityHashMap<>());
+    private long compactionsDeferred;
 
     /**
      * @param modelId   the model's identity in the index: sequences of different models never share blocks
@@ -283,14 +285,15 @@ public final class KvCacheManager implements AutoCloseable {
         // The prompt is thinned at once; generation a block at a time, so compaction runs once per block.
         int allowed = sequence.compacted ? keep + pool.blockSize() : keep;
         if (entries > allowed) {
-            int[][][] kept = compressor.select(entries, keep);
             int blocks = Math.toIntExact(blocksFor(keep + 1L));
             int[] fresh = new int[blocks];
-            makeRoom(blocks, "the " + keep + " entries a sequence of " + positions + " positions keeps (while its "
-                    + store.blockCount() + " blocks are still held)");
-            if (!pool.allocate(blocks, fresh, 0)) {
-                throw new IllegalStateException("allocation of " + blocks + " blocks failed after eviction");
+            if (!tryMakeRoom(blocks) || !pool.allocate(blocks, fresh, 0)) {
+                // The kept entries need fresh blocks while the old ones are still read; with the pool dry the
+                // sequence stays a little over its share until a later step finds room.
+                compactionsDeferred++;
+                return;
             }
+            int[][][] kept = compressor.select(entries, keep);
             int[] old = store.compact(kept, keep, fresh);
             compressor.compacted(kept, entries);
             if (sequence.compacted) {
@@ -299,14 +302,24 @@ public final class KvCacheManager implements AutoCloseable {
                 cachePromptAndLetGo(sequence, old);
             }
         }
-        if (store.entryCapacity() <= store.entries()) {
-            makeRoom(1, "entry " + store.entries() + " of a compressed sequence");
-            int id = pool.allocate();
-            if (id == BlockPool.NO_BLOCK) {
-                throw new IllegalStateException("allocation of a block failed after eviction");
-            }
-            store.appendBlock(id);
+        if (store.entryCapacity() <= store.entries() && tryMakeRoom(1)) {
+            // Room for the next entry; when there is none, the scheduler's allocateSlots asks again (or preempts).
+            store.appendBlock(pool.allocate());
         }
+    }
+
+    /** Compactions put off because the pool had no room for the kept entries' blocks. */
+    public long compactionsDeferred() {
+        return compactionsDeferred;
+    }
+
+    /** Evicts unpinned cached blocks until {@code blocks} are free; false if even that is not enough. */
+    private boolean tryMakeRoom(int blocks) {
+        int missing = blocks - pool.freeBlocks();
+        if (missing > 0) {
+            index.evict(missing);
+        }
+        return pool.freeBlocks() >= blocks;
     }
 
     /** Entries a compressed sequence of {@code positions} keeps: its ratio of them, rounded up, at least one. */
@@ -452,6 +465,122 @@ public final class KvCacheManager implements AutoCloseable {
     @Override
     public void close() {
         pool.close();
+    }
+
+    // ---- The scheduler's contract (vLLM v1): cached prefix, admission, growth by block, preemption ----
+    // Sequences admitted with tryAcquire hold blocks for their known tokens only and grow a block at a time
+    // with allocateSlots; when the pool runs dry the scheduler preempts one and it gives back what it holds.
+
+    /**
+     * Tokens of the longest cached prefix of {@code tokens}, without pinning or counting a lookup: what a
+     * scheduler ranks waiting requests by (SGLang's longest-prefix-first).
+     *
+     * @param tokens at least one token
+     */
+    public int cachedPrefixTokens(int[] tokens) {
+        return index.match(modelId, tokens).cachedTokens();
+    }
+
+    /**
+     * Starts a sequence for {@code tokens} as {@link #acquire} does, with blocks for those tokens only (the
+     * generation grows through {@link #allocateSlots}), if the pool can give the blocks its cached prefix does not
+     * cover: from the free blocks and the cached blocks no live sequence pins. Decides before touching anything,
+     * so a refusal changes neither the index's statistics nor the policy's view.
+     *
+     * @param tokens        at least one token
+     * @param reserveBlocks blocks that must stay to be had afterwards (headroom for running sequences to grow)
+     * @return the sequence, or null if its blocks cannot be had now
+     */
+    public Sequence tryAcquire(int[] tokens, int reserveBlocks) {
+        if (tokens.length == 0) {
+            throw new IllegalArgumentException("the prompt has no tokens");
+        }
+        PrefixMatch match = index.match(modelId, tokens);
+        int full = match.fullBlockCount();
+        boolean privateLast = match.isFullHit() && !match.hasPartial();
+        long fresh = blocksFor(tokens.length) - (privateLast ? full - 1 : full);
+        if (fresh + reserveBlocks > reclaimableBlocks() - unpinnedBlocksOf(match)) {
+            return null;
+        }
+        return acquire(tokens, 1);
+    }
+
+    /**
+     * Makes room in {@code sequence}'s store for positions {@code [0, positions)}, taking blocks from the free
+     * ones and, when those are short, evicting cached blocks no live sequence pins.
+     *
+     * @return false, holding nothing more, if the pool cannot give the blocks: the caller preempts a sequence
+     */
+    public boolean allocateSlots(Sequence sequence, int positions) {
+        checkLive(sequence);
+        // In entries: a compressed store holds fewer entries than positions (its capacity counts both).
+        int missing = Math.toIntExact(blocksFor(Math.max(0L, (long) positions - sequence.store.capacity())));
+        if (missing <= 0) {
+            return true;
+        }
+        if (missing > reclaimableBlocks()) {
+            return false;
+        }
+        int[] ids = new int[missing];
+        int shortfall = missing - pool.freeBlocks();
+        if (shortfall > 0) {
+            index.evict(shortfall);
+        }
+        if (!pool.allocate(missing, ids, 0)) {
+            throw new IllegalStateException("allocation of " + missing + " blocks failed after eviction");
+        }
+        for (int id : ids) {
+            sequence.store.appendBlock(id);
+        }
+        return true;
+    }
+
+    /**
+     * Ends a running sequence to free its blocks for others (preemption by recompute): caches the K/V of the
+     * first {@code computed} positions of {@code tokens} when they cover its prompt, so that the request, when
+     * admitted again with the same tokens, finds them cached; otherwise frees them as {@link #abort} does.
+     *
+     * @param tokens   the sequence's tokens, prompt first
+     * @param computed positions whose K/V the model has written (positions before {@link Sequence#computeFrom()}
+     *                 count as written: they came from the cache)
+     */
+    public void preempt(Sequence sequence, int[] tokens, int computed) {
+        checkLive(sequence);
+        int written = Math.max(computed, sequence.cachedTokens());
+        if (written >= sequence.promptTokens) {
+            release(sequence, tokens, written);
+        } else {
+            abort(sequence);
+        }
+    }
+
+    /** Blocks a new allocation can get: the free ones and the cached ones no live sequence pins. */
+    private int reclaimableBlocks() {
+        return pool.freeBlocks() + index.cachedBlocks() - index.pinnedBlocks();
+    }
+
+    /**
+     * Blocks of {@code match} no live sequence pins: they count as reclaimable until the match is pinned, so an
+     * admission check must not count them twice. Every pin comes from a live sequence's match.
+     */
+    private int unpinnedBlocksOf(PrefixMatch match) {
+        BitSet pinned = new BitSet(pool.totalBlocks());
+        for (Sequence s : live) {
+            for (int id : s.match.fullBlocks()) {
+                pinned.set(id);
+            }
+            if (s.match.hasPartial()) {
+                pinned.set(s.match.partialBlock());
+            }
+        }
+        int unpinned = 0;
+        for (int id : match.fullBlocks()) {
+            unpinned += pinned.get(id) ? 0 : 1;
+        }
+        if (match.hasPartial() && !pinned.get(match.partialBlock())) {
+            unpinned++;
+        }
+        return unpinned;
     }
 
     /**

@@ -1,0 +1,25 @@
+package dev.ultrakv.scheduler;
+
+import java.util.List;
+
+/**
+ * What one step runs, as the {@link Scheduler} decided it: the batch, each sequence with its
+ * {@linkplain SequenceState#scheduledRows() rows} (its next token in decode, a chunk of its prompt in prefill),
+ * in the order the rows go into the forward pass.
+ *
+ * @param step      the step's number, from 1
+ * @param batch     the sequences with rows in this step
+ * @param rows      rows in all: at most the step's token budget
+ * @param admitted  sequences admitted in this step, a first time or again after a preemption
+ * @param preempted sequences preempted in this step; they wait again
+ * @param refused   sequences that can never be admitted (the cache cannot hold them even alone); they are
+ *                  removed and the caller fails them
+ */
+public record StepPlan(long step, List<SequenceState> batch, int rows, List<SequenceState> admitted,
+                       List<SequenceState> preempted, List<SequenceState> refused) {
+
+    /** Whether the step has nothing to run. */
+    public boolean isEmpty() {
+        return rows == 0;
+    }
+}
