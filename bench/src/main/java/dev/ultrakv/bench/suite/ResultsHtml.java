@@ -101,6 +101,8 @@ final class ResultsHtml {
         }
         if (b.get(Benchmark.CACHE_LATENCY.key()) instanceof CacheLatencyBenchmark.Result r) {
             cards.add(new String[] {"mean latency saved by a cache hit", fmt("%.1f %%", r.improvementMeanPercent())});
+            cards.add(new String[] {"time to first token, miss → hit", fmt("%.2f → %.2f ms", r.missPassTtftMeanMs(),
+                    r.hitPassTtftMeanMs())});
         }
         if (b.get(Benchmark.THROUGHPUT.key()) instanceof ThroughputBenchmark.Result r) {
             ThroughputBenchmark.Level best = r.levels().stream()

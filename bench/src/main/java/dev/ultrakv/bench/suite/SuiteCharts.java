@@ -29,6 +29,8 @@ final class SuiteCharts {
     /** One panel's size: readable on a laptop screen and small as a file. */
     static final int WIDTH = 800;
     static final int HEIGHT = 500;
+    /** Charts with a category per workload: wide enough that the workloads' names do not overlap. */
+    static final int WIDE = 1150;
     /** Font sizes that stay legible when a panel is shown at half size in the report. */
     private static final float TITLE_POINTS = 16f;
     private static final float AXIS_POINTS = 13f;
@@ -149,10 +151,10 @@ final class SuiteCharts {
     }
 
     private static CategoryChart grouped(String title, String yTitle) {
-        CategoryChart chart = new CategoryChartBuilder().width(WIDTH).height(HEIGHT).title(title)
+        CategoryChart chart = new CategoryChartBuilder().width(WIDE).height(HEIGHT).title(title)
                 .xAxisTitle("workload").yAxisTitle(yTitle).build();
         style(chart.getStyler());
-        chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNE);
+        chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
         chart.getStyler().setYAxisMin(0.0);
         chart.getStyler().setYAxisMax(PERCENT);
         return chart;
