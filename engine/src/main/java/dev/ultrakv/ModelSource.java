@@ -72,7 +72,7 @@ public final class ModelSource {
     }
 
     /** Loads the model; the caller closes it. */
-    LlamaModel load() {
+    public LlamaModel load() {
         return loader.load();
     }
 

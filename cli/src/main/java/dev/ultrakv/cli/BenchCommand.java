@@ -3,22 +3,30 @@ package dev.ultrakv.cli;
 import dev.ultrakv.bench.PrefixCacheBenchmark;
 import dev.ultrakv.bench.RooflineBenchmark;
 import dev.ultrakv.bench.ThroughputCurveBenchmark;
+import dev.ultrakv.bench.suite.Benchmark;
 import dev.ultrakv.model.synthetic.SyntheticShape;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.util.concurrent.Callable;
 
-/** {@code ultrakv bench}: the benchmark programs. */
-@Command(name = "bench", mixinStandardHelpOptions = true, description = "Run benchmarks.",
-        subcommands = {BenchCommand.Roofline.class, BenchCommand.PrefixCache.class,
-                BenchCommand.ThroughputCurve.class})
-final class BenchCommand implements Runnable {
+/** {@code ultrakv bench}: the benchmark programs; alone, the whole benchmark suite ({@code bench all}). */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Run benchmarks; with no subcommand, the whole suite (bench all).",
+        subcommands = {BenchSuiteCommands.All.class, BenchSuiteCommands.Latency.class,
+                BenchSuiteCommands.CacheLatency.class, BenchSuiteCommands.Throughput.class,
+                BenchSuiteCommands.Batch.class, BenchSuiteCommands.Memory.class, BenchSuiteCommands.GpuMemory.class,
+                BenchSuiteCommands.HitRate.class, BenchSuiteCommands.Strategies.class,
+                BenchSuiteCommands.Configurations.class, BenchCompareCommand.class, BenchCommand.Roofline.class,
+                BenchCommand.PrefixCache.class, BenchCommand.ThroughputCurve.class})
+final class BenchCommand implements Callable<Integer> {
+    @Mixin
+    SuiteFlags suite;
 
     @Override
-    public void run() {
-        throw new IllegalArgumentException(
-                "bench needs a benchmark: roofline, prefix-cache or throughput-curve (see ultrakv bench --help)");
+    public Integer call() {
+        return SuiteRun.execute(suite, Benchmark.all());
     }
 
     /** Decode and prefill speed against the machine's measured bandwidth and FMA peak. */

@@ -1,0 +1,54 @@
+package dev.ultrakv.bench.suite;
+
+import dev.ultrakv.UltraAdaptiveKVCacheEngine;
+
+import java.time.OffsetDateTime;
+import java.time.temporal.ChronoUnit;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.IntStream;
+
+/**
+ * Runs benchmarks of the suite one after another in one process and gathers their results with the machine and
+ * the configuration. The first benchmark would otherwise time the JIT compiling the forward pass, so a few
+ * untimed requests run first.
+ */
+public final class BenchmarkSuite {
+    private BenchmarkSuite() {
+    }
+
+    /**
+     * Runs {@code benchmarks} in order.
+     *
+     * @param quick whether the settings are {@code --quick}'s, recorded with the results
+     */
+    public static SuiteResults run(SuiteContext context, List<Benchmark> benchmarks, boolean quick) {
+        OffsetDateTime started = OffsetDateTime.now().truncatedTo(ChronoUnit.SECONDS);
+        MachineInfo machine = MachineInfo.current();
+        long start = System.nanoTime();
+        warmUp(context);
+        Map<String, Object> results = new LinkedHashMap<>();
+        for (Benchmark benchmark : benchmarks) {
+            results.put(benchmark.key(), benchmark.run(context));
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        SuiteModel model = context.model();
+        return new SuiteResults(started.toString(), seconds, quick, machine,
+                new SuiteResults.ModelInfo(model.name(), model.source().description(), model.contextLength()),
+                new SuiteResults.RunConfig(context.settings(), context.baseConfig().toString()), results);
+    }
+
+    private static void warmUp(SuiteContext context) {
+        int count = context.settings().warmupRequests();
+        if (count == 0) {
+            return;
+        }
+        context.progress().begin("warm-up", count);
+        try (var engine = new UltraAdaptiveKVCacheEngine(context.baseConfig())) {
+            EngineRuns.sequential(engine, IntStream.range(0, count).mapToObj(i -> context.request("Warm-up " + i))
+                    .toList(), new LatencyRecorder(), context.progress());
+        }
+        context.progress().end();
+    }
+}
