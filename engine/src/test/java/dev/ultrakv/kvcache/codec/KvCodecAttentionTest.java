@@ -183,31 +183,32 @@ class KvCodecAttentionTest {
     @ParameterizedTest
     @EnumSource(KvCodecKind.class)
     void resultsDoNotDependOnTheRunsAddress(KvCodecKind kind) {
-        assertSameResults(kind, 40, 1);
+        assertSameResults(kind, 64, 16, 40, 1);
     }
 
     /**
      * The vector kernels give the same bits interpreted, compiled by C1 and by C2: the calls cross the JIT's
-     * compile thresholds (F32 and F16 run the float kernels, which CanonicalOrderTest checks the same way).
+     * compile thresholds (F32 and F16 run the float kernels, which CanonicalOrderTest checks the same way). Each
+     * call is as small as the vector path allows, one group of four slots of the shortest vectorised head, so
+     * that the slow tiers pass quickly; on a loaded machine the test may end before C2's code is installed.
      */
     @ParameterizedTest
     @EnumSource(value = KvCodecKind.class, names = {"INT8", "INT4", "INT2"})
     void resultsDoNotDependOnTheJitState(KvCodecKind kind) {
-        assertSameResults(kind, JIT_CALLS, 200);
+        int headSize = CodecVectors.L * (Byte.SIZE / kind.bits());
+        assertSameResults(kind, headSize, CodecVectors.SLOTS_PER_SUM, JIT_CALLS, 1000);
     }
 
-    /** Calls enough for C2 to compile the kernels (each call also loops over 16 slots): about 0.3 s each. */
-    static final int JIT_CALLS = 2000;
+    /** Calls that reach C2's thresholds (5000 invocations, after C1's) with room for its compile: ~0.5 s each. */
+    static final int JIT_CALLS = 12_000;
 
     /**
-     * Scores and values of one run of 16 slots, {@code calls} times, at a new address every {@code moveEvery}
-     * calls: always the bits of the first call.
+     * Scores and values of one run of {@code count} slots, {@code calls} times, at a new address every
+     * {@code moveEvery} calls: always the bits of the first call.
      */
-    private static void assertSameResults(KvCodecKind kind, int calls, int moveEvery) {
+    private static void assertSameResults(KvCodecKind kind, int headSize, int count, int calls, int moveEvery) {
         KvCodec codec = KvCodecs.of(kind);
         SplittableRandom random = new SplittableRandom(41 + kind.ordinal());
-        int headSize = 64;
-        int count = 16;
         try (Arena arena = Arena.ofConfined()) {
             EncodedRun run = EncodedRun.random(codec, arena, random, headSize, count, 8);
             long runBytes = count * codec.slotBytes(headSize);
