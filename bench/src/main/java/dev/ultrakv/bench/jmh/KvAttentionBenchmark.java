@@ -41,8 +41,11 @@ import java.util.concurrent.TimeUnit;
  * be at least as fast as over F32 for long contexts. Run after {@code ./mvnw -B -DskipTests package}:
  * <pre>
  * java --add-modules jdk.incubator.vector -jar bench/target/ultrakv-benchmarks.jar 'KvAttentionBenchmark.attend' \
- *      -f 1 -wi 2 -i 3 -w 1s -r 1s
+ *      -f 1 -wi 5 -i 3 -w 1s -r 1s
  * </pre>
+ * Five warm-up seconds, not two: until C2 has compiled a kernel, its Vector API code runs in the interpreter or
+ * C1 some thousand times slower, and on the shared 2-core machine C2 was seen to need up to 4 s for the integer
+ * kernels (whole iterations at hundreds of milliseconds per call).
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)

@@ -1,20 +1,14 @@
 package dev.ultrakv.kvcache.codec;
 
-import static dev.ultrakv.kvcache.codec.CodecVectors.B;
 import static dev.ultrakv.kvcache.codec.CodecVectors.F;
 import static dev.ultrakv.kvcache.codec.CodecVectors.F16_LE;
-import static dev.ultrakv.kvcache.codec.CodecVectors.I;
 import static dev.ultrakv.kvcache.codec.CodecVectors.I8;
 import static dev.ultrakv.kvcache.codec.CodecVectors.L;
-import static dev.ultrakv.kvcache.codec.CodecVectors.LE;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
 
-import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * Asymmetric integers of {@code b} bits ({@link Int4Codec}, {@link Int2Codec}): each {@linkplain ChannelGroups
@@ -53,18 +47,17 @@ import jdk.incubator.vector.VectorOperators;
  * <p><b>Attention in registers.</b> A slot's score is {@code Σ_g s_g · Σ_{c∈g} q_c · code_c + Σ_g m_g · Q_g},
  * with {@code Q_g = Σ_{c∈g} q_c} computed once per call (as a vector of lane sums): the code sums run in float
  * vectors, each group's accumulator is scaled by its {@code s_g} and the query's lane sums by {@code m_g}, and
- * the lanes of four slots are summed together in the fixed tree of {@link CodecVectors#sumLanes4} (see
- * {@code scoresVector} for why the slots are unpacked one at a time). Values add {@code (w_t · s_t) · code_t}
- * per vector of channels kept in a register across the run's slots in position order, and the minima's share
- * {@code Σ_t w_t · m_t} (the same for every channel of a group) once at the end. Groups whose code bytes are not
- * whole vectors take scalar loops of the same structure. Every order depends only on {@code headSize},
- * {@code count} and the vector length.
+ * the lanes of four slots are summed together in the fixed tree of {@link CodecVectors}. Values add
+ * {@code (w_t · s_t) · code_t} per vector of channels kept in a register across the run's slots in position
+ * order, and the minima's share {@code Σ_t w_t · m_t} (the same for every channel of a group) once at the end.
+ * Groups whose code bytes are not whole vectors take scalar loops of the same structure. Every order depends only
+ * on {@code headSize}, {@code count} and the vector length.
  */
 abstract sealed class AsymmetricIntCodec implements KvCodec permits Int4Codec, Int2Codec {
     /** Bytes of one group's header: its float16 scale, then its float16 minimum. */
     static final int HEADER_BYTES = 2 * Short.BYTES;
     /** Offset of the minimum inside a group's header. */
-    private static final int MIN_OFFSET = Short.BYTES;
+    static final int MIN_OFFSET = Short.BYTES;
 
     private final KvCodecKind kind;
     /** Bits per code. */
@@ -217,15 +210,7 @@ abstract sealed class AsymmetricIntCodec implements KvCodec permits Int4Codec, I
         return Float.float16ToFloat(segment.get(F16_LE, slot + (long) group * HEADER_BYTES + MIN_OFFSET));
     }
 
-    /** The scale of group {@code group} in every lane. */
-    static FloatVector scaleVector(MemorySegment segment, long slot, int group) {
-        return FloatVector.broadcast(F, scale(segment, slot, group));
-    }
 
-    /** The minimum of group {@code group} in every lane. */
-    static FloatVector minVector(MemorySegment segment, long slot, int group) {
-        return FloatVector.broadcast(F, min(segment, slot, group));
-    }
 
     // ---------------------------------------------------------------------------------------------------------
     // Attention
@@ -291,14 +276,11 @@ abstract sealed class AsymmetricIntCodec implements KvCodec permits Int4Codec, I
      * four slots at a time, {@link #slotLanes} leaves each slot's {@code Σ_g (s_g · acc_g + m_g · Q_g)}, lane by
      * lane, in a buffer ({@code acc_g} the products {@code q_c · code_c} of group {@code g} summed lane by lane,
      * {@code Q_g} the query's vectors of group {@code g} summed lane by lane); their lanes are then summed
-     * together by {@link CodecVectors#sumLanes4}, divided by {@code root} and stored. A last group of fewer than
-     * four slots leaves stale lanes in the missing places and stores only its own scores.
+     * together (see {@link CodecVectors}), divided by {@code root} and stored.
      *
-     * <p>Why through a buffer and not in one method as {@link Int8Codec} does: unpacking nibbles and crumbs
-     * takes several vector operations per code vector, and the whole loop in one method exceeds C2's budget of IR
-     * nodes for inlining ({@code NodeCountInliningCutoff}); the helpers it then leaves out of line take and return
-     * boxed vectors, measured 5 to 20 times slower. {@link #slotLanes} takes and returns no vectors, so it costs
-     * only a call when it is compiled on its own.
+     * <p>Why through a buffer, not in one method as {@link Int8Codec} does: unpacking nibbles and crumbs takes
+     * several vector operations per code vector, and {@link #slotLanes} for four slots is too large for C2 to
+     * inline ({@code FreqInlineSize}); it is compiled on its own, and only arrays and scalars cross the call.
      */
     private void scoresVector(float[] q, int qOffset, MemorySegment keys, long runByteOffset, int count, Run run,
                               float[] scores, int scoresOffset, float root) {
@@ -317,21 +299,35 @@ abstract sealed class AsymmetricIntCodec implements KvCodec permits Int4Codec, I
         int at = groups * L;
         FloatVector roots = FloatVector.broadcast(F, root);
         for (int t = 0; t < count; t += CodecVectors.SLOTS_PER_SUM) {
-            int left = count - t;
-            slotLanes(q, qOffset, buffer, keys, runByteOffset + t * slotBytes, Math.min(left, 4), run, at);
-            CodecVectors.sumLanes4(FloatVector.fromArray(F, buffer, at),
-                            FloatVector.fromArray(F, buffer, at + L),
-                            FloatVector.fromArray(F, buffer, at + 2 * L),
-                            FloatVector.fromArray(F, buffer, at + 3 * L))
-                    .div(roots).intoArray(scores, scoresOffset + t, CodecVectors.firstSums(left));
+            int n = Math.min(count - t, CodecVectors.SLOTS_PER_SUM);
+            slotLanes(q, qOffset, buffer, keys, runByteOffset + t * slotBytes, n, run, at);
+            FloatVector total0 = FloatVector.fromArray(F, buffer, at);
+            FloatVector total1 = FloatVector.fromArray(F, buffer, at + L);
+            FloatVector total2 = FloatVector.fromArray(F, buffer, at + 2 * L);
+            FloatVector total3 = FloatVector.fromArray(F, buffer, at + 3 * L);
+            FloatVector pair01 = total0.add(total0.rearrange(CodecVectors.FOLD_HALF))
+                    .blend(total1.add(total1.rearrange(CodecVectors.FOLD_HALF)), CodecVectors.HALF_BIT);
+            FloatVector pair23 = total2.add(total2.rearrange(CodecVectors.FOLD_HALF))
+                    .blend(total3.add(total3.rearrange(CodecVectors.FOLD_HALF)), CodecVectors.HALF_BIT);
+            FloatVector sums = pair01.add(pair01.rearrange(CodecVectors.FOLD_QUARTER))
+                    .blend(pair23.add(pair23.rearrange(CodecVectors.UNFOLD_QUARTER)), CodecVectors.QUARTER_BIT);
+            if (L >= 8) {
+                sums = sums.add(sums.rearrange(CodecVectors.FOLD_EIGHTH));
+            }
+            if (L >= 16) {
+                sums = sums.add(sums.rearrange(CodecVectors.FOLD_SIXTEENTH));
+            }
+            sums.rearrange(CodecVectors.FOUR_SUMS).div(roots).intoArray(scores, scoresOffset + t,
+                    F.indexInRange(0, n));
         }
     }
 
     /**
-     * Stores {@code Σ_g (s_g · acc_g + m_g · Q_g)} of the {@code n} slots from {@code first}, lane by lane, at
+     * Stores {@code Σ_g (s_g · acc_g + m_g · Q_g)} of the {@code n ≤ 4} slots from {@code first}, lane by lane, at
      * {@code buffer[at + k·L, at + (k + 1)·L)} for slot {@code k}; {@code Q_g} is at {@code buffer[g·L, g·L + L)}
-     * (see {@link #scoresVector}). One slot per iteration: two slots' unpacking in one loop body already exceeds
-     * C2's inlining budget for INT2.
+     * (see {@link #scoresVector}). The four slots go through one loop together, as {@link Int8Codec}'s do, so that
+     * each query vector loaded serves four (a missing slot repeats the last one); the vector code is written out
+     * in full and the header fields are read in place, not through helper methods (see {@link CodecVectors}).
      */
     abstract void slotLanes(float[] q, int qOffset, float[] buffer, MemorySegment keys, long first, int n, Run run,
                             int at);
@@ -420,16 +416,5 @@ abstract sealed class AsymmetricIntCodec implements KvCodec permits Int4Codec, I
                 out[outOffset + c] += bias;
             }
         }
-    }
-
-    /** {@code L} code bytes at {@code byteOffset}, zero-extended to ints for shifting (x86 has no byte shift). */
-    static IntVector bytes(MemorySegment segment, long byteOffset) {
-        return (IntVector) ByteVector.fromMemorySegment(B, segment, byteOffset, LE)
-                .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-    }
-
-    /** Codes in int lanes as floats (exact). */
-    static FloatVector toFloat(IntVector codes) {
-        return (FloatVector) codes.convertShape(VectorOperators.I2F, F, 0);
     }
 }

@@ -1,10 +1,15 @@
 package dev.ultrakv.kvcache.codec;
 
+import static dev.ultrakv.kvcache.codec.CodecVectors.B;
 import static dev.ultrakv.kvcache.codec.CodecVectors.F;
+import static dev.ultrakv.kvcache.codec.CodecVectors.F16_LE;
+import static dev.ultrakv.kvcache.codec.CodecVectors.I;
 import static dev.ultrakv.kvcache.codec.CodecVectors.L;
+import static dev.ultrakv.kvcache.codec.CodecVectors.LE;
 
 import java.lang.foreign.MemorySegment;
 
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -12,7 +17,9 @@ import jdk.incubator.vector.VectorOperators;
 /**
  * Asymmetric 4-bit integers: codes 0..15, a float16 scale and minimum per group; byte {@code i} of a group holds
  * channel {@code i} in its low nibble and channel {@code i + G/2} in its high nibble. 4.5 bits per value at
- * {@code headSize} 64. Layout, error bound and kernels: {@link AsymmetricIntCodec}.
+ * {@code headSize} 64. Layout, error bound and kernels: {@link AsymmetricIntCodec}. The packed bytes are
+ * zero-extended to int lanes, where shifts are native (x86 has no byte shift), and the vector code is written
+ * out in full (see {@link CodecVectors} for why).
  */
 final class Int4Codec extends AsymmetricIntCodec {
     static final Int4Codec INSTANCE = new Int4Codec();
@@ -30,34 +37,72 @@ final class Int4Codec extends AsymmetricIntCodec {
     void slotLanes(float[] q, int qOffset, float[] buffer, MemorySegment keys, long first, int n, Run run, int at) {
         int group = run.group();
         int part = group / 2;
-        for (int k = 0; k < n; k++) {
-            long slot = first + k * run.slotBytes();
-            long codes = slot + run.header();
-            FloatVector total = FloatVector.zero(F);
-            for (int g = 0; g < run.groups(); g++) {
-                FloatVector acc = FloatVector.zero(F);
-                int qc = qOffset + g * group;
-                long gc = codes + (long) g * part;
-                for (int i = 0; i < part; i += L) {
-                    IntVector packed = bytes(keys, gc + i);
-                    acc = low(packed).fma(FloatVector.fromArray(F, q, qc + i), acc);
-                    acc = high(packed).fma(FloatVector.fromArray(F, q, qc + part + i), acc);
-                }
-                total = acc.fma(scaleVector(keys, slot, g), total);
-                total = FloatVector.fromArray(F, buffer, g * L).fma(minVector(keys, slot, g), total);
+        long slotBytes = run.slotBytes();
+        long s0 = first;
+        long s1 = n > 1 ? s0 + slotBytes : s0;
+        long s2 = n > 2 ? s0 + 2 * slotBytes : s1;
+        long s3 = n > 3 ? s0 + 3 * slotBytes : s2;
+        long header = run.header();
+        FloatVector zero = FloatVector.zero(F);
+        FloatVector total0 = zero;
+        FloatVector total1 = zero;
+        FloatVector total2 = zero;
+        FloatVector total3 = zero;
+        for (int g = 0; g < run.groups(); g++) {
+            FloatVector acc0 = zero;
+            FloatVector acc1 = zero;
+            FloatVector acc2 = zero;
+            FloatVector acc3 = zero;
+            int qc = qOffset + g * group;
+            long gc = header + (long) g * part;
+            for (int i = 0; i < part; i += L) {
+                FloatVector qLow = FloatVector.fromArray(F, q, qc + i);
+                FloatVector qHigh = FloatVector.fromArray(F, q, qc + part + i);
+                    IntVector p0 = (IntVector) ByteVector.fromMemorySegment(B, keys, s0 + gc + i, LE)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    acc0 = ((FloatVector) p0.and(NIBBLE).convertShape(VectorOperators.I2F, F, 0)).fma(qLow, acc0);
+                    acc0 = ((FloatVector) p0.lanewise(VectorOperators.LSHR, HIGH)
+                            .convertShape(VectorOperators.I2F, F, 0)).fma(qHigh, acc0);
+                    IntVector p1 = (IntVector) ByteVector.fromMemorySegment(B, keys, s1 + gc + i, LE)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    acc1 = ((FloatVector) p1.and(NIBBLE).convertShape(VectorOperators.I2F, F, 0)).fma(qLow, acc1);
+                    acc1 = ((FloatVector) p1.lanewise(VectorOperators.LSHR, HIGH)
+                            .convertShape(VectorOperators.I2F, F, 0)).fma(qHigh, acc1);
+                    IntVector p2 = (IntVector) ByteVector.fromMemorySegment(B, keys, s2 + gc + i, LE)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    acc2 = ((FloatVector) p2.and(NIBBLE).convertShape(VectorOperators.I2F, F, 0)).fma(qLow, acc2);
+                    acc2 = ((FloatVector) p2.lanewise(VectorOperators.LSHR, HIGH)
+                            .convertShape(VectorOperators.I2F, F, 0)).fma(qHigh, acc2);
+                    IntVector p3 = (IntVector) ByteVector.fromMemorySegment(B, keys, s3 + gc + i, LE)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    acc3 = ((FloatVector) p3.and(NIBBLE).convertShape(VectorOperators.I2F, F, 0)).fma(qLow, acc3);
+                    acc3 = ((FloatVector) p3.lanewise(VectorOperators.LSHR, HIGH)
+                            .convertShape(VectorOperators.I2F, F, 0)).fma(qHigh, acc3);
             }
-            total.intoArray(buffer, at + k * L);
+            FloatVector qSum = FloatVector.fromArray(F, buffer, g * L);
+            long h = (long) g * HEADER_BYTES;
+            // The header fields read in place: a call C2 leaves out of line here costs more than the read.
+            float scale0 = Float.float16ToFloat(keys.get(F16_LE, s0 + h));
+            float min0 = Float.float16ToFloat(keys.get(F16_LE, s0 + h + MIN_OFFSET));
+            float scale1 = Float.float16ToFloat(keys.get(F16_LE, s1 + h));
+            float min1 = Float.float16ToFloat(keys.get(F16_LE, s1 + h + MIN_OFFSET));
+            float scale2 = Float.float16ToFloat(keys.get(F16_LE, s2 + h));
+            float min2 = Float.float16ToFloat(keys.get(F16_LE, s2 + h + MIN_OFFSET));
+            float scale3 = Float.float16ToFloat(keys.get(F16_LE, s3 + h));
+            float min3 = Float.float16ToFloat(keys.get(F16_LE, s3 + h + MIN_OFFSET));
+            total0 = acc0.fma(FloatVector.broadcast(F, scale0), total0);
+            total0 = qSum.fma(FloatVector.broadcast(F, min0), total0);
+            total1 = acc1.fma(FloatVector.broadcast(F, scale1), total1);
+            total1 = qSum.fma(FloatVector.broadcast(F, min1), total1);
+            total2 = acc2.fma(FloatVector.broadcast(F, scale2), total2);
+            total2 = qSum.fma(FloatVector.broadcast(F, min2), total2);
+            total3 = acc3.fma(FloatVector.broadcast(F, scale3), total3);
+            total3 = qSum.fma(FloatVector.broadcast(F, min3), total3);
         }
-    }
-
-    /** The low nibbles of packed bytes (in int lanes) as floats. */
-    private static FloatVector low(IntVector packed) {
-        return toFloat(packed.and(NIBBLE));
-    }
-
-    /** The high nibbles of packed bytes (in int lanes) as floats. */
-    private static FloatVector high(IntVector packed) {
-        return toFloat(packed.lanewise(VectorOperators.LSHR, HIGH));
+        total0.intoArray(buffer, at);
+        total1.intoArray(buffer, at + L);
+        total2.intoArray(buffer, at + 2 * L);
+        total3.intoArray(buffer, at + 3 * L);
     }
 
     @Override
@@ -76,10 +121,12 @@ final class Int4Codec extends AsymmetricIntCodec {
                 FloatVector hi = FloatVector.fromArray(F, out, high);
                 long at = codes + (long) g * part + i;
                 for (int t = 0; t < count; t++) {
-                    IntVector packed = bytes(values, at + t * run.slotBytes());
+                    IntVector packed = (IntVector) ByteVector.fromMemorySegment(B, values, at + t * run.slotBytes(), LE)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
                     FloatVector factor = FloatVector.broadcast(F, factors[t * groups + g]);
-                    lo = low(packed).fma(factor, lo);
-                    hi = high(packed).fma(factor, hi);
+                    lo = ((FloatVector) packed.and(NIBBLE).convertShape(VectorOperators.I2F, F, 0)).fma(factor, lo);
+                    hi = ((FloatVector) packed.lanewise(VectorOperators.LSHR, HIGH)
+                            .convertShape(VectorOperators.I2F, F, 0)).fma(factor, hi);
                 }
                 lo.add(bias).intoArray(out, low);
                 hi.add(bias).intoArray(out, high);

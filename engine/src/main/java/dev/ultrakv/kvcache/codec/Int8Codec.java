@@ -41,7 +41,7 @@ import jdk.incubator.vector.VectorOperators;
  *
  * <p><b>Attention in registers.</b> Scores sum {@code q_c · code_c} per group in a float vector (codes widened
  * from a byte vector, exact), scale each group's accumulator by its {@code s}, sum the lanes in the fixed tree
- * of {@link CodecVectors#sumLanes4} and divide by {@code sqrt(headSize)} as the float path does. Four slots go
+ * of {@link CodecVectors} and divide by {@code sqrt(headSize)} as the float path does. Four slots go
  * through the loop together, so that each query vector loaded serves four and their lane sums share shuffles;
  * with one lane sum per slot the scores took 1.8 times as long as float32's, now about as long.
  *
@@ -174,9 +174,10 @@ final class Int8Codec implements KvCodec {
     }
 
     /**
-     * Four slots at a time: each vector of the query is loaded once for the four, and their sums are finished
-     * together by {@link CodecVectors#sumLanes4}. A last group of fewer than four slots repeats its last slot in
-     * the missing places and stores only its own scores; each slot's score has the same bits either way.
+     * Four slots at a time: each vector of the query is loaded once for the four, and their lane sums are
+     * finished together (see {@link CodecVectors}). A last group of fewer than four slots repeats its last slot in
+     * the missing places and stores only its own scores; each slot's score has the same bits either way. The
+     * vector code is written out in full, not in helper methods (see {@link CodecVectors}).
      */
     private static void scoresVector(float[] q, int qOffset, int headSize, int group, MemorySegment keys, long run,
                                      long slotBytes, int count, float[] scores, int scoresOffset, float root) {
@@ -201,18 +202,36 @@ final class Int8Codec implements KvCodec {
                 FloatVector acc3 = zero;
                 for (int c = g * group; c < (g + 1) * group; c += L) {
                     FloatVector qv = FloatVector.fromArray(F, q, qOffset + c);
-                    acc0 = widen(keys, s0 + header + c).fma(qv, acc0);
-                    acc1 = widen(keys, s1 + header + c).fma(qv, acc1);
-                    acc2 = widen(keys, s2 + header + c).fma(qv, acc2);
-                    acc3 = widen(keys, s3 + header + c).fma(qv, acc3);
+                    acc0 = ((FloatVector) ByteVector.fromMemorySegment(B, keys, s0 + header + c, LE)
+                            .convertShape(VectorOperators.B2F, F, 0)).fma(qv, acc0);
+                    acc1 = ((FloatVector) ByteVector.fromMemorySegment(B, keys, s1 + header + c, LE)
+                            .convertShape(VectorOperators.B2F, F, 0)).fma(qv, acc1);
+                    acc2 = ((FloatVector) ByteVector.fromMemorySegment(B, keys, s2 + header + c, LE)
+                            .convertShape(VectorOperators.B2F, F, 0)).fma(qv, acc2);
+                    acc3 = ((FloatVector) ByteVector.fromMemorySegment(B, keys, s3 + header + c, LE)
+                            .convertShape(VectorOperators.B2F, F, 0)).fma(qv, acc3);
                 }
-                total0 = acc0.fma(FloatVector.broadcast(F, scale(keys, s0, g)), total0);
-                total1 = acc1.fma(FloatVector.broadcast(F, scale(keys, s1, g)), total1);
-                total2 = acc2.fma(FloatVector.broadcast(F, scale(keys, s2, g)), total2);
-                total3 = acc3.fma(FloatVector.broadcast(F, scale(keys, s3, g)), total3);
+                // The scales read in place: a call C2 leaves out of line here costs more than the read.
+                long h = (long) g * SCALE_BYTES;
+                total0 = acc0.fma(FloatVector.broadcast(F, Float.float16ToFloat(keys.get(F16_LE, s0 + h))), total0);
+                total1 = acc1.fma(FloatVector.broadcast(F, Float.float16ToFloat(keys.get(F16_LE, s1 + h))), total1);
+                total2 = acc2.fma(FloatVector.broadcast(F, Float.float16ToFloat(keys.get(F16_LE, s2 + h))), total2);
+                total3 = acc3.fma(FloatVector.broadcast(F, Float.float16ToFloat(keys.get(F16_LE, s3 + h))), total3);
             }
-            CodecVectors.sumLanes4(total0, total1, total2, total3).div(roots)
-                    .intoArray(scores, scoresOffset + t, CodecVectors.firstSums(left));
+            FloatVector pair01 = total0.add(total0.rearrange(CodecVectors.FOLD_HALF))
+                    .blend(total1.add(total1.rearrange(CodecVectors.FOLD_HALF)), CodecVectors.HALF_BIT);
+            FloatVector pair23 = total2.add(total2.rearrange(CodecVectors.FOLD_HALF))
+                    .blend(total3.add(total3.rearrange(CodecVectors.FOLD_HALF)), CodecVectors.HALF_BIT);
+            FloatVector sums = pair01.add(pair01.rearrange(CodecVectors.FOLD_QUARTER))
+                    .blend(pair23.add(pair23.rearrange(CodecVectors.UNFOLD_QUARTER)), CodecVectors.QUARTER_BIT);
+            if (L >= 8) {
+                sums = sums.add(sums.rearrange(CodecVectors.FOLD_EIGHTH));
+            }
+            if (L >= 16) {
+                sums = sums.add(sums.rearrange(CodecVectors.FOLD_SIXTEENTH));
+            }
+            sums.rearrange(CodecVectors.FOUR_SUMS).div(roots).intoArray(scores, scoresOffset + t,
+                    F.indexInRange(0, Math.min(left, CodecVectors.SLOTS_PER_SUM)));
         }
     }
 
@@ -233,12 +252,6 @@ final class Int8Codec implements KvCodec {
             }
             scores[scoresOffset + t] = total / root;
         }
-    }
-
-    /** {@code L} codes at {@code byteOffset} as floats (exact). */
-    private static FloatVector widen(MemorySegment segment, long byteOffset) {
-        return (FloatVector) ByteVector.fromMemorySegment(B, segment, byteOffset, LE)
-                .convertShape(VectorOperators.B2F, F, 0);
     }
 
     @Override
@@ -269,8 +282,12 @@ final class Int8Codec implements KvCodec {
                 FloatVector acc1 = FloatVector.fromArray(F, out, outOffset + c + L);
                 for (int t = 0; t < count; t++) {
                     long at = codes + t * slotBytes + c;
-                    acc0 = widen(values, at).fma(FloatVector.broadcast(F, factors[t * groups + g0]), acc0);
-                    acc1 = widen(values, at + L).fma(FloatVector.broadcast(F, factors[t * groups + g1]), acc1);
+                    acc0 = ((FloatVector) ByteVector.fromMemorySegment(B, values, at, LE)
+                            .convertShape(VectorOperators.B2F, F, 0))
+                            .fma(FloatVector.broadcast(F, factors[t * groups + g0]), acc0);
+                    acc1 = ((FloatVector) ByteVector.fromMemorySegment(B, values, at + L, LE)
+                            .convertShape(VectorOperators.B2F, F, 0))
+                            .fma(FloatVector.broadcast(F, factors[t * groups + g1]), acc1);
                 }
                 acc0.intoArray(out, outOffset + c);
                 acc1.intoArray(out, outOffset + c + L);
@@ -279,7 +296,8 @@ final class Int8Codec implements KvCodec {
                 int g = c / group;
                 FloatVector acc = FloatVector.fromArray(F, out, outOffset + c);
                 for (int t = 0; t < count; t++) {
-                    acc = widen(values, codes + t * slotBytes + c)
+                    acc = ((FloatVector) ByteVector.fromMemorySegment(B, values, codes + t * slotBytes + c, LE)
+                            .convertShape(VectorOperators.B2F, F, 0))
                             .fma(FloatVector.broadcast(F, factors[t * groups + g]), acc);
                 }
                 acc.intoArray(out, outOffset + c);
