@@ -243,12 +243,8 @@ public final class PagedKvStore implements KvStore {
      * {@link Kernels#softmax} and
      * {@link Kernels#attentionValues(float[], int, MemorySegment, long, int, int, int, float[], int)} exactly as
      * {@link Kernels#attention(float[], int, float[], float[], int, int, int, int, float[], float[], int)} does
-     * for {@link DenseKvStore}, block by block. The softmax and the value sum round exactly as the dense store's;
-     * the scores do too as long as {@code headSize} is below the CPU's float vector length. For longer heads the
-     * off-heap dot product ({@code Kernels.dotF32}) adds in another order than the on-heap one
-     * ({@code Kernels.dot}): a scalar head up to a 64-byte boundary, whose length depends on the key's address,
-     * then four vector accumulators instead of two. Scores then agree to a few ulps, not bit for bit, until
-     * the kernels' summation order depends on the element count alone.
+     * for {@link DenseKvStore}, block by block. Both dot products (on heap and off heap) sum in the kernels'
+     * canonical order, which depends on the element count alone, so the result is the dense store's bit for bit.
      *
      * <p>Over lossy blocks, the blocks before the query's own block are read through the codec (dequantized in
      * registers) and the own block from the full-precision window.
