@@ -21,9 +21,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * Aggregate generation speed against concurrency, through the engine API on one engine: what continuous batching
  * is for. At each level {@code c}, {@code c} clients each send a request, wait for its result and send the next
- * (a closed loop), until {@code c × rounds} requests are served; the figure is generated tokens over wall time,
- * with the percentiles of time to first token (TTFT) and time per output token (TPOT, the latency after the first
- * token over the tokens after it).
+ * (a closed loop), until {@code c × rounds} requests (at least {@value #MIN_REQUESTS_PER_LEVEL}) are served; the
+ * figure is generated tokens over wall time, with the percentiles of time to first token (TTFT) and time per
+ * output token (TPOT, the latency after the first token over the tokens after it).
  *
  * <h2>Notes</h2>
  * Every prompt is new (seeded random words), so prefix caching plays no part. The levels share one engine and so
@@ -36,6 +36,11 @@ public final class ThroughputCurveBenchmark {
     public static final int[] DEFAULT_CONCURRENCY = {1, 2, 4, 8, 16, 32, 64};
     /** Concurrency and requests of the warm-up level, which compiles the kernels at several batch sizes. */
     private static final int WARMUP_CONCURRENCY = 8;
+    /**
+     * Requests of a level at least: the low levels would otherwise last seconds, short enough for one burst of
+     * another process's load on a shared machine to move their figure.
+     */
+    private static final int MIN_REQUESTS_PER_LEVEL = 16;
     /** Seed offset of the warm-up prompts, apart from the measured ones. */
     private static final long WARMUP_SEED = 1_000_000;
     /** Nanoseconds per millisecond. */
@@ -117,7 +122,8 @@ public final class ThroughputCurveBenchmark {
             level(engine, tokenizer, WARMUP_CONCURRENCY, WARMUP_CONCURRENCY, promptTokens, newTokens,
                     seed + WARMUP_SEED);
             for (int c : concurrency) {
-                levels.add(level(engine, tokenizer, c, c * rounds, promptTokens, newTokens, seed + 1000L * c));
+                levels.add(level(engine, tokenizer, c, Math.max(MIN_REQUESTS_PER_LEVEL, c * rounds), promptTokens,
+                        newTokens, seed + 1000L * c));
             }
             preemptions = engine.getStats().preemptions();
         }
