@@ -32,6 +32,31 @@ public final class KvCodecs {
     }
 
     /**
+     * The per-channel key codec of a cache of {@code kind}: INT4 and INT2 caches store keys per channel over each
+     * block (see {@link ChannelKeyCodec}); null for the others, whose keys are slots of {@link #of}.
+     */
+    public static ChannelKeyCodec channelKeys(KvCodecKind kind) {
+        return switch (Objects.requireNonNull(kind, "kind")) {
+            case INT4 -> ChannelKeyCodec.INT4;
+            case INT2 -> ChannelKeyCodec.INT2;
+            case F32, F16, INT8 -> null;
+        };
+    }
+
+    /**
+     * The slot codec of a cache's values: zero-centred INT4 or INT2 (one float16 scale per group, 4.25 and 2.25
+     * bits per value at {@code headSize} 64) where keys are per channel, so that keys and values together stay in
+     * the byte budget; {@link #of} otherwise.
+     */
+    public static KvCodec values(KvCodecKind kind) {
+        return switch (Objects.requireNonNull(kind, "kind")) {
+            case INT4 -> Int4Codec.CENTRED;
+            case INT2 -> Int2Codec.CENTRED;
+            case F32, F16, INT8 -> of(kind);
+        };
+    }
+
+    /**
      * Bits stored per value, scales included: {@code 8 × slotBytes(headSize) / headSize}.
      *
      * @throws IllegalArgumentException if the codec cannot store heads of this size
