@@ -200,6 +200,7 @@ public final class KvBlockLayout {
 
     @Override
     public String toString() {
-        return codec.kind() + (channelKeys == null ? "" : " (keys per channel)") + " blocks of " + blockSize + " positions, " + blockBytes + " bytes, " + layout;
+        return codec.kind() + (channelKeys == null ? "" : " (keys per channel)") + " blocks of " + blockSize
+                + " positions, " + blockBytes + " bytes, " + layout;
     }
 }

@@ -3,9 +3,12 @@ package dev.ultrakv.kvcache.codec;
 import java.util.Objects;
 
 /**
- * The codecs, one stateless instance per {@link KvCodecKind}.
+ * The codecs, stateless instances: one slot codec per {@link KvCodecKind} ({@link #of}), and for INT4 and INT2
+ * the per-channel key codec ({@link #channelKeys}) and the zero-centred value codec ({@link #values}) that an
+ * INT4 or INT2 cache stores its keys and values in.
  *
- * <p>Bytes per slot and bits per value (codes plus scales) at {@code headSize} 64:
+ * <p>Bytes per slot and bits per value (codes plus scales) of {@link #of} at {@code headSize} 64 (a cache of
+ * INT4 stores keys at 4.80 and values at 4.25 bits per value, INT2 at 2.80 and 2.25; see {@link ChannelKeyCodec}):
  * <table>
  *   <caption>Slot sizes</caption>
  *   <tr><th>kind</th><th>bytes per slot</th><th>bits per value</th></tr>
