@@ -43,9 +43,9 @@ import jdk.incubator.vector.FloatVector;
  * whose keys are per channel ({@link ChannelKeyCodec}), which must give back the bits those keys take. Each group
  * stores only its float16 scale {@code s = f16(absmax / centre)}, {@code centre = (2^b - 1) / 2}; its minimum is
  * {@code m = -centre · s} (exact in float: {@code centre} is 7.5 or 1.5), so the codes span
- * {@code [-absmax, absmax]} symmetrically and include no exact zero. A value decodes within {@code s / 2 + centre |s - σ|}. Everything else
- * (packing, kernels) is the asymmetric codec's with that minimum: 34 bytes per slot for int4 at {@code headSize}
- * 64 (4.25 bits per value), 18 for int2 (2.25).
+ * {@code [-absmax, absmax]} symmetrically and include no exact zero. A value decodes within
+ * {@code s / 2 + centre |s - σ|}. Everything else (packing, kernels) is the asymmetric codec's with that
+ * minimum: 34 bytes per slot for int4 at {@code headSize} 64 (4.25 bits per value), 18 for int2 (2.25).
  *
  * <p><b>Why float16 fields.</b> Their relative error, 2⁻¹¹, is far below the code step ({@code 1/15} or
  * {@code 1/3} of the range). They bound what can be stored: the minimum must lie in ±65504 and the scale be at
