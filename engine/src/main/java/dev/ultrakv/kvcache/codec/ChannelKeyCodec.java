@@ -24,12 +24,12 @@ import jdk.incubator.vector.VectorOperators;
  * {@code 0 .. 2^b - 1} for {@code b} = 4 (INT4) or 2 (INT2).
  *
  * <pre>
- * run:    step f16 | minBase f16 | minStep f16 | 12 bits per channel (scale index, min index: 6 bits each)
- *         | position 0's codes | position 1's | …          (all little-endian)
- *   channel c's 12 bits: bits [12c, 12c + 12) of the index bytes: scale index low 6, min index high 6
- *   m_c = minBase + minIndex · minStep        s_c = scaleIndex · step
- * codes:  headSize · b / 8 bytes per position; bits [k·b, (k+1)·b) of byte i hold channel i + k·P,
- *         P = headSize · b / 8 (the packing of {@link AsymmetricIntCodec}, one group per head)
+ * run:      step f16 | minBase f16 | minStep f16 | scale indices | minimum indices | position 0's codes | …
+ * indices:  6 bits per channel: the low 4 as nibbles (H/2 bytes: byte i holds channels i, i + H/2), then the
+ *           high 2 as crumbs (H/4 bytes: byte i holds channels i, i + H/4, i + H/2, i + 3H/4 in bits 0-1 … 6-7)
+ *           m_c = minBase + minIndex_c · minStep        s_c = scaleIndex_c · step
+ * codes:    headSize · b / 8 bytes per position; bits [k·b, (k+1)·b) of byte i hold channel i + k·P,
+ *           P = headSize · b / 8 (the packing of {@link AsymmetricIntCodec}, one group per head)
  * </pre>
  * At {@code headSize} 64 and 16 positions: 614 bytes per run for INT4 (4.80 bits per value), 358 for INT2
  * (2.80); at {@code headSize} 8: 82 bytes (5.13) and 50 (3.13).
@@ -54,10 +54,14 @@ import jdk.incubator.vector.VectorOperators;
  * <p><b>Attention.</b> {@code q·k̂_t = Σ_c (q_c s_c) code_tc + Σ_c q_c m_c}: per run the query is scaled once
  * ({@code q'_c = q_c s_c}) and the bias {@code Σ_c q_c m_c} computed once, then each position costs one dot
  * product of {@code q'} with its codes, divided by {@code sqrt(headSize)} as the float path does. The vector
- * kernel widens each byte vector of codes to int lanes (x86 has no byte shift), splits it into the
- * {@code 8 / b} vectors of consecutive channels it holds, and sums the products lane by lane; the lanes are
- * then added in lane order. Heads whose code bytes are not whole vectors (every head of 8 channels) take a
- * scalar loop. Every order depends only on {@code headSize}, the position count and the vector length.
+ * kernel unpacks the indices of {@code L} consecutive channels at a time (hence nibbles and crumbs, llama.cpp's
+ * Q6_K split, rather than 12 bits per channel in a row: decoding those one channel at a time took most of the
+ * time, 2.7 times the per-slot INT4 scores), then widens each byte vector of codes to int lanes (x86 has no byte
+ * shift), splits it into the {@code 8 / b} vectors of consecutive channels it holds, and sums the products lane
+ * by lane, four positions at a time; their lanes are summed together in the fixed tree of {@link CodecVectors},
+ * the bias's lanes in lane order. Heads whose crumb bytes are not whole vectors (8, 16 or 96 channels on
+ * AVX-512) take a scalar loop. Every order depends only on {@code headSize}, the position count and the vector
+ * length.
  *
  * <p><b>Non-finite keys</b> are refused with the channel and position named; so are runs whose fields overflow
  * float16 (minima beyond ±65504, steps beyond 65504).
@@ -67,10 +71,14 @@ public final class ChannelKeyCodec {
     static final int INDEX_BITS = 6;
     /** Largest index, {@code 2^6 - 1}. */
     static final int MAX_INDEX = (1 << INDEX_BITS) - 1;
-    /** Bits per channel of the two indices together. */
-    static final int CHANNEL_BITS = 2 * INDEX_BITS;
-    /** Mask of the two indices in the 16 bits read at a channel's byte. */
-    private static final int CHANNEL_MASK = (1 << CHANNEL_BITS) - 1;
+    /** Bits of an index kept in the nibble array; the rest, {@link #HIGH_BITS}, in the crumb array. */
+    private static final int LOW_BITS = 4;
+    private static final int LOW_MASK = (1 << LOW_BITS) - 1;
+    private static final int HIGH_BITS = INDEX_BITS - LOW_BITS;
+    private static final int HIGH_MASK = (1 << HIGH_BITS) - 1;
+    /** Channels whose index bits share one byte of the nibble array (2) and of the crumb array (4). */
+    private static final int NIBBLES_PER_BYTE = Byte.SIZE / LOW_BITS;
+    private static final int CRUMBS_PER_BYTE = Byte.SIZE / HIGH_BITS;
     /** Bytes of the run header: step, minimum base and minimum step, float16 each. */
     static final int HEADER_BYTES = 3 * Short.BYTES;
     private static final int MIN_BASE_OFFSET = Short.BYTES;
@@ -100,7 +108,7 @@ public final class ChannelKeyCodec {
     /**
      * Bytes of one run of {@code positions} keys of {@code headSize} channels.
      *
-     * @throws IllegalArgumentException unless {@code headSize} is a positive multiple of the codes per byte and
+     * @throws IllegalArgumentException unless {@code headSize} is a positive multiple of 4 (crumbs per byte) and
      *                                  {@code positions} is positive
      */
     public long runBytes(int headSize, int positions) {
@@ -114,15 +122,21 @@ public final class ChannelKeyCodec {
     }
 
     private void check(int headSize, int positions) {
-        if (headSize <= 0 || headSize % codesPerByte != 0 || positions <= 0) {
+        if (headSize <= 0 || headSize % CRUMBS_PER_BYTE != 0 || positions <= 0) {
             throw new IllegalArgumentException(kind + " per-channel keys need a positive headSize that is a multiple "
-                    + "of " + codesPerByte + " and positive positions: headSize " + headSize + ", positions "
+                    + "of " + CRUMBS_PER_BYTE + " and positive positions: headSize " + headSize + ", positions "
                     + positions);
         }
     }
 
+    /** Bytes of one array of 6-bit indices: its nibbles, then its crumbs. */
+    private static int indexArrayBytes(int headSize) {
+        return headSize / NIBBLES_PER_BYTE + headSize / CRUMBS_PER_BYTE;
+    }
+
+    /** Bytes of both index arrays, scales then minima. */
     private static int indexBytes(int headSize) {
-        return (headSize * CHANNEL_BITS + Byte.SIZE - 1) / Byte.SIZE;
+        return 2 * indexArrayBytes(headSize);
     }
 
     private int codeBytes(int headSize) {
@@ -215,14 +229,8 @@ public final class ChannelKeyCodec {
         dst.set(F16_LE, dstByteOffset + MIN_BASE_OFFSET, baseBits);
         dst.set(F16_LE, dstByteOffset + MIN_STEP_OFFSET, minStepBits);
         long indices = dstByteOffset + HEADER_BYTES;
-        for (int c = 0; c < headSize; c += 2) {
-            int even = scaleIndex[c] | minIndex[c] << INDEX_BITS;
-            int odd = c + 1 < headSize ? scaleIndex[c + 1] | minIndex[c + 1] << INDEX_BITS : 0;
-            long at = indices + (long) c * CHANNEL_BITS / Byte.SIZE;
-            dst.set(I8, at, (byte) even);
-            dst.set(I8, at + 1, (byte) (even >>> Byte.SIZE | (odd & 0xF) << 4));
-            dst.set(I8, at + 2, (byte) (odd >>> 4));
-        }
+        writeIndices(scaleIndex, headSize, dst, indices);
+        writeIndices(minIndex, headSize, dst, indices + indexArrayBytes(headSize));
         int part = codeBytes(headSize);
         long codes = indices + indexBytes(headSize);
         for (int t = 0; t < positions; t++) {
@@ -236,6 +244,35 @@ public final class ChannelKeyCodec {
                 dst.set(I8, codes + (long) t * part + i, (byte) packed);
             }
         }
+    }
+
+    /**
+     * Writes 6-bit indices at {@code at}: their low 4 bits as nibbles (byte {@code i} holds channels {@code i} and
+     * {@code i + H/2}), then their high 2 bits as crumbs (byte {@code i} holds channels {@code i + k·H/4}, bits
+     * {@code 2k}), the packing of the codes, so that a vector of bytes unpacks to consecutive channels.
+     */
+    private static void writeIndices(int[] index, int headSize, MemorySegment dst, long at) {
+        int nibbles = headSize / NIBBLES_PER_BYTE;
+        int crumbs = headSize / CRUMBS_PER_BYTE;
+        for (int i = 0; i < nibbles; i++) {
+            dst.set(I8, at + i, (byte) ((index[i] & LOW_MASK) | (index[i + nibbles] & LOW_MASK) << LOW_BITS));
+        }
+        for (int i = 0; i < crumbs; i++) {
+            int packed = 0;
+            for (int k = 0; k < CRUMBS_PER_BYTE; k++) {
+                packed |= (index[i + k * crumbs] >>> LOW_BITS) << (k * HIGH_BITS);
+            }
+            dst.set(I8, at + nibbles + i, (byte) packed);
+        }
+    }
+
+    /** Reads the 6-bit index of channel {@code c} from the array at {@code at} (see {@link #writeIndices}). */
+    private static int readIndex(MemorySegment src, long at, int headSize, int c) {
+        int nibbles = headSize / NIBBLES_PER_BYTE;
+        int crumbs = headSize / CRUMBS_PER_BYTE;
+        int low = (src.get(I8, at + c % nibbles) >>> (c / nibbles * LOW_BITS)) & LOW_MASK;
+        int high = (src.get(I8, at + nibbles + c % crumbs) >>> (c / crumbs * HIGH_BITS)) & HIGH_MASK;
+        return low | high << LOW_BITS;
     }
 
     /** {@code clamp(round((x - m) / s), 0, levels)}, ties to even; 0 for a zero step (a constant channel). */
@@ -305,12 +342,11 @@ public final class ChannelKeyCodec {
         float step = Float.float16ToFloat(run.get(F16_LE, runByteOffset));
         float base = Float.float16ToFloat(run.get(F16_LE, runByteOffset + MIN_BASE_OFFSET));
         float minStep = Float.float16ToFloat(run.get(F16_LE, runByteOffset + MIN_STEP_OFFSET));
-        long indices = runByteOffset + HEADER_BYTES;
+        long scaleIndices = runByteOffset + HEADER_BYTES;
+        long minIndices = scaleIndices + indexArrayBytes(headSize);
         for (int c = 0; c < headSize; c++) {
-            int at = c * CHANNEL_BITS;
-            int both = (run.get(F16_LE, indices + at / Byte.SIZE) >>> (at % Byte.SIZE)) & CHANNEL_MASK;
-            fields[scalesAt + c] = (both & MAX_INDEX) * step;
-            fields[minsAt + c] = base + (both >>> INDEX_BITS) * minStep;
+            fields[scalesAt + c] = readIndex(run, scaleIndices, headSize, c) * step;
+            fields[minsAt + c] = base + readIndex(run, minIndices, headSize, c) * minStep;
         }
     }
 
@@ -328,39 +364,113 @@ public final class ChannelKeyCodec {
         Objects.checkFromIndexSize(qOffset, headSize, q.length);
         Objects.checkIndex(count, positions + 1);
         Objects.checkFromIndexSize(scoresOffset, count, scores.length);
-        // buffer: [0, H) the query scaled per channel, [H, 2H) the minima, [2H, 3H) the steps, then L lanes.
-        float[] buffer = RunScratch.floats(3 * headSize + L);
-        channelFields(keys, runByteOffset, headSize, buffer, headSize, 2 * headSize);
-        float bias = 0f;
-        for (int c = 0; c < headSize; c++) {
-            buffer[c] = q[qOffset + c] * buffer[2 * headSize + c];
-            bias += q[qOffset + c] * buffer[headSize + c];
-        }
         float root = (float) Math.sqrt(headSize);
         int part = codeBytes(headSize);
         long codes = runByteOffset + HEADER_BYTES + indexBytes(headSize);
-        if (CodecVectors.VECTOR_KERNELS && part % L == 0) {
-            int lanes = 3 * headSize;
-            for (int t = 0; t < count; t++) {
-                long slot = codes + (long) t * part;
-                FloatVector acc = FloatVector.zero(F);
+        int crumbs = headSize / CRUMBS_PER_BYTE;
+        // buffer: [0, H) the query scaled per channel q'; then the minima and steps (scalar) or the bias lanes.
+        float[] buffer = RunScratch.floats(Math.max(3 * headSize, headSize + L));
+        if (CodecVectors.VECTOR_KERNELS && crumbs % L == 0) {
+            float step = Float.float16ToFloat(keys.get(F16_LE, runByteOffset));
+            float base = Float.float16ToFloat(keys.get(F16_LE, runByteOffset + MIN_BASE_OFFSET));
+            float minStep = Float.float16ToFloat(keys.get(F16_LE, runByteOffset + MIN_STEP_OFFSET));
+            long scaleIndices = runByteOffset + HEADER_BYTES;
+            long minIndices = scaleIndices + indexArrayBytes(headSize);
+            int nibbles = headSize / NIBBLES_PER_BYTE;
+            FloatVector biasLanes = FloatVector.zero(F);
+            for (int i = 0; i < crumbs; i += L) {
+                // Nibble bytes from i hold channels i (low) and i + H/2 (high); from H/4 + i, H/4 + i and 3H/4 + i.
+                IntVector scaleLow0 = (IntVector) ByteVector.fromMemorySegment(B, keys, scaleIndices + i, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                IntVector scaleLow1 = (IntVector) ByteVector.fromMemorySegment(B, keys, scaleIndices + crumbs + i, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                IntVector scaleHigh = (IntVector) ByteVector.fromMemorySegment(B, keys, scaleIndices + nibbles + i,
+                        LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                IntVector minLow0 = (IntVector) ByteVector.fromMemorySegment(B, keys, minIndices + i, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                IntVector minLow1 = (IntVector) ByteVector.fromMemorySegment(B, keys, minIndices + crumbs + i, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                IntVector minHigh = (IntVector) ByteVector.fromMemorySegment(B, keys, minIndices + nibbles + i, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                for (int k = 0; k < CRUMBS_PER_BYTE; k++) {
+                    int lowShift = (k / NIBBLES_PER_BYTE) * LOW_BITS;
+                    IntVector scaleIndex = ((k & 1) == 0 ? scaleLow0 : scaleLow1).lanewise(VectorOperators.LSHR,
+                            lowShift).and(LOW_MASK).or(scaleHigh.lanewise(VectorOperators.LSHR, k * HIGH_BITS)
+                            .and(HIGH_MASK).lanewise(VectorOperators.LSHL, LOW_BITS));
+                    IntVector minIndex = ((k & 1) == 0 ? minLow0 : minLow1).lanewise(VectorOperators.LSHR,
+                            lowShift).and(LOW_MASK).or(minHigh.lanewise(VectorOperators.LSHR, k * HIGH_BITS)
+                            .and(HIGH_MASK).lanewise(VectorOperators.LSHL, LOW_BITS));
+                    int c = k * crumbs + i;
+                    FloatVector query = FloatVector.fromArray(F, q, qOffset + c);
+                    query.mul(((FloatVector) scaleIndex.convertShape(VectorOperators.I2F, F, 0)).mul(step))
+                            .intoArray(buffer, c);
+                    biasLanes = query.fma(((FloatVector) minIndex.convertShape(VectorOperators.I2F, F, 0))
+                            .mul(minStep).add(base), biasLanes);
+                }
+            }
+            biasLanes.intoArray(buffer, headSize);
+            float bias = 0f;
+            for (int j = 0; j < L; j++) {
+                bias += buffer[headSize + j];
+            }
+            FloatVector roots = FloatVector.broadcast(F, root);
+            FloatVector biases = FloatVector.broadcast(F, bias);
+            for (int t = 0; t < count; t += CodecVectors.SLOTS_PER_SUM) {
+                int n = Math.min(count - t, CodecVectors.SLOTS_PER_SUM);
+                // Four positions at a time, so that each vector of q' serves four; a missing one repeats the last.
+                long s0 = codes + (long) t * part;
+                long s1 = n > 1 ? s0 + part : s0;
+                long s2 = n > 2 ? s0 + 2L * part : s1;
+                long s3 = n > 3 ? s0 + 3L * part : s2;
+                FloatVector acc0 = FloatVector.zero(F);
+                FloatVector acc1 = acc0;
+                FloatVector acc2 = acc0;
+                FloatVector acc3 = acc0;
                 for (int i = 0; i < part; i += L) {
-                    IntVector packed = (IntVector) ByteVector.fromMemorySegment(B, keys, slot + i, LE)
+                    IntVector p0 = (IntVector) ByteVector.fromMemorySegment(B, keys, s0 + i, LE)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    IntVector p1 = (IntVector) ByteVector.fromMemorySegment(B, keys, s1 + i, LE)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    IntVector p2 = (IntVector) ByteVector.fromMemorySegment(B, keys, s2 + i, LE)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    IntVector p3 = (IntVector) ByteVector.fromMemorySegment(B, keys, s3 + i, LE)
                             .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
                     for (int k = 0; k < codesPerByte; k++) {
-                        FloatVector code = (FloatVector) packed.lanewise(VectorOperators.LSHR, k * bits).and(levels)
-                                .convertShape(VectorOperators.I2F, F, 0);
-                        acc = code.fma(FloatVector.fromArray(F, buffer, k * part + i), acc);
+                        FloatVector scaled = FloatVector.fromArray(F, buffer, k * part + i);
+                        int shift = k * bits;
+                        acc0 = ((FloatVector) p0.lanewise(VectorOperators.LSHR, shift).and(levels)
+                                .convertShape(VectorOperators.I2F, F, 0)).fma(scaled, acc0);
+                        acc1 = ((FloatVector) p1.lanewise(VectorOperators.LSHR, shift).and(levels)
+                                .convertShape(VectorOperators.I2F, F, 0)).fma(scaled, acc1);
+                        acc2 = ((FloatVector) p2.lanewise(VectorOperators.LSHR, shift).and(levels)
+                                .convertShape(VectorOperators.I2F, F, 0)).fma(scaled, acc2);
+                        acc3 = ((FloatVector) p3.lanewise(VectorOperators.LSHR, shift).and(levels)
+                                .convertShape(VectorOperators.I2F, F, 0)).fma(scaled, acc3);
                     }
                 }
-                acc.intoArray(buffer, lanes);
-                float dot = 0f;
-                for (int j = 0; j < L; j++) {
-                    dot += buffer[lanes + j];
+                // The fixed lane-sum tree of four slots (CodecVectors), then the bias and the root.
+                FloatVector pair01 = acc0.add(acc0.rearrange(CodecVectors.FOLD_HALF))
+                        .blend(acc1.add(acc1.rearrange(CodecVectors.FOLD_HALF)), CodecVectors.HALF_BIT);
+                FloatVector pair23 = acc2.add(acc2.rearrange(CodecVectors.FOLD_HALF))
+                        .blend(acc3.add(acc3.rearrange(CodecVectors.FOLD_HALF)), CodecVectors.HALF_BIT);
+                FloatVector sums = pair01.add(pair01.rearrange(CodecVectors.FOLD_QUARTER))
+                        .blend(pair23.add(pair23.rearrange(CodecVectors.UNFOLD_QUARTER)), CodecVectors.QUARTER_BIT);
+                if (L >= 8) {
+                    sums = sums.add(sums.rearrange(CodecVectors.FOLD_EIGHTH));
                 }
-                scores[scoresOffset + t] = (dot + bias) / root;
+                if (L >= 16) {
+                    sums = sums.add(sums.rearrange(CodecVectors.FOLD_SIXTEENTH));
+                }
+                sums.rearrange(CodecVectors.FOUR_SUMS).add(biases).div(roots).intoArray(scores, scoresOffset + t,
+                        F.indexInRange(0, n));
             }
         } else {
+            channelFields(keys, runByteOffset, headSize, buffer, headSize, 2 * headSize);
+            float bias = 0f;
+            for (int c = 0; c < headSize; c++) {
+                buffer[c] = q[qOffset + c] * buffer[2 * headSize + c];
+                bias += q[qOffset + c] * buffer[headSize + c];
+            }
             for (int t = 0; t < count; t++) {
                 long slot = codes + (long) t * part;
                 float dot = 0f;

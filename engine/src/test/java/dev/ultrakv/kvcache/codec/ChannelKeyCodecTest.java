@@ -30,6 +30,8 @@ class ChannelKeyCodecTest {
     /** Head sizes: the scalar path (8 channels), whole vectors (64, 128), and 96 (vectors of 24 or 48 bytes). */
     static final int[] HEAD_SIZES = {8, 16, 64, 96, 128};
     static final KvCodecKind[] KINDS = {KvCodecKind.INT4, KvCodecKind.INT2};
+    /** Calls after which the kernel has run in the compiled tiers too. */
+    static final int JIT_CALLS = 20_000;
     /** Relative rounding of a float16 field rounded outwards, with room. */
     static final double F16_ROUNDING = 0x1p-9;
 
@@ -205,6 +207,26 @@ class ChannelKeyCodecTest {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    @Test
+    void scoresDoNotDependOnTheJitState() {
+        SplittableRandom random = new SplittableRandom(47);
+        try (Arena arena = Arena.ofConfined()) {
+            for (KvCodecKind kind : KINDS) {
+                ChannelKeyCodec codec = KvCodecs.channelKeys(kind);
+                MemorySegment segment = arena.allocate(codec.runBytes(64, POSITIONS));
+                codec.encode(RunShape.OUTLIER.keys(random, 64), 0, 64, 64, POSITIONS, segment, 0);
+                float[] q = CodecTestData.floats(random, 64);
+                float[] first = new float[POSITIONS];
+                codec.attentionScores(q, 0, 64, segment, 0, POSITIONS, POSITIONS, first, 0);
+                float[] again = new float[POSITIONS];
+                for (int call = 0; call < JIT_CALLS; call++) {
+                    codec.attentionScores(q, 0, 64, segment, 0, POSITIONS, POSITIONS, again, 0);
+                }
+                assertArrayEquals(first, again, kind + ": interpreted and compiled kernels agree bit for bit");
             }
         }
     }
