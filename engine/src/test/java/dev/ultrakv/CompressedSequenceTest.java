@@ -77,7 +77,7 @@ class CompressedSequenceTest {
         try (LlamaModel model = ModelLoader.loadEmbedded()) {
             int[] prompt = prompt(model);
             for (CompressionMethod method : CompressionMethod.values()) {
-                for (KvCodecKind codec : new KvCodecKind[] {KvCodecKind.F32, KvCodecKind.INT8}) {
+                for (KvCodecKind codec : new KvCodecKind[] {KvCodecKind.F32, KvCodecKind.INT8, KvCodecKind.INT4}) {
                     try (KvCacheManager cache = cache(model, method, codec)) {
                         int[] first = generate(model, cache, prompt);
                         assertEquals(cache.usedBlocks(), cache.cachedBlocks(), "only cached blocks remain in use");

@@ -291,10 +291,19 @@ public final class BlockPool implements AutoCloseable {
      * {@code dst}: copy-on-write for a cached partial block that a request continues differently.
      *
      * @param dst a block held by the caller alone (reference count 1), so that no other holder sees it change
-     * @throws IllegalStateException    if either block is free or {@code dst} has other holders
+     * <p>Only blocks of per-slot keys can be cut: a per-channel key run ({@link KvBlockLayout#channelKeys()})
+     * exists only for a whole block. The prefix cache copies partial blocks of lossless caches alone (a lossy
+     * cache reuses whole blocks), so this never arises there.
+     *
+     * @throws IllegalStateException    if either block is free, {@code dst} has other holders, or keys are per
+     *                                  channel
      * @throws IllegalArgumentException if {@code src == dst} or {@code tokens} is outside {@code [0, blockSize]}
      */
     public void copyPrefix(int src, int dst, int tokens) {
+        if (blockLayout.channelKeys() != null) {
+            throw new IllegalStateException("copyPrefix of " + blockLayout + ": per-channel key runs exist only "
+                    + "for whole blocks");
+        }
         checkInUse(src);
         checkInUse(dst);
         if (src == dst) {

@@ -1,5 +1,6 @@
 package dev.ultrakv.kvcache;
 
+import dev.ultrakv.kvcache.codec.ChannelKeyCodec;
 import dev.ultrakv.kvcache.codec.KvCodec;
 import dev.ultrakv.kvcache.codec.KvCodecKind;
 import dev.ultrakv.kvcache.codec.KvCodecs;
@@ -32,6 +33,11 @@ import java.util.Objects;
  * {@link KvCodec}: float32 ({@code headSize × 4} bytes), float16, or integer codes with their scales. Every slot
  * of a codec has the same size ({@link KvCodec#slotBytes}), so the offsets stay plain arithmetic here, a slot is
  * written as soon as its position is computed, and a block prefix is copied byte for byte.
+ *
+ * <p><b>Per-channel keys.</b> INT4 and INT2 caches ({@link #of(KvLayout, int, KvCodecKind)}) store each key run as
+ * one unit of a {@link ChannelKeyCodec} (per-channel scales over the block's positions, KIVI) and their values as
+ * slots of a zero-centred codec. Such a key run has no slots of its own: {@link #keyRunOffset} locates it,
+ * {@link #keyOffset} is refused, and the K region is sized by the run codec, the V region by the slot codec.
  */
 public final class KvBlockLayout {
     /**
@@ -41,25 +47,35 @@ public final class KvBlockLayout {
     public static final int ALIGNMENT_BYTES = 64;
 
     private final KvLayout layout;
+    /** The slot codec of values, and of keys unless {@link #channelKeys} is set. */
     private final KvCodec codec;
+    /** The run codec of keys; null when keys are slots of {@link #codec}. */
+    private final ChannelKeyCodec channelKeys;
     private final int blockSize;
     /** Bytes of one position of one KV head (float32: {@code headSize × 4}). */
     private final long slotBytes;
-    /** Bytes of one KV head's run: {@code blockSize} slots. */
+    /** Bytes of one KV head's run of values: {@code blockSize} slots. */
     private final long runBytes;
-    /** Bytes of the K (or V) of one layer: {@code kvHeads} runs, padded to {@link #ALIGNMENT_BYTES}. */
-    private final long regionBytes;
+    /** Bytes of one KV head's run of keys: {@link #runBytes}, or the per-channel codec's run. */
+    private final long keyRunBytes;
+    /** Bytes of the K of one layer: {@code kvHeads} key runs, padded to {@link #ALIGNMENT_BYTES}. */
+    private final long keyRegionBytes;
+    /** Bytes of the V of one layer: {@code kvHeads} runs, padded to {@link #ALIGNMENT_BYTES}. */
+    private final long valueRegionBytes;
     /** Bytes of one block: K and V regions of every layer. */
     private final long blockBytes;
 
-    private KvBlockLayout(KvLayout layout, KvCodec codec, int blockSize, long slotBytes) {
+    private KvBlockLayout(KvLayout layout, KvCodec codec, ChannelKeyCodec channelKeys, int blockSize) {
         this.layout = layout;
         this.codec = codec;
+        this.channelKeys = channelKeys;
         this.blockSize = blockSize;
-        this.slotBytes = slotBytes;
+        this.slotBytes = codec.slotBytes(layout.headSize());
         this.runBytes = Math.multiplyExact(slotBytes, (long) blockSize);
-        this.regionBytes = roundUp(Math.multiplyExact(runBytes, (long) layout.kvHeads()), ALIGNMENT_BYTES);
-        this.blockBytes = Math.multiplyExact(regionBytes, 2L * layout.layers());
+        this.keyRunBytes = channelKeys == null ? runBytes : channelKeys.runBytes(layout.headSize(), blockSize);
+        this.keyRegionBytes = roundUp(Math.multiplyExact(keyRunBytes, (long) layout.kvHeads()), ALIGNMENT_BYTES);
+        this.valueRegionBytes = roundUp(Math.multiplyExact(runBytes, (long) layout.kvHeads()), ALIGNMENT_BYTES);
+        this.blockBytes = Math.multiplyExact(keyRegionBytes + valueRegionBytes, (long) layout.layers());
     }
 
     /**
@@ -83,7 +99,21 @@ public final class KvBlockLayout {
         Objects.requireNonNull(layout, "layout");
         Objects.requireNonNull(codec, "codec");
         checkBlockSize(blockSize);
-        return new KvBlockLayout(layout, codec, blockSize, codec.slotBytes(layout.headSize()));
+        return new KvBlockLayout(layout, codec, null, blockSize);
+    }
+
+    /**
+     * The layout of a cache of {@code kind}: keys per channel over each block's run for INT4 and INT2, values in
+     * {@link KvCodecs#values}; keys and values in the slots of {@link KvCodecs#of} for the others.
+     *
+     * @param blockSize positions per block; a power of two
+     * @throws IllegalArgumentException if {@code blockSize} is not a positive power of two or the codecs cannot
+     *                                  store heads of the layout's size
+     */
+    public static KvBlockLayout of(KvLayout layout, int blockSize, KvCodecKind kind) {
+        Objects.requireNonNull(layout, "layout");
+        checkBlockSize(blockSize);
+        return new KvBlockLayout(layout, KvCodecs.values(kind), KvCodecs.channelKeys(kind), blockSize);
     }
 
     static void checkBlockSize(int blockSize) {
@@ -97,9 +127,19 @@ public final class KvBlockLayout {
         return layout;
     }
 
-    /** How each slot is encoded. */
+    /** How each value slot is encoded, and each key slot unless {@link #channelKeys()} is set. */
     public KvCodec codec() {
         return codec;
+    }
+
+    /** How each key run is encoded when keys are per channel; null when keys are slots of {@link #codec()}. */
+    public ChannelKeyCodec channelKeys() {
+        return channelKeys;
+    }
+
+    /** Whether keys and values are stored exactly (float32 slots). */
+    public boolean isLossless() {
+        return channelKeys == null && codec.isLossless();
     }
 
     /** Positions per block (a power of two). */
@@ -117,24 +157,41 @@ public final class KvBlockLayout {
         return slotBytes;
     }
 
-    /** Bytes of one KV head's {@code blockSize} positions in one layer, K or V: one contiguous run. */
+    /** Bytes of one KV head's {@code blockSize} values in one layer: one contiguous run. */
     public long runBytes() {
         return runBytes;
     }
 
-    /** Byte offset, from the pool's start, of the key of {@code kvHead} at {@code slot} of {@code block}. */
+    /** Bytes of one KV head's {@code blockSize} keys in one layer: one contiguous run. */
+    public long keyRunBytes() {
+        return keyRunBytes;
+    }
+
+    /**
+     * Byte offset, from the pool's start, of the key of {@code kvHead} at {@code slot} of {@code block}.
+     *
+     * @throws IllegalStateException if keys are per channel (they have no slots; see {@link #keyRunOffset})
+     */
     public long keyOffset(int block, int layer, int kvHead, int slot) {
-        return regionOffset(block, layer, 0) + kvHead * runBytes + slot * slotBytes;
+        if (channelKeys != null) {
+            throw new IllegalStateException("keys are stored per channel, in runs of " + blockSize + " positions");
+        }
+        return keyRunOffset(block, layer, kvHead) + slot * slotBytes;
+    }
+
+    /** Byte offset, from the pool's start, of the keys of {@code kvHead} in {@code layer} of {@code block}. */
+    public long keyRunOffset(int block, int layer, int kvHead) {
+        return layerOffset(block, layer) + kvHead * keyRunBytes;
     }
 
     /** Byte offset, from the pool's start, of the value of {@code kvHead} at {@code slot} of {@code block}. */
     public long valueOffset(int block, int layer, int kvHead, int slot) {
-        return regionOffset(block, layer, 1) + kvHead * runBytes + slot * slotBytes;
+        return layerOffset(block, layer) + keyRegionBytes + kvHead * runBytes + slot * slotBytes;
     }
 
-    /** Byte offset of the K ({@code kind} 0) or V ({@code kind} 1) region of {@code layer} in {@code block}. */
-    private long regionOffset(int block, int layer, int kind) {
-        return block * blockBytes + (2L * layer + kind) * regionBytes;
+    /** Byte offset of the K region of {@code layer} in {@code block}; its V region follows. */
+    private long layerOffset(int block, int layer) {
+        return block * blockBytes + layer * (keyRegionBytes + valueRegionBytes);
     }
 
     private static long roundUp(long n, long multiple) {
@@ -143,6 +200,7 @@ public final class KvBlockLayout {
 
     @Override
     public String toString() {
-        return codec.kind() + " blocks of " + blockSize + " positions, " + blockBytes + " bytes, " + layout;
+        return codec.kind() + (channelKeys == null ? "" : " (keys per channel)") + " blocks of " + blockSize
+                + " positions, " + blockBytes + " bytes, " + layout;
     }
 }

@@ -3,7 +3,6 @@ package dev.ultrakv.kvcache;
 import dev.ultrakv.kvcache.index.PrefixIndex;
 import dev.ultrakv.kvcache.index.PrefixIndexStats;
 import dev.ultrakv.kvcache.index.PrefixMatch;
-import dev.ultrakv.kvcache.codec.KvCodecs;
 import dev.ultrakv.kvcache.compress.CompressionMethod;
 import dev.ultrakv.kvcache.compress.KvCompression;
 import dev.ultrakv.kvcache.compress.KvCompressor;
@@ -99,10 +98,10 @@ public final class KvCacheManager implements AutoCloseable {
         this.modelId = Objects.requireNonNull(modelId, "modelId");
         this.spec = Objects.requireNonNull(spec, "spec");
         int blockSize = spec.blockSize();
-        KvBlockLayout blockLayout = KvBlockLayout.of(layout, blockSize, KvCodecs.of(spec.codec()));
+        KvBlockLayout blockLayout = KvBlockLayout.of(layout, blockSize, spec.codec());
         this.pool = spec.maxMemoryBytes() > 0 ? BlockPool.forMemory(blockLayout, spec.maxMemoryBytes())
                 : BlockPool.forTokens(blockLayout, spec.maxTokens());
-        this.lossless = blockLayout.codec().isLossless();
+        this.lossless = blockLayout.isLossless();
         try {
             this.index = new PrefixIndex(blockSize,
                     EvictionPolicies.create(spec.policy(), pool.totalBlocks(), blockSize), pool::release);

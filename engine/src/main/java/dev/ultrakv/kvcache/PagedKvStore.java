@@ -1,5 +1,6 @@
 package dev.ultrakv.kvcache;
 
+import dev.ultrakv.kvcache.codec.ChannelKeyCodec;
 import dev.ultrakv.kvcache.codec.KvCodec;
 import dev.ultrakv.tensor.Kernels;
 
@@ -37,6 +38,12 @@ import java.util.Objects;
  * depends only on its position, not on how the prompt was cut into passes or which blocks came from the cache.
  * The window costs one float32 block per sequence between passes.
  *
+ * <p><b>Per-channel keys</b> (INT4, INT2: {@link KvBlockLayout#channelKeys()}) can only be encoded once their
+ * block is complete: when the last slot of a block is written for a layer, its key runs are encoded from the
+ * window, which holds the whole block (values are still encoded slot by slot). Attention reads only complete
+ * blocks through the codecs, and a lossy cache shares only whole blocks, so an incomplete block's key codes are
+ * never read.
+ *
  * <p>Not thread-safe for writes or table changes; {@link #attend} may run concurrently for different heads and
  * rows once the positions it reads are written (the KvStore contract).
  */
@@ -45,6 +52,8 @@ public final class PagedKvStore implements KvStore {
     private final KvBlockLayout blockLayout;
     private final KvLayout layout;
     private final KvCodec codec;
+    /** The keys' run codec when keys are per channel; null when they are slots of {@link #codec}. */
+    private final ChannelKeyCodec channelKeys;
     /** Float32 copies of the newest entries; null for a lossless codec, whose blocks are exact. */
     private final FullPrecisionWindow window;
     /** {@code log2(blockSize)}: position to block index. */
@@ -76,7 +85,8 @@ public final class PagedKvStore implements KvStore {
         this.blockLayout = pool.blockLayout();
         this.layout = blockLayout.layout();
         this.codec = blockLayout.codec();
-        this.window = codec.isLossless() ? null
+        this.channelKeys = blockLayout.channelKeys();
+        this.window = blockLayout.isLossless() ? null
                 : new FullPrecisionWindow(layout.layers(), layout.kvDim(), blockLayout.blockSize());
         this.blockShift = Integer.numberOfTrailingZeros(blockLayout.blockSize());
         this.slotMask = blockLayout.blockSize() - 1;
@@ -203,15 +213,40 @@ public final class PagedKvStore implements KvStore {
         int headSize = layout.headSize();
         MemorySegment memory = pool.memory();
         for (int h = 0; h < layout.kvHeads(); h++) {
-            encode(key, keyOffset + h * headSize, memory, blockLayout.keyOffset(id, layer, h, slot), "key", layer,
-                    position, h);
+            if (channelKeys == null) {
+                encode(key, keyOffset + h * headSize, memory, blockLayout.keyOffset(id, layer, h, slot), "key",
+                        layer, position, h);
+            }
             encode(value, valueOffset + h * headSize, memory, blockLayout.valueOffset(id, layer, h, slot), "value",
                     layer, position, h);
         }
         if (window != null) {
             window.write(layer, entry, key, keyOffset, value, valueOffset);
         }
+        if (channelKeys != null && slot == slotMask) {
+            encodeKeyRuns(layer, entry - slotMask, id, window.keys(layer), window.offset(layer, entry - slotMask),
+                    position - slotMask);
+        }
         entries = Math.max(entries, entry + 1);
+    }
+
+    /**
+     * Encodes the key runs of {@code layer} in block {@code id}, whose entries from {@code firstEntry} are at
+     * {@code keys[from + t × kvDim + h × headSize]}; {@code firstPosition} names the block in errors.
+     */
+    private void encodeKeyRuns(int layer, int firstEntry, int id, float[] keys, int from, int firstPosition) {
+        int headSize = layout.headSize();
+        MemorySegment memory = pool.memory();
+        for (int h = 0; h < layout.kvHeads(); h++) {
+            try {
+                channelKeys.encode(keys, from + h * headSize, layout.kvDim(), headSize, slotMask + 1, memory,
+                        blockLayout.keyRunOffset(id, layer, h));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("cannot store the keys of layer " + layer + ", positions "
+                        + firstPosition + ".." + (firstPosition + slotMask) + " (entries from " + firstEntry
+                        + "), KV head " + h + " as " + channelKeys.kind() + ": " + e.getMessage(), e);
+            }
+        }
     }
 
     /** Encodes one slot, naming the layer, position and head when the codec refuses a value. */
@@ -270,8 +305,14 @@ public final class PagedKvStore implements KvStore {
         MemorySegment memory = pool.memory();
         int[] ids = table.array();
         for (int b = 0, start = 0; start < encoded; b++, start += blockSize) {
-            codec.attentionScores(query, queryOffset, headSize, memory, blockLayout.keyOffset(ids[b], layer, kvHead, 0),
-                    Math.min(blockSize, encoded - start), scratch, start);
+            long keys = blockLayout.keyRunOffset(ids[b], layer, kvHead);
+            int count = Math.min(blockSize, encoded - start);
+            if (channelKeys == null) {
+                codec.attentionScores(query, queryOffset, headSize, memory, keys, count, scratch, start);
+            } else {
+                channelKeys.attentionScores(query, queryOffset, headSize, memory, keys, blockSize, count, scratch,
+                        start);
+            }
         }
         int windowOffset = 0;
         if (window != null) {
@@ -300,7 +341,9 @@ public final class PagedKvStore implements KvStore {
      * Keeps only the entries {@code kept[layer][kvHead]} (ascending, {@code keep} of each) by copying their slots,
      * in order, into {@code freshBlocks}, which become the store's table; the positions written so far then map
      * to the {@code keep} entries and the next position to entry {@code keep}. Slots are self-contained (scales
-     * per slot), so they are copied byte for byte: compaction adds no error of its own. The full-precision window
+     * per slot), so they are copied byte for byte: compaction adds no error of its own. Per-channel keys are not:
+     * the kept keys are decoded (from their runs, or from the window for the incomplete last block) and every
+     * complete destination block is encoded again, a second rounding of those keys. The full-precision window
      * restarts at the block of entry {@code keep}, holding the decoded kept entries of that block.
      *
      * @param freshBlocks blocks held by the caller alone, taken over by the store; at least
@@ -329,6 +372,13 @@ public final class PagedKvStore implements KvStore {
         MemorySegment memory = pool.memory();
         int[] old = table.toArray();
         long slotBytes = blockLayout.slotBytes();
+        int headSize = layout.headSize();
+        int blockSize = slotMask + 1;
+        // Per-channel keys: (layer, entry - start, kvDim) keys of the incomplete block the window restarts at.
+        float[][] tailKeys = channelKeys == null ? null
+                : new float[layout.layers()][(keep & slotMask) * layout.kvDim()];
+        float[] gathered = channelKeys == null ? null : new float[blockSize * headSize];
+        float[] decoded = channelKeys == null ? null : new float[blockSize * headSize];
         for (int layer = 0; layer < layout.layers(); layer++) {
             if (kept[layer].length != layout.kvHeads()) {
                 throw new IllegalArgumentException("layer " + layer + " has a selection for " + kept[layer].length
@@ -348,10 +398,15 @@ public final class PagedKvStore implements KvStore {
                     }
                     int src = old[from >>> blockShift];
                     int dst = freshBlocks[i >>> blockShift];
-                    MemorySegment.copy(memory, blockLayout.keyOffset(src, layer, h, from & slotMask), memory,
-                            blockLayout.keyOffset(dst, layer, h, i & slotMask), slotBytes);
+                    if (channelKeys == null) {
+                        MemorySegment.copy(memory, blockLayout.keyOffset(src, layer, h, from & slotMask), memory,
+                                blockLayout.keyOffset(dst, layer, h, i & slotMask), slotBytes);
+                    }
                     MemorySegment.copy(memory, blockLayout.valueOffset(src, layer, h, from & slotMask), memory,
                             blockLayout.valueOffset(dst, layer, h, i & slotMask), slotBytes);
+                }
+                if (channelKeys != null) {
+                    compactKeys(layer, h, entriesKept, keep, old, freshBlocks, tailKeys[layer], gathered, decoded);
                 }
             }
         }
@@ -362,13 +417,59 @@ public final class PagedKvStore implements KvStore {
         removed += entries - keep;
         entries = keep;
         if (window != null) {
-            refillWindow(keep);
+            refillWindow(keep, tailKeys);
         }
         return old;
     }
 
-    /** Restarts the window at the block of entry {@code next}, holding the decoded entries of it before it. */
-    private void refillWindow(int next) {
+    /**
+     * Moves the per-channel keys of {@code layer}, KV head {@code h}: decodes each kept entry's key (from its
+     * source run, or from the window when its block is the incomplete last one, never encoded), encodes every
+     * complete destination block's run, and leaves the keys of the incomplete destination block in
+     * {@code tail} (entry {@code e} at {@code (e - start) × kvDim + h × headSize}) for the window.
+     */
+    private void compactKeys(int layer, int h, int[] entriesKept, int keep, int[] old, int[] freshBlocks,
+                             float[] tail, float[] gathered, float[] decoded) {
+        int headSize = layout.headSize();
+        int kvDim = layout.kvDim();
+        int blockSize = slotMask + 1;
+        int encodedEntries = entries & -blockSize;
+        int tailStart = keep & -blockSize;
+        MemorySegment memory = pool.memory();
+        int decodedBlock = -1;
+        for (int i = 0; i < keep; i++) {
+            int from = entriesKept[i];
+            float[] source;
+            int at;
+            if (from < encodedEntries) {
+                if (from >>> blockShift != decodedBlock) {
+                    decodedBlock = from >>> blockShift;
+                    channelKeys.decode(memory, blockLayout.keyRunOffset(old[decodedBlock], layer, h), headSize,
+                            blockSize, decoded, 0, headSize);
+                }
+                source = decoded;
+                at = (from & slotMask) * headSize;
+            } else {
+                source = window.keys(layer);
+                at = window.offset(layer, from) + h * headSize;
+            }
+            if (i >= tailStart) {
+                System.arraycopy(source, at, tail, (i - tailStart) * kvDim + h * headSize, headSize);
+                continue;
+            }
+            System.arraycopy(source, at, gathered, (i & slotMask) * headSize, headSize);
+            if ((i & slotMask) == slotMask) {
+                channelKeys.encode(gathered, 0, headSize, headSize, blockSize, memory,
+                        blockLayout.keyRunOffset(freshBlocks[i >>> blockShift], layer, h));
+            }
+        }
+    }
+
+    /**
+     * Restarts the window at the block of entry {@code next}, holding the decoded entries of it before it; with
+     * per-channel keys, the keys are {@code tailKeys[layer]} (see {@link #compactKeys}).
+     */
+    private void refillWindow(int next, float[][] tailKeys) {
         int start = next & -(slotMask + 1);
         window.reset(start);
         int headSize = layout.headSize();
@@ -379,8 +480,13 @@ public final class PagedKvStore implements KvStore {
             int id = table.get(entry >>> blockShift);
             for (int layer = 0; layer < layout.layers(); layer++) {
                 for (int h = 0; h < layout.kvHeads(); h++) {
-                    codec.decode(memory, blockLayout.keyOffset(id, layer, h, entry & slotMask), headSize, key,
-                            h * headSize);
+                    if (tailKeys == null) {
+                        codec.decode(memory, blockLayout.keyOffset(id, layer, h, entry & slotMask), headSize, key,
+                                h * headSize);
+                    } else {
+                        System.arraycopy(tailKeys[layer], (entry - start) * layout.kvDim() + h * headSize, key,
+                                h * headSize, headSize);
+                    }
                     codec.decode(memory, blockLayout.valueOffset(id, layer, h, entry & slotMask), headSize, value,
                             h * headSize);
                 }

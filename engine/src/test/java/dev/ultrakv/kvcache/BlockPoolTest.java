@@ -1,5 +1,6 @@
 package dev.ultrakv.kvcache;
 
+import dev.ultrakv.kvcache.codec.KvCodecKind;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -300,6 +301,17 @@ class BlockPoolTest {
             assertThrows(IllegalStateException.class, () -> pool.copyPrefix(2, dst, 1), "the source is free");
             pool.copyPrefix(src, dst, 4);
             pool.copyPrefix(src, dst, 0);
+        }
+    }
+
+    @Test
+    void copyPrefixRefusesBlocksWithPerChannelKeys() {
+        KvBlockLayout int4 = KvBlockLayout.of(new KvLayout(2, 4, 2, 8), 4, KvCodecKind.INT4);
+        try (BlockPool pool = BlockPool.forTokens(int4, 12)) {
+            int src = pool.allocate();
+            int dst = pool.allocate();
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> pool.copyPrefix(src, dst, 2));
+            assertTrue(e.getMessage().contains("per-channel"), e.getMessage());
         }
     }
 }

@@ -39,6 +39,14 @@ import jdk.incubator.vector.FloatVector;
  * whose value is a float16 (zeros among them) gets scale 0, every code 0 and decodes exactly to {@code m};
  * another constant value gets the tiny scale that bridges it to its rounded minimum.
  *
+ * <p><b>Zero-centred variant</b> ({@link Int4Codec#CENTRED}, {@link Int2Codec#CENTRED}): the values of a cache
+ * whose keys are per channel ({@link ChannelKeyCodec}), which must give back the bits those keys take. Each group
+ * stores only its float16 scale {@code s = f16(absmax / centre)}, {@code centre = (2^b - 1) / 2}; its minimum is
+ * {@code m = -centre · s} (exact in float: {@code centre} is 7.5 or 1.5), so the codes span
+ * {@code [-absmax, absmax]} symmetrically and include no exact zero. A value decodes within
+ * {@code s / 2 + centre |s - σ|}. Everything else (packing, kernels) is the asymmetric codec's with that
+ * minimum: 34 bytes per slot for int4 at {@code headSize} 64 (4.25 bits per value), 18 for int2 (2.25).
+ *
  * <p><b>Why float16 fields.</b> Their relative error, 2⁻¹¹, is far below the code step ({@code 1/15} or
  * {@code 1/3} of the range). They bound what can be stored: the minimum must lie in ±65504 and the scale be at
  * most 65504, a range of up to 65504 · 15 (int4) or 65504 · 3 (int2); beyond, encoding is refused with the
@@ -56,6 +64,8 @@ import jdk.incubator.vector.FloatVector;
 abstract sealed class AsymmetricIntCodec implements KvCodec permits Int4Codec, Int2Codec {
     /** Bytes of one group's header: its float16 scale, then its float16 minimum. */
     static final int HEADER_BYTES = 2 * Short.BYTES;
+    /** Bytes of one group's header in a zero-centred codec: its float16 scale alone. */
+    static final int CENTRED_HEADER_BYTES = Short.BYTES;
     /** Offset of the minimum inside a group's header. */
     static final int MIN_OFFSET = Short.BYTES;
 
@@ -66,14 +76,26 @@ abstract sealed class AsymmetricIntCodec implements KvCodec permits Int4Codec, I
     final int levels;
     /** Codes per byte, {@code 8 / bits}. */
     final int codesPerByte;
+    /**
+     * Whether the range of every group is centred on zero: only the scale is stored, and the minimum is
+     * {@code -centre · s} with {@code centre = levels / 2} (see the class notes).
+     */
+    final boolean centred;
+    /** {@code levels / 2}: a zero-centred group's minimum in steps below zero (7.5 or 1.5, exact in float). */
+    final float centre;
+    /** Bytes of one group's header: {@link #HEADER_BYTES}, or {@link #CENTRED_HEADER_BYTES} when centred. */
+    final int headerBytes;
     /** The geometry of the last head size attended to (see {@link #run}). */
     private Run lastRun;
 
-    AsymmetricIntCodec(KvCodecKind kind) {
+    AsymmetricIntCodec(KvCodecKind kind, boolean centred) {
         this.kind = kind;
         this.bits = kind.bits();
         this.levels = (1 << bits) - 1;
         this.codesPerByte = Byte.SIZE / bits;
+        this.centred = centred;
+        this.centre = levels / 2f;
+        this.headerBytes = centred ? CENTRED_HEADER_BYTES : HEADER_BYTES;
     }
 
     @Override
@@ -84,7 +106,7 @@ abstract sealed class AsymmetricIntCodec implements KvCodec permits Int4Codec, I
     @Override
     public final long slotBytes(int headSize) {
         int groups = headSize / groupSize(headSize);
-        return (long) groups * HEADER_BYTES + headSize / codesPerByte;
+        return (long) groups * headerBytes + headSize / codesPerByte;
     }
 
     final int groupSize(int headSize) {
@@ -112,16 +134,19 @@ abstract sealed class AsymmetricIntCodec implements KvCodec permits Int4Codec, I
         for (int g = 0; g < groups; g++) {
             header(src, srcOffset, g * group, group);
         }
-        long codes = dstByteOffset + (long) groups * HEADER_BYTES;
+        long codes = dstByteOffset + (long) groups * headerBytes;
         for (int g = 0; g < groups; g++) {
             int header = header(src, srcOffset, g * group, group);
             short scaleBits = (short) (header >>> 16);
             short minBits = (short) header;
-            long at = dstByteOffset + (long) g * HEADER_BYTES;
+            long at = dstByteOffset + (long) g * headerBytes;
             dst.set(F16_LE, at, scaleBits);
-            dst.set(F16_LE, at + MIN_OFFSET, minBits);
             float scale = Float.float16ToFloat(scaleBits);
-            float min = Float.float16ToFloat(minBits);
+            float min = -centre * scale;
+            if (!centred) {
+                dst.set(F16_LE, at + MIN_OFFSET, minBits);
+                min = Float.float16ToFloat(minBits);
+            }
             int from = srcOffset + g * group;
             for (int i = 0; i < part; i++) {
                 int packed = 0;
@@ -134,10 +159,13 @@ abstract sealed class AsymmetricIntCodec implements KvCodec permits Int4Codec, I
     }
 
     /**
-     * The float16 scale (high 16 bits) and minimum (low 16 bits) of the group of channels
+     * The float16 scale (high 16 bits) and minimum (low 16 bits, 0 when centred) of the group of channels
      * {@code [from, from + group)}.
      */
     private int header(float[] src, int srcOffset, int from, int group) {
+        if (centred) {
+            return centredScale(src, srcOffset, from, group) << 16;
+        }
         float min = src[srcOffset + from];
         float max = min;
         int minChannel = from;
@@ -171,6 +199,26 @@ abstract sealed class AsymmetricIntCodec implements KvCodec permits Int4Codec, I
         return (scaleBits & 0xFFFF) << 16 | (minBits & 0xFFFF);
     }
 
+    /** The float16 scale {@code f16(absmax / centre)} of a zero-centred group, as its 16 low bits. */
+    private int centredScale(float[] src, int srcOffset, int from, int group) {
+        float absmax = 0f;
+        int channel = from;
+        for (int c = from; c < from + group; c++) {
+            float a = Math.abs(src[srcOffset + c]);
+            if (a > absmax) {
+                absmax = a;
+                channel = c;
+            }
+        }
+        float exact = absmax / centre;
+        short scaleBits = Float.floatToFloat16(exact);
+        if (Float.isInfinite(Float.float16ToFloat(scaleBits))) {
+            throw SlotValues.unstorable(kind, src[srcOffset + channel], channel, "the scale |x| / " + centre
+                    + " = " + exact + " overflows float16 (largest 65504)");
+        }
+        return scaleBits & 0xFFFF;
+    }
+
     /**
      * {@code clamp(round((x - min) / scale), 0, levels)}, rounding to the nearest with ties to even, and 0 for a
      * zero scale (a constant group).
@@ -189,7 +237,7 @@ abstract sealed class AsymmetricIntCodec implements KvCodec permits Int4Codec, I
         int part = group / codesPerByte;
         Objects.checkFromIndexSize(dstOffset, headSize, dst.length);
         Objects.checkFromIndexSize(srcByteOffset, slotBytes(headSize), src.byteSize());
-        long codes = srcByteOffset + (long) groups * HEADER_BYTES;
+        long codes = srcByteOffset + (long) groups * headerBytes;
         for (int g = 0; g < groups; g++) {
             float scale = scale(src, srcByteOffset, g);
             float min = min(src, srcByteOffset, g);
@@ -202,11 +250,14 @@ abstract sealed class AsymmetricIntCodec implements KvCodec permits Int4Codec, I
         }
     }
 
-    static float scale(MemorySegment segment, long slot, int group) {
-        return Float.float16ToFloat(segment.get(F16_LE, slot + (long) group * HEADER_BYTES));
+    final float scale(MemorySegment segment, long slot, int group) {
+        return Float.float16ToFloat(segment.get(F16_LE, slot + (long) group * headerBytes));
     }
 
-    static float min(MemorySegment segment, long slot, int group) {
+    final float min(MemorySegment segment, long slot, int group) {
+        if (centred) {
+            return -centre * scale(segment, slot, group);
+        }
         return Float.float16ToFloat(segment.get(F16_LE, slot + (long) group * HEADER_BYTES + MIN_OFFSET));
     }
 
@@ -252,14 +303,14 @@ abstract sealed class AsymmetricIntCodec implements KvCodec permits Int4Codec, I
         Run run = lastRun;
         if (run == null || run.headSize() != headSize) {
             int group = groupSize(headSize);
-            run = new Run(headSize, group, headSize / group, slotBytes(headSize));
+            run = new Run(headSize, group, headSize / group, slotBytes(headSize), headerBytes);
             lastRun = run;
         }
         return run;
     }
 
     /** The geometry of a run's slots: channels per slot and per group, groups per slot, bytes per slot. */
-    record Run(int headSize, int group, int groups, long slotBytes) {
+    record Run(int headSize, int group, int groups, long slotBytes, int headerBytes) {
         /** Code bytes of one group. */
         int part(int codesPerByte) {
             return group / codesPerByte;
@@ -267,7 +318,7 @@ abstract sealed class AsymmetricIntCodec implements KvCodec permits Int4Codec, I
 
         /** Bytes of a slot's headers: where its codes start. */
         long header() {
-            return (long) groups * HEADER_BYTES;
+            return (long) groups * headerBytes;
         }
     }
 

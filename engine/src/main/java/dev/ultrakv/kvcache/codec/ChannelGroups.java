@@ -13,7 +13,8 @@ package dev.ultrakv.kvcache.codec;
  *
  * <p><b>Why per-slot groups.</b> Scales are per slot, never per block, so a slot can be written the moment its
  * position is computed and copied byte for byte; the price is the scale bytes in every slot (0.25 bit per value
- * for int8 at 64 channels, 0.5 for the asymmetric codecs).
+ * for int8 at 64 channels and the zero-centred codecs, 0.5 for the asymmetric codecs). The keys of INT4 and INT2
+ * caches are the exception, per channel over a block ({@link ChannelKeyCodec}).
  */
 final class ChannelGroups {
     /**

@@ -22,13 +22,15 @@ import jdk.incubator.vector.VectorOperators;
  * out in full (see {@link CodecVectors} for why).
  */
 final class Int2Codec extends AsymmetricIntCodec {
-    static final Int2Codec INSTANCE = new Int2Codec();
+    static final Int2Codec INSTANCE = new Int2Codec(false);
+    /** The zero-centred variant (scale only), for the values of caches whose keys are per channel. */
+    static final Int2Codec CENTRED = new Int2Codec(true);
 
     /** Mask of one 2-bit code. */
     private static final int CRUMB = 0x03;
 
-    private Int2Codec() {
-        super(KvCodecKind.INT2);
+    private Int2Codec(boolean centred) {
+        super(KvCodecKind.INT2, centred);
     }
 
     @Override
@@ -96,16 +98,16 @@ final class Int2Codec extends AsymmetricIntCodec {
                             .convertShape(VectorOperators.I2F, F, 0)).fma(q3, acc3);
             }
             FloatVector qSum = FloatVector.fromArray(F, buffer, g * L);
-            long h = (long) g * HEADER_BYTES;
+            long h = (long) g * headerBytes;
             // The header fields read in place: a call C2 leaves out of line here costs more than the read.
             float scale0 = Float.float16ToFloat(keys.get(F16_LE, s0 + h));
-            float min0 = Float.float16ToFloat(keys.get(F16_LE, s0 + h + MIN_OFFSET));
+            float min0 = centred ? -centre * scale0 : Float.float16ToFloat(keys.get(F16_LE, s0 + h + MIN_OFFSET));
             float scale1 = Float.float16ToFloat(keys.get(F16_LE, s1 + h));
-            float min1 = Float.float16ToFloat(keys.get(F16_LE, s1 + h + MIN_OFFSET));
+            float min1 = centred ? -centre * scale1 : Float.float16ToFloat(keys.get(F16_LE, s1 + h + MIN_OFFSET));
             float scale2 = Float.float16ToFloat(keys.get(F16_LE, s2 + h));
-            float min2 = Float.float16ToFloat(keys.get(F16_LE, s2 + h + MIN_OFFSET));
+            float min2 = centred ? -centre * scale2 : Float.float16ToFloat(keys.get(F16_LE, s2 + h + MIN_OFFSET));
             float scale3 = Float.float16ToFloat(keys.get(F16_LE, s3 + h));
-            float min3 = Float.float16ToFloat(keys.get(F16_LE, s3 + h + MIN_OFFSET));
+            float min3 = centred ? -centre * scale3 : Float.float16ToFloat(keys.get(F16_LE, s3 + h + MIN_OFFSET));
             total0 = acc0.fma(FloatVector.broadcast(F, scale0), total0);
             total0 = qSum.fma(FloatVector.broadcast(F, min0), total0);
             total1 = acc1.fma(FloatVector.broadcast(F, scale1), total1);
@@ -159,6 +161,6 @@ final class Int2Codec extends AsymmetricIntCodec {
 
     @Override
     public String toString() {
-        return "Int2Codec";
+        return centred ? "Int2Codec (zero-centred)" : "Int2Codec";
     }
 }

@@ -22,15 +22,17 @@ import jdk.incubator.vector.VectorOperators;
  * out in full (see {@link CodecVectors} for why).
  */
 final class Int4Codec extends AsymmetricIntCodec {
-    static final Int4Codec INSTANCE = new Int4Codec();
+    static final Int4Codec INSTANCE = new Int4Codec(false);
+    /** The zero-centred variant (scale only), for the values of caches whose keys are per channel. */
+    static final Int4Codec CENTRED = new Int4Codec(true);
 
     /** Mask of one nibble. */
     private static final int NIBBLE = 0x0F;
     /** Shift of the high nibble. */
     private static final int HIGH = 4;
 
-    private Int4Codec() {
-        super(KvCodecKind.INT4);
+    private Int4Codec(boolean centred) {
+        super(KvCodecKind.INT4, centred);
     }
 
     @Override
@@ -80,16 +82,16 @@ final class Int4Codec extends AsymmetricIntCodec {
                             .convertShape(VectorOperators.I2F, F, 0)).fma(qHigh, acc3);
             }
             FloatVector qSum = FloatVector.fromArray(F, buffer, g * L);
-            long h = (long) g * HEADER_BYTES;
+            long h = (long) g * headerBytes;
             // The header fields read in place: a call C2 leaves out of line here costs more than the read.
             float scale0 = Float.float16ToFloat(keys.get(F16_LE, s0 + h));
-            float min0 = Float.float16ToFloat(keys.get(F16_LE, s0 + h + MIN_OFFSET));
+            float min0 = centred ? -centre * scale0 : Float.float16ToFloat(keys.get(F16_LE, s0 + h + MIN_OFFSET));
             float scale1 = Float.float16ToFloat(keys.get(F16_LE, s1 + h));
-            float min1 = Float.float16ToFloat(keys.get(F16_LE, s1 + h + MIN_OFFSET));
+            float min1 = centred ? -centre * scale1 : Float.float16ToFloat(keys.get(F16_LE, s1 + h + MIN_OFFSET));
             float scale2 = Float.float16ToFloat(keys.get(F16_LE, s2 + h));
-            float min2 = Float.float16ToFloat(keys.get(F16_LE, s2 + h + MIN_OFFSET));
+            float min2 = centred ? -centre * scale2 : Float.float16ToFloat(keys.get(F16_LE, s2 + h + MIN_OFFSET));
             float scale3 = Float.float16ToFloat(keys.get(F16_LE, s3 + h));
-            float min3 = Float.float16ToFloat(keys.get(F16_LE, s3 + h + MIN_OFFSET));
+            float min3 = centred ? -centre * scale3 : Float.float16ToFloat(keys.get(F16_LE, s3 + h + MIN_OFFSET));
             total0 = acc0.fma(FloatVector.broadcast(F, scale0), total0);
             total0 = qSum.fma(FloatVector.broadcast(F, min0), total0);
             total1 = acc1.fma(FloatVector.broadcast(F, scale1), total1);
@@ -136,6 +138,6 @@ final class Int4Codec extends AsymmetricIntCodec {
 
     @Override
     public String toString() {
-        return "Int4Codec";
+        return centred ? "Int4Codec (zero-centred)" : "Int4Codec";
     }
 }

@@ -11,9 +11,13 @@ public enum KvCodecKind {
     F16(16),
     /** 8-bit integers, symmetric, one float16 scale per group. */
     INT8(8),
-    /** 4-bit integers, asymmetric, a float16 scale and minimum per group. */
+    /**
+     * 4-bit integers: keys per channel over each block ({@link ChannelKeyCodec}), values zero-centred with a
+     * float16 scale per group ({@link KvCodecs#values}). {@link KvCodecs#of} alone is the per-slot asymmetric
+     * codec (a float16 scale and minimum per group), for keys and values alike.
+     */
     INT4(4),
-    /** 2-bit integers, asymmetric, a float16 scale and minimum per group. */
+    /** 2-bit integers, stored as {@link #INT4} is. */
     INT2(2);
 
     private final int bits;

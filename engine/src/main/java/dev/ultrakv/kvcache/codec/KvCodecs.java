@@ -3,9 +3,12 @@ package dev.ultrakv.kvcache.codec;
 import java.util.Objects;
 
 /**
- * The codecs, one stateless instance per {@link KvCodecKind}.
+ * The codecs, stateless instances: one slot codec per {@link KvCodecKind} ({@link #of}), and for INT4 and INT2
+ * the per-channel key codec ({@link #channelKeys}) and the zero-centred value codec ({@link #values}) that an
+ * INT4 or INT2 cache stores its keys and values in.
  *
- * <p>Bytes per slot and bits per value (codes plus scales) at {@code headSize} 64:
+ * <p>Bytes per slot and bits per value (codes plus scales) of {@link #of} at {@code headSize} 64 (a cache of
+ * INT4 stores keys at 4.80 and values at 4.25 bits per value, INT2 at 2.80 and 2.25; see {@link ChannelKeyCodec}):
  * <table>
  *   <caption>Slot sizes</caption>
  *   <tr><th>kind</th><th>bytes per slot</th><th>bits per value</th></tr>
@@ -28,6 +31,31 @@ public final class KvCodecs {
             case INT8 -> Int8Codec.INSTANCE;
             case INT4 -> Int4Codec.INSTANCE;
             case INT2 -> Int2Codec.INSTANCE;
+        };
+    }
+
+    /**
+     * The per-channel key codec of a cache of {@code kind}: INT4 and INT2 caches store keys per channel over each
+     * block (see {@link ChannelKeyCodec}); null for the others, whose keys are slots of {@link #of}.
+     */
+    public static ChannelKeyCodec channelKeys(KvCodecKind kind) {
+        return switch (Objects.requireNonNull(kind, "kind")) {
+            case INT4 -> ChannelKeyCodec.INT4;
+            case INT2 -> ChannelKeyCodec.INT2;
+            case F32, F16, INT8 -> null;
+        };
+    }
+
+    /**
+     * The slot codec of a cache's values: zero-centred INT4 or INT2 (one float16 scale per group, 4.25 and 2.25
+     * bits per value at {@code headSize} 64) where keys are per channel, so that keys and values together stay in
+     * the byte budget; {@link #of} otherwise.
+     */
+    public static KvCodec values(KvCodecKind kind) {
+        return switch (Objects.requireNonNull(kind, "kind")) {
+            case INT4 -> Int4Codec.CENTRED;
+            case INT2 -> Int2Codec.CENTRED;
+            case F32, F16, INT8 -> of(kind);
         };
     }
 
