@@ -201,22 +201,7 @@ abstract sealed class AsymmetricIntCodec implements KvCodec permits Int4Codec, I
 
     /** The float16 scale {@code f16(absmax / centre)} of a zero-centred group, as its 16 low bits. */
     private int centredScale(float[] src, int srcOffset, int from, int group) {
-        float absmax = 0f;
-        int channel = from;
-        for (int c = from; c < from + group; c++) {
-            float a = Math.abs(src[srcOffset + c]);
-            if (a > absmax) {
-                absmax = a;
-                channel = c;
-            }
-        }
-        float exact = absmax / centre;
-        short scaleBits = Float.floatToFloat16(exact);
-        if (Float.isInfinite(Float.float16ToFloat(scaleBits))) {
-            throw SlotValues.unstorable(kind, src[srcOffset + channel], channel, "the scale |x| / " + centre
-                    + " = " + exact + " overflows float16 (largest 65504)");
-        }
-        return scaleBits & 0xFFFF;
+        return SlotValues.symmetricScale(kind, src, srcOffset, from, group, centre) & 0xFFFF;
     }
 
     /**

@@ -106,23 +106,7 @@ final class Int8Codec implements KvCodec {
 
     /** The float16 scale of the group of channels {@code [from, from + group)}: {@code f16(absmax / 127)}. */
     private static short scaleBits(float[] src, int srcOffset, int from, int group) {
-        float absmax = 0f;
-        int channel = from;
-        for (int c = from; c < from + group; c++) {
-            float a = Math.abs(src[srcOffset + c]);
-            if (a > absmax) {
-                absmax = a;
-                channel = c;
-            }
-        }
-        float exact = absmax / MAX_CODE;
-        short bits = Float.floatToFloat16(exact);
-        if (Float.isInfinite(Float.float16ToFloat(bits))) {
-            throw SlotValues.unstorable(KvCodecKind.INT8, src[srcOffset + channel], channel,
-                    "its group's scale |value| / " + MAX_CODE + " = " + exact
-                            + " overflows float16 (largest 65504)");
-        }
-        return bits;
+        return SlotValues.symmetricScale(KvCodecKind.INT8, src, srcOffset, from, group, MAX_CODE);
     }
 
     /**
