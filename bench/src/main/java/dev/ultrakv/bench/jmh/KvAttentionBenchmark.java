@@ -1,5 +1,6 @@
 package dev.ultrakv.bench.jmh;
 
+import dev.ultrakv.kvcache.codec.ChannelKeyCodec;
 import dev.ultrakv.kvcache.codec.KvCodec;
 import dev.ultrakv.kvcache.codec.KvCodecKind;
 import dev.ultrakv.kvcache.codec.KvCodecs;
@@ -35,7 +36,8 @@ import java.util.concurrent.TimeUnit;
  * The blocks lie in one off-heap segment laid out like the block pool's: each block holds the key runs then the
  * value runs of {@value #KV_HEADS} KV heads (one layer), each run padded to 64 bytes, and the sequence's blocks
  * are taken in a shuffled order, so reads jump between blocks as in a busy pool. Keys and values are Gaussian,
- * encoded in {@code @Setup}.
+ * encoded in {@code @Setup} as a cache of the codec stores them: INT4 and INT2 keys per channel over each block
+ * ({@code KvCodecs.channelKeys}), their values zero-centred ({@code KvCodecs.values}).
  *
  * <p>The acceptance point: over INT8 blocks, which hold about a quarter of the bytes of F32 ones, attention must
  * be at least as fast as over F32 for long contexts. Run after {@code ./mvnw -B -DskipTests package}:
@@ -70,7 +72,10 @@ public class KvAttentionBenchmark {
     @Param({"64"})
     int headSize;
 
+    /** The values' slot codec, and the keys' when {@link #channelKeys} is null. */
     private KvCodec kv;
+    /** The keys' run codec of INT4 and INT2 caches; null for the others. */
+    private ChannelKeyCodec channelKeys;
     private Arena arena;
     private MemorySegment memory;
     /** Byte offset of the attended head's key run in each block of the sequence, in position order. */
@@ -83,9 +88,11 @@ public class KvAttentionBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        kv = KvCodecs.of(codec);
-        long runBytes = (kv.slotBytes(headSize) * BLOCK + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
-        long blockBytes = 2L * KV_HEADS * runBytes;
+        kv = KvCodecs.values(codec);
+        channelKeys = KvCodecs.channelKeys(codec);
+        long valueRunBytes = align(kv.slotBytes(headSize) * BLOCK);
+        long keyRunBytes = channelKeys == null ? valueRunBytes : align(channelKeys.runBytes(headSize, BLOCK));
+        long blockBytes = KV_HEADS * (keyRunBytes + valueRunBytes);
         int blocks = (positions + BLOCK - 1) / BLOCK;
         arena = Arena.ofConfined();
         memory = arena.allocate(blocks * blockBytes, ALIGNMENT);
@@ -103,14 +110,25 @@ public class KvAttentionBenchmark {
         keyRuns = new long[blocks];
         valueRuns = new long[blocks];
         float[] slot = new float[headSize];
+        float[] run = new float[BLOCK * headSize];
         for (int b = 0; b < blocks; b++) {
             long block = order[b] * blockBytes;
-            keyRuns[b] = block + HEAD * runBytes;
-            valueRuns[b] = block + (KV_HEADS + HEAD) * runBytes;
-            for (int run = 0; run < 2 * KV_HEADS; run++) {
+            long values = block + KV_HEADS * keyRunBytes;
+            keyRuns[b] = block + HEAD * keyRunBytes;
+            valueRuns[b] = values + HEAD * valueRunBytes;
+            for (int h = 0; h < KV_HEADS; h++) {
+                long keys = block + h * keyRunBytes;
+                if (channelKeys != null) {
+                    gaussian(random, run);
+                    channelKeys.encode(run, 0, headSize, headSize, BLOCK, memory, keys);
+                }
                 for (int t = 0; t < BLOCK; t++) {
+                    if (channelKeys == null) {
+                        gaussian(random, slot);
+                        kv.encode(slot, 0, headSize, memory, keys + t * kv.slotBytes(headSize));
+                    }
                     gaussian(random, slot);
-                    kv.encode(slot, 0, headSize, memory, block + run * runBytes + t * kv.slotBytes(headSize));
+                    kv.encode(slot, 0, headSize, memory, values + h * valueRunBytes + t * kv.slotBytes(headSize));
                 }
             }
         }
@@ -121,6 +139,10 @@ public class KvAttentionBenchmark {
         // Softmaxed scores as the weights of the values benchmark.
         computeScores();
         Kernels.softmax(scores, 0, positions);
+    }
+
+    private static long align(long bytes) {
+        return (bytes + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
     }
 
     private static void gaussian(SplittableRandom random, float[] a) {
@@ -158,8 +180,12 @@ public class KvAttentionBenchmark {
 
     private void computeScores() {
         for (int b = 0, start = 0; start < positions; b++, start += BLOCK) {
-            kv.attentionScores(query, 0, headSize, memory, keyRuns[b], Math.min(BLOCK, positions - start), scores,
-                    start);
+            int count = Math.min(BLOCK, positions - start);
+            if (channelKeys == null) {
+                kv.attentionScores(query, 0, headSize, memory, keyRuns[b], count, scores, start);
+            } else {
+                channelKeys.attentionScores(query, 0, headSize, memory, keyRuns[b], BLOCK, count, scores, start);
+            }
         }
     }
 
