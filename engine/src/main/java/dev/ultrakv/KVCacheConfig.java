@@ -118,8 +118,9 @@ public final class KVCacheConfig {
     public String toString() {
         return "KVCacheConfig[" + (maxMemoryBytes > 0 ? "maxMemoryBytes " + maxMemoryBytes
                 : "maxTokens " + maxTokens) + ", " + cacheStrategy + ", blockSize " + blockSize
-                + ", compression " + (useCompression ? compressionMethod + " " + compressionRatio : "off") + ", quantization "
-                + (useQuantization ? quantizationBits + " bits" : "off") + ", model " + model + "]";
+                + ", compression " + (useCompression ? compressionMethod + " " + compressionRatio : "off")
+                + ", quantization " + (useQuantization ? quantizationBits + " bits" : "off") + ", model " + model
+                + "]";
     }
 
     /** Builds a {@link KVCacheConfig}; {@link #build()} checks the values. */

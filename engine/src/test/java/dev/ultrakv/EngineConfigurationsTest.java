@@ -70,7 +70,8 @@ class EngineConfigurationsTest {
         assertEquals(baseline, stats.get("Compressed").kvBytesCapacity(), "compression keeps the pool's size");
         double quantized = (double) stats.get("Quantized").kvBytesCapacity() / baseline;
         // stories260K's heads have 8 channels: an int8 slot is 8 codes and a float16 scale, 10 bytes against 32.
-        assertEquals(10.0 / 32, quantized, 0.01, "an int8 pool of the same tokens takes " + quantized + " of the bytes");
+        assertEquals(10.0 / 32, quantized, 0.01,
+                "an int8 pool of the same tokens takes " + quantized + " of the bytes");
         assertEquals(4 * baseline, stats.get("Large").kvBytesCapacity());
     }
 }

@@ -90,7 +90,8 @@ public final class PrefixCacheBenchmark {
                 cachedTokens = hit.cachedPromptTokens();
             }
         }
-        return new Result(shape.name(), promptTokens, prompts, RooflineBenchmark.median(uncached), RooflineBenchmark.median(cached), cachedTokens);
+        return new Result(shape.name(), promptTokens, prompts, RooflineBenchmark.median(uncached),
+                RooflineBenchmark.median(cached), cachedTokens);
     }
 
     private static Request request(String text) {
