@@ -1,11 +1,9 @@
 package dev.ultrakv.kvcache.policy;
 
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.IdentityHashMap;
 import java.util.Set;
-import java.util.TreeSet;
 
 /**
  * Evicts the least frequently used unpinned leaf, the least recently used among equals, with ageing: every
@@ -26,7 +24,7 @@ public final class LfuPolicy implements EvictionPolicy {
 
     private final int agePeriod;
     private final Set<BlockEntry> entries = Collections.newSetFromMap(new IdentityHashMap<>());
-    private final TreeSet<BlockEntry> evictable = new TreeSet<>(BY_FREQUENCY_THEN_AGE);
+    private final EvictableOrder evictable = new EvictableOrder(BY_FREQUENCY_THEN_AGE);
     private long tick;
     private int referencesSinceAgeing;
 
@@ -65,12 +63,10 @@ public final class LfuPolicy implements EvictionPolicy {
 
     @Override
     public void onAccess(BlockEntry entry) {
-        boolean queued = entry.evictable && evictable.remove(entry);
+        boolean queued = evictable.unlink(entry);
         entry.frequency++;
         entry.order = ++tick;
-        if (queued) {
-            evictable.add(entry);
-        }
+        evictable.relink(entry, queued);
         countReference();
     }
 
@@ -78,39 +74,33 @@ public final class LfuPolicy implements EvictionPolicy {
         if (++referencesSinceAgeing >= agePeriod) {
             referencesSinceAgeing = 0;
             // Halving can merge counts and so change the order: re-sort the evictable entries.
-            var queued = new ArrayList<>(evictable);
-            evictable.clear();
-            for (BlockEntry entry : entries) {
-                entry.frequency >>>= 1;
-            }
-            evictable.addAll(queued);
+            evictable.reorderAll(() -> {
+                for (BlockEntry entry : entries) {
+                    entry.frequency >>>= 1;
+                }
+            });
         }
     }
 
     @Override
     public void onEvictable(BlockEntry entry) {
-        entry.evictable = true;
         evictable.add(entry);
     }
 
     @Override
     public void onUnevictable(BlockEntry entry) {
         evictable.remove(entry);
-        entry.evictable = false;
     }
 
     @Override
     public void onRemove(BlockEntry entry) {
-        if (entry.evictable) {
-            evictable.remove(entry);
-            entry.evictable = false;
-        }
+        evictable.forget(entry);
         entries.remove(entry);
     }
 
     @Override
     public BlockEntry selectVictim() {
-        return evictable.isEmpty() ? null : evictable.first();
+        return evictable.first();
     }
 
     @Override
@@ -124,8 +114,6 @@ public final class LfuPolicy implements EvictionPolicy {
                 expectedSize);
         Invariants.check(evictable.size() == expectedEvictable, "LFU orders %d evictable entries, the index has %d",
                 evictable.size(), expectedEvictable);
-        for (BlockEntry entry : evictable) {
-            Invariants.check(entry.evictable && entries.contains(entry), "LFU orders an entry it does not hold");
-        }
+        evictable.checkEach(entries::contains, "LFU orders an entry it does not hold");
     }
 }

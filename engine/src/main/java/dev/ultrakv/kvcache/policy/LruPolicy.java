@@ -1,17 +1,16 @@
 package dev.ultrakv.kvcache.policy;
 
 import java.util.Comparator;
-import java.util.TreeSet;
 
 /**
  * Evicts the least recently used unpinned leaf. Recency is a tick taken at each insertion and access.
  *
- * <p>Only evictable entries are kept in order (a tree set keyed by tick), so a victim is found in
+ * <p>Only evictable entries are kept in order ({@link EvictableOrder}, keyed by tick), so a victim is found in
  * {@code O(log n)} however many pinned or inner blocks the cache holds. A parent that becomes a leaf keeps the
  * tick of its own last use, as in SGLang's radix cache.
  */
 public final class LruPolicy implements EvictionPolicy {
-    private final TreeSet<BlockEntry> evictable = new TreeSet<>(Comparator.comparingLong(e -> e.order));
+    private final EvictableOrder evictable = new EvictableOrder(Comparator.comparingLong(e -> e.order));
     private long tick;
     private int size;
 
@@ -32,37 +31,30 @@ public final class LruPolicy implements EvictionPolicy {
 
     @Override
     public void onAccess(BlockEntry entry) {
-        boolean queued = entry.evictable && evictable.remove(entry);
+        boolean queued = evictable.unlink(entry);
         entry.order = ++tick;
-        if (queued) {
-            evictable.add(entry);
-        }
+        evictable.relink(entry, queued);
     }
 
     @Override
     public void onEvictable(BlockEntry entry) {
-        entry.evictable = true;
         evictable.add(entry);
     }
 
     @Override
     public void onUnevictable(BlockEntry entry) {
         evictable.remove(entry);
-        entry.evictable = false;
     }
 
     @Override
     public void onRemove(BlockEntry entry) {
-        if (entry.evictable) {
-            evictable.remove(entry);
-            entry.evictable = false;
-        }
+        evictable.forget(entry);
         size--;
     }
 
     @Override
     public BlockEntry selectVictim() {
-        return evictable.isEmpty() ? null : evictable.first();
+        return evictable.first();
     }
 
     @Override
@@ -75,8 +67,6 @@ public final class LruPolicy implements EvictionPolicy {
         Invariants.check(size == expectedSize, "LRU holds %d entries, the index %d", size, expectedSize);
         Invariants.check(evictable.size() == expectedEvictable, "LRU orders %d evictable entries, the index has %d",
                 evictable.size(), expectedEvictable);
-        for (BlockEntry entry : evictable) {
-            Invariants.check(entry.evictable, "LRU orders an entry not marked evictable");
-        }
+        evictable.checkEach(entry -> true, "LRU orders an entry not marked evictable");
     }
 }
