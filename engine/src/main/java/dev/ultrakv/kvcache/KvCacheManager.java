@@ -74,7 +74,6 @@ public final class KvCacheManager implements AutoCloseable {
     private final boolean lossless;
     private final PrefixIndex index;
     private final Set<Sequence> live = Collections.newSetFromMap(new IdentityHashMap<>());
-    private long compactionsDeferred;
 
     /**
      * @param modelId   the model's identity in the index: sequences of different models never share blocks
@@ -289,7 +288,6 @@ public final class KvCacheManager implements AutoCloseable {
             if (!tryMakeRoom(blocks) || !pool.allocate(blocks, fresh, 0)) {
                 // The kept entries need fresh blocks while the old ones are still read; with the pool dry the
                 // sequence stays a little over its share until a later step finds room.
-                compactionsDeferred++;
                 return;
             }
             int[][][] kept = compressor.select(entries, keep);
@@ -301,15 +299,8 @@ public final class KvCacheManager implements AutoCloseable {
                 cachePromptAndLetGo(sequence, old);
             }
         }
-        if (store.entryCapacity() <= store.entries() && tryMakeRoom(1)) {
-            // Room for the next entry; when there is none, the scheduler's allocateSlots asks again (or preempts).
-            store.appendBlock(pool.allocate());
-        }
-    }
-
-    /** Compactions put off because the pool had no room for the kept entries' blocks. */
-    public long compactionsDeferred() {
-        return compactionsDeferred;
+        // Room for the next position; when there is none, the scheduler's allocateSlots asks again (or preempts).
+        allocateSlots(sequence, positions + 1);
     }
 
     /** Evicts unpinned cached blocks until {@code blocks} are free; false if even that is not enough. */
@@ -359,11 +350,7 @@ public final class KvCacheManager implements AutoCloseable {
 
     /** Evicts until {@code blocks} are free, or says why they cannot be. */
     private void makeRoom(int blocks, String what) {
-        int missing = blocks - pool.freeBlocks();
-        if (missing > 0) {
-            index.evict(missing);
-        }
-        if (pool.freeBlocks() < blocks) {
+        if (!tryMakeRoom(blocks)) {
             throw new IllegalStateException("the KV cache cannot hold " + what + ": it needs " + blocks
                     + " free blocks of "
                     + pool.blockSize() + " positions, " + pool.freeBlocks() + " of " + pool.totalBlocks()
@@ -521,11 +508,7 @@ public final class KvCacheManager implements AutoCloseable {
             return false;
         }
         int[] ids = new int[missing];
-        int shortfall = missing - pool.freeBlocks();
-        if (shortfall > 0) {
-            index.evict(shortfall);
-        }
-        if (!pool.allocate(missing, ids, 0)) {
+        if (!tryMakeRoom(missing) || !pool.allocate(missing, ids, 0)) {
             throw new IllegalStateException("allocation of " + missing + " blocks failed after eviction");
         }
         for (int id : ids) {
