@@ -1,6 +1,8 @@
 package dev.ultrakv;
 
+import dev.ultrakv.kvcache.codec.KvCodecKind;
 import dev.ultrakv.kvcache.compress.CompressionMethod;
+import dev.ultrakv.kvcache.compress.KvCompression;
 
 import java.util.Objects;
 
@@ -107,6 +109,16 @@ public final class KVCacheConfig {
     /** Bits per quantized value: 2, 4 or 8. */
     public int quantizationBits() {
         return quantizationBits;
+    }
+
+    /** The codec the cache's blocks are stored in: float32, or the integer codec of {@link #quantizationBits()}. */
+    public KvCodecKind codec() {
+        return useQuantization ? KvCodecKind.forQuantizationBits(quantizationBits) : KvCodecKind.F32;
+    }
+
+    /** The compression of each sequence: {@link #compressionMethod()} at {@link #compressionRatio()}, or none. */
+    public KvCompression compression() {
+        return useCompression ? new KvCompression(compressionMethod, compressionRatio) : KvCompression.NONE;
     }
 
     /** Where the model comes from. */

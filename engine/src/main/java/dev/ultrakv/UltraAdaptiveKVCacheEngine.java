@@ -2,8 +2,6 @@ package dev.ultrakv;
 
 import dev.ultrakv.kvcache.KvCacheManager;
 import dev.ultrakv.kvcache.KvCacheSpec;
-import dev.ultrakv.kvcache.codec.KvCodecKind;
-import dev.ultrakv.kvcache.compress.KvCompression;
 import dev.ultrakv.kvcache.index.PrefixIndexStats;
 import dev.ultrakv.model.LlamaModel;
 import dev.ultrakv.sampling.Sampler;
@@ -200,12 +198,8 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
 
     /** The cache the configuration asks for, in the KV cache's own terms. */
     static KvCacheSpec cacheSpec(KVCacheConfig config) {
-        KvCodecKind codec = config.useQuantization() ? KvCodecKind.forQuantizationBits(config.quantizationBits())
-                : KvCodecKind.F32;
-        KvCompression compression = config.useCompression()
-                ? new KvCompression(config.compressionMethod(), config.compressionRatio()) : KvCompression.NONE;
         return new KvCacheSpec(config.blockSize(), config.maxTokens(), config.maxMemoryBytes(),
-                config.cacheStrategy().policy(), codec, compression);
+                config.cacheStrategy().policy(), config.codec(), config.compression());
     }
 
     /** The configuration of the cache and model the engine runs. */

@@ -1,8 +1,6 @@
 package dev.ultrakv.bench.suite;
 
 import dev.ultrakv.KVCacheConfig;
-import dev.ultrakv.kvcache.codec.KvCodecKind;
-import dev.ultrakv.kvcache.compress.KvCompression;
 import dev.ultrakv.model.LlamaModel;
 import dev.ultrakv.quality.KvCandidate;
 import dev.ultrakv.quality.QualityHarness;
@@ -26,11 +24,7 @@ public final class HarnessQualityProbe implements QualityProbe {
 
     @Override
     public QualityFigures measure(KVCacheConfig config) {
-        KvCodecKind codec = config.useQuantization() ? KvCodecKind.forQuantizationBits(config.quantizationBits())
-                : KvCodecKind.F32;
-        KvCompression compression = config.useCompression()
-                ? new KvCompression(config.compressionMethod(), config.compressionRatio()) : KvCompression.NONE;
-        KvCandidate candidate = new KvCandidate(codec, compression);
+        KvCandidate candidate = new KvCandidate(config.codec(), config.compression());
         try (LlamaModel model = config.model().load()) {
             int context = model.config().contextLength();
             List<Integer> lengths = QualityHarness.DEFAULT_LENGTHS.stream().filter(n -> n <= context).toList();
