@@ -9,7 +9,6 @@ import dev.ultrakv.kvcache.compress.KvCompressor;
 import dev.ultrakv.kvcache.policy.EvictionPolicies;
 import dev.ultrakv.kvcache.policy.PolicyKind;
 
-import java.util.BitSet;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.Objects;
@@ -203,28 +202,15 @@ public final class KvCacheManager implements AutoCloseable {
         int prompt = promptTokens.length;
         long positions = prompt + Math.max(0L, maxNewTokens - 1L);
         PrefixMatch match = index.match(modelId, promptTokens);
+        Reuse reuse = reuse(match, prompt);
         index.pin(match);
         int[] full = match.fullBlocks();
         int blockSize = pool.blockSize();
-        // Lossy blocks are reused whole and the query's own block is computed again (see the class notes), so the
-        // model starts at the block start of the first position it must run.
-        int computeFrom = match.isFullHit() ? prompt - 1 : match.cachedTokens();
+        int computeFrom = reuse.computeFrom();
+        int shared = reuse.shared();
+        boolean privateLast = reuse.privateLast();
+        boolean copyPartial = reuse.copyPartial();
         KvCompression compression = spec.compression();
-        boolean observes = compression.isEnabled() && compression.method() != CompressionMethod.STREAMING;
-        if (observes) {
-            computeFrom = Math.min(computeFrom, Math.max(0, prompt - OBSERVED_PROMPT_POSITIONS));
-        }
-        int shared;
-        boolean privateLast = false;
-        boolean copyPartial = false;
-        if (lossless && !observes) {
-            privateLast = match.isFullHit() && !match.hasPartial();
-            copyPartial = match.hasPartial();
-            shared = privateLast ? full.length - 1 : full.length;
-        } else {
-            computeFrom = computeFrom / blockSize * blockSize;
-            shared = computeFrom / blockSize;
-        }
         long needed = blocksFor(positions);
         int fresh = Math.toIntExact(needed - shared);
         int[] freshIds = new int[fresh];
@@ -250,7 +236,7 @@ public final class KvCacheManager implements AutoCloseable {
         for (int id : freshIds) {
             store.appendBlock(id);
         }
-        int reused = lossless && !observes ? match.cachedTokens() : computeFrom;
+        int reused = reuse.reusedTokens();
         KvCompressor compressor = null;
         if (compression.isEnabled()) {
             KvLayout layout = pool.layout();
@@ -264,6 +250,42 @@ public final class KvCacheManager implements AutoCloseable {
                 compressor);
         live.add(sequence);
         return sequence;
+    }
+
+    /**
+     * How a sequence of {@code prompt} tokens reuses {@code match}: where the model starts, how many cached blocks
+     * it shares in place, and whether it copies one. {@link #acquire} builds the store by it and
+     * {@link #tryAcquire} counts blocks by it, so an admission never needs more blocks than were checked.
+     */
+    private Reuse reuse(PrefixMatch match, int prompt) {
+        int blockSize = pool.blockSize();
+        // Lossy blocks are reused whole and the query's own block is computed again (see the class notes), so the
+        // model starts at the block start of the first position it must run.
+        int computeFrom = match.isFullHit() ? prompt - 1 : match.cachedTokens();
+        KvCompression compression = spec.compression();
+        boolean observes = compression.isEnabled() && compression.method() != CompressionMethod.STREAMING;
+        if (observes) {
+            computeFrom = Math.min(computeFrom, Math.max(0, prompt - OBSERVED_PROMPT_POSITIONS));
+        }
+        if (lossless && !observes) {
+            boolean privateLast = match.isFullHit() && !match.hasPartial();
+            int shared = privateLast ? match.fullBlockCount() - 1 : match.fullBlockCount();
+            return new Reuse(computeFrom, shared, privateLast, match.hasPartial(), match.cachedTokens());
+        }
+        computeFrom = computeFrom / blockSize * blockSize;
+        return new Reuse(computeFrom, computeFrom / blockSize, false, false, computeFrom);
+    }
+
+    /**
+     * A sequence's use of its cached prefix.
+     *
+     * @param computeFrom  the first prompt position the model runs
+     * @param shared       leading cached blocks read in place
+     * @param privateLast  whether the last cached full block is copied (a full hit writes its last position)
+     * @param copyPartial  whether the cached part of a block is copied
+     * @param reusedTokens prompt tokens read from the cache instead of computed
+     */
+    private record Reuse(int computeFrom, int shared, boolean privateLast, boolean copyPartial, int reusedTokens) {
     }
 
     /**
@@ -482,9 +504,7 @@ public final class KvCacheManager implements AutoCloseable {
             throw new IllegalArgumentException("the prompt has no tokens");
         }
         PrefixMatch match = index.match(modelId, tokens);
-        int full = match.fullBlockCount();
-        boolean privateLast = match.isFullHit() && !match.hasPartial();
-        long fresh = blocksFor(tokens.length) - (privateLast ? full - 1 : full);
+        long fresh = blocksFor(tokens.length) - reuse(match, tokens.length).shared();
         if (fresh + reserveBlocks > reclaimableBlocks() - unpinnedBlocksOf(match)) {
             return null;
         }
@@ -542,24 +562,15 @@ public final class KvCacheManager implements AutoCloseable {
     }
 
     /**
-     * Blocks of {@code match} no live sequence pins: they count as reclaimable until the match is pinned, so an
-     * admission check must not count them twice. Every pin comes from a live sequence's match.
+     * Blocks of {@code match} nobody pins: they count as reclaimable until the match is pinned, so an admission
+     * check must not count them twice. Asked of the index itself: a compacted sequence is live but pins nothing.
      */
     private int unpinnedBlocksOf(PrefixMatch match) {
-        BitSet pinned = new BitSet(pool.totalBlocks());
-        for (Sequence s : live) {
-            for (int id : s.match.fullBlocks()) {
-                pinned.set(id);
-            }
-            if (s.match.hasPartial()) {
-                pinned.set(s.match.partialBlock());
-            }
-        }
         int unpinned = 0;
         for (int id : match.fullBlocks()) {
-            unpinned += pinned.get(id) ? 0 : 1;
+            unpinned += index.isPinned(id) ? 0 : 1;
         }
-        if (match.hasPartial() && !pinned.get(match.partialBlock())) {
+        if (match.hasPartial() && !index.isPinned(match.partialBlock())) {
             unpinned++;
         }
         return unpinned;

@@ -454,6 +454,12 @@ public final class PrefixIndex {
         return nodesByBlock.containsKey(blockId);
     }
 
+    /** Whether {@code blockId} is cached and pinned by at least one running request. */
+    public boolean isPinned(int blockId) {
+        Node node = nodesByBlock.get(blockId);
+        return node != null && node.lockCount > 0;
+    }
+
     /** The counters so far. */
     public PrefixIndexStats stats() {
         return new PrefixIndexStats(lookups, requestHits, lookupTokens, cachedTokens, insertedBlocks,
