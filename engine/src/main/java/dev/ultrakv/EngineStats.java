@@ -10,8 +10,8 @@ import java.time.Duration;
  * @param totalRequests      requests served (completed with a result)
  * @param cacheHits          served requests whose whole prompt was cached
  * @param cacheMisses        served requests that computed at least one prompt token
- * @param failedRequests     requests that failed (bad input, or an error while serving; not those cancelled,
- *                           expired or rejected, counted below)
+ * @param failedRequests     requests that failed (bad input, an error while serving, or the engine closed or
+ *                           failed while they were held; not those cancelled, expired or rejected, counted below)
  * @param promptTokens       prompt tokens of the served requests
  * @param cachedPromptTokens of those, tokens found in the cache
  * @param evictions          KV blocks evicted from the cache to make room
@@ -27,12 +27,24 @@ import java.time.Duration;
  * @param cancelledRequests  requests cancelled through their future
  * @param expiredRequests    requests stopped at their deadline
  * @param rejectedRequests   requests rejected because the queue was full
+ * @param submittedRequests  requests handed to the engine, in any state: once all have ended,
+ *                           {@code totalRequests + failedRequests + cancelledRequests + expiredRequests
+ *                           + rejectedRequests == submittedRequests}
+ * @param state              whether the engine serves, was closed, or failed
+ * @param failure            why the engine failed (the fault's type and message), or null unless
+ *                           {@code state} is {@link EngineState#FAILED}
  */
 public record EngineStats(long totalRequests, long cacheHits, long cacheMisses, long failedRequests,
                           long promptTokens, long cachedPromptTokens, long evictions, int blocksUsed,
                           int blocksFree, long kvBytesInUse, long kvBytesCapacity, Duration latencyP50,
                           Duration latencyP95, Duration latencyP99, long preemptions, long cancelledRequests,
-                          long expiredRequests, long rejectedRequests) {
+                          long expiredRequests, long rejectedRequests, long submittedRequests, EngineState state,
+                          String failure) {
+
+    /** Requests that ended, one way or another. */
+    public long endedRequests() {
+        return totalRequests + failedRequests + cancelledRequests + expiredRequests + rejectedRequests;
+    }
 
     /** Cache hits over served requests; 0 before the first. */
     public double hitRate() {

@@ -17,6 +17,9 @@ import dev.ultrakv.tokenizer.Tokenizer;
 import org.HdrHistogram.Histogram;
 
 import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CancellationException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -31,6 +34,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
@@ -64,6 +68,16 @@ import java.util.function.Consumer;
  * names the value, and the engine goes on serving others. After {@link #close()} waiting and running requests
  * fail with an {@link IllegalStateException}, and so do new ones.
  *
+ * <p><b>Faults.</b> The step loop is supervised: a fault while serving fails only the requests it must and the
+ * engine serves on. A fault tied to one request (its admission, its blocks, its compaction, its sampling, or a
+ * forward pass that fails again when its rows run alone) fails that request; a forward pass that fails with no
+ * such culprit fails that step's batch; any other fault of the loop fails the running requests, and a second one
+ * in a row the waiting ones too. The failed requests' blocks are freed and the cache's invariants checked before
+ * the next step. A fault that leaves the engine unusable (a virtual machine error other than running out of heap
+ * or stack, e.g. the model file's mapping failing; broken cache invariants; a third loop fault in a row) moves it
+ * to {@link EngineState#FAILED}: every held and later request fails with an {@link IllegalStateException} naming
+ * the cause, which {@link #getStats()} reports too (docs/faults.md).
+ *
  * <h2>Notes</h2>
  * <b>The step loop.</b> Each iteration takes the submissions, cancellations and tasks that arrived, stops the
  * requests past their deadline, asks the {@link Scheduler} for a step (decode tokens of the running sequences,
@@ -93,6 +107,18 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
      * an injected ticker that jumps is noticed.
      */
     private static final long IDLE_RECHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
+    /**
+     * How long {@link #close()} waits for listeners and dependent actions to return before it abandons them: long
+     * enough for any listener that does its job, short enough that a stuck one cannot hang a shutdown.
+     */
+    static final Duration DEFAULT_CLOSE_GRACE = Duration.ofSeconds(10);
+    /**
+     * Loop faults in a row, with no request to blame, that the engine survives: the first fails the running
+     * requests, the second the waiting ones too; one more means the fault does not depend on the requests.
+     */
+    private static final int SURVIVABLE_LOOP_FAULTS = 2;
+    /** Where faults are reported (the JDK's platform logging: no dependency, routed to any backend). */
+    private static final System.Logger LOG = System.getLogger(UltraAdaptiveKVCacheEngine.class.getName());
 
     private final KVCacheConfig config;
     private final SchedulerConfig scheduling;
@@ -118,6 +144,13 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
     private boolean closed;
     /** Set by {@link #close()}: refuse work before tokenizing (the model behind the tokenizer may be closed). */
     private volatile boolean stopping;
+    /** Why the engine failed; null while it has not. Set once, by the loop. */
+    private volatile Throwable failure;
+    /** Requests whose futures are not complete yet: {@link #close()} fails them if it abandons delivery. */
+    private final Set<Work> outstanding = ConcurrentHashMap.newKeySet();
+    /** Test hook called with the request ids of each forward pass, inside the supervised step. */
+    private final StepProbe stepProbe;
+    private volatile Duration closeGrace = DEFAULT_CLOSE_GRACE;
 
     /** Requests with a deadline, soonest first; the loop's. */
     private final PriorityQueue<Work> deadlines = new PriorityQueue<>(Comparator.comparingLong(w -> w.deadline));
@@ -126,6 +159,7 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
 
     /** Guards the counters below, written by the loop and read by {@link #getStats()}. */
     private final Object statsLock = new Object();
+    private long submitted;
     private long served;
     private long hits;
     private long failed;
@@ -165,6 +199,13 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
 
     /** An engine whose ages, deadlines and latencies follow {@code ticker} (tests). */
     UltraAdaptiveKVCacheEngine(KVCacheConfig config, SchedulerConfig scheduling, Ticker ticker) {
+        this(config, scheduling, ticker, (step, requestIds) -> {
+        });
+    }
+
+    /** An engine that calls {@code stepProbe} before each forward pass (tests: injected faults). */
+    UltraAdaptiveKVCacheEngine(KVCacheConfig config, SchedulerConfig scheduling, Ticker ticker, StepProbe stepProbe) {
+        this.stepProbe = Objects.requireNonNull(stepProbe, "stepProbe");
         this.config = Objects.requireNonNull(config, "config");
         this.scheduling = Objects.requireNonNull(scheduling, "scheduling");
         this.ticker = Objects.requireNonNull(ticker, "ticker");
@@ -220,7 +261,8 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
      *         (empty text, unknown priority, {@code maxNewTokens < 1}, a bad temperature or timeout, a prompt
      *         longer than the model's context or than the cache can give one request), a
      *         {@link RejectedExecutionException} when the queue is full, a {@link TimeoutException} past the
-     *         request's deadline, or an {@link IllegalStateException} once the engine is closed
+     *         request's deadline, or an {@link IllegalStateException} once the engine is closed or failed, or when
+     *         a fault while serving it failed it (its cause is the fault)
      */
     public CompletableFuture<RequestResult> processRequest(Request request) {
         return processRequest(request, null);
@@ -234,8 +276,10 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
      */
     public CompletableFuture<RequestResult> processRequest(Request request, TokenListener listener) {
         Objects.requireNonNull(request, "request");
+        countSubmitted(1);
         if (stopping) {
-            return CompletableFuture.failedFuture(closedException());
+            countFailure();
+            return CompletableFuture.failedFuture(haltedException());
         }
         Prepared prepared;
         try {
@@ -273,13 +317,17 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
         if (batchSize < 1) {
             throw new IllegalArgumentException("batchSize must be at least 1: " + batchSize);
         }
+        requests.forEach(request -> Objects.requireNonNull(request, "request"));
+        countSubmitted(requests.size());
         if (stopping) {
-            return CompletableFuture.failedFuture(closedException());
+            synchronized (statsLock) {
+                failed += requests.size();
+            }
+            return CompletableFuture.failedFuture(haltedException());
         }
         List<CompletableFuture<RequestResult>> futures = new ArrayList<>(requests.size());
         List<Prepared> valid = new ArrayList<>(requests.size());
         for (Request request : requests) {
-            Objects.requireNonNull(request, "request");
             try {
                 Prepared prepared = prepare(request, null);
                 valid.add(prepared);
@@ -292,7 +340,7 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
         valid.sort((a, b) -> Arrays.compare(a.prompt, b.prompt));
         BatchFeed feed = new BatchFeed();
         for (int start = 0; start < valid.size(); start += batchSize) {
-            List<Work> group = new ArrayList<>(batchSize);
+            List<Work> group = new ArrayList<>(Math.min(batchSize, valid.size() - start));
             for (Prepared prepared : valid.subList(start, Math.min(valid.size(), start + batchSize))) {
                 group.add(new Work(prepared, submissions.getAndIncrement(), feed));
             }
@@ -311,13 +359,19 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
         return all;
     }
 
-    /** A consistent snapshot of the counters; safe from any thread, before and after {@link #close()}. */
+    /**
+     * A consistent snapshot of the counters and of the engine's state (with the cause once it failed); safe from
+     * any thread, before and after {@link #close()}.
+     */
     public EngineStats getStats() {
+        Throwable cause = failure;
+        EngineState state = cause != null ? EngineState.FAILED : stopping ? EngineState.CLOSED : EngineState.RUNNING;
         synchronized (statsLock) {
             return new EngineStats(served, hits, served - hits, failed, promptTokens, cachedPromptTokens,
                     evictions, blocksUsed, blocksFree, kvBytesInUse, kvBytesCapacity,
                     percentile(latencies, 50), percentile(latencies, 95), percentile(latencies, 99),
-                    preemptions, cancelled, expired, rejected);
+                    preemptions, cancelled, expired, rejected, submitted, state,
+                    cause == null ? null : describe(cause));
         }
     }
 
@@ -329,7 +383,9 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
     /**
      * Stops the step loop after its current step, fails every waiting and running request with an
      * {@link IllegalStateException}, frees the KV cache's memory and closes the model, then waits for the
-     * delivery of what is left. Later submissions fail. Idempotent; called from a future's dependent action or a
+     * delivery of what is left: at most ten seconds, after which listeners and
+     * dependent actions that have not returned are abandoned (interrupted) and every request whose future is
+     * still pending fails. Later submissions fail. Idempotent; called from a future's dependent action or a
      * listener (the delivery thread) it does not wait for the deliveries.
      */
     @Override
@@ -350,9 +406,15 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
                 interrupted = true;
             }
         }
+        long graceEnd = System.nanoTime() + closeGrace.toNanos();
         while (current != loop && current != deliveryThread && !delivery.isTerminated()) {
+            long left = graceEnd - System.nanoTime();
+            if (left <= 0) {
+                abandonDelivery();
+                break;
+            }
             try {
-                delivery.awaitTermination(1, TimeUnit.MINUTES);
+                delivery.awaitTermination(left, TimeUnit.NANOSECONDS);
             } catch (InterruptedException e) {
                 interrupted = true;
             }
@@ -360,6 +422,26 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /**
+     * A listener or dependent action has not returned within the grace period: interrupt it, drop the events
+     * behind it and fail every future still pending, so that no caller waits forever.
+     */
+    private void abandonDelivery() {
+        delivery.shutdownNow();
+        IllegalStateException abandoned = new IllegalStateException("engine closed: a token listener or a"
+                + " future's dependent action did not return within " + closeGrace.toSeconds() + " s, so the"
+                + " deliveries behind it were abandoned");
+        for (Work work : List.copyOf(outstanding)) {
+            end(work, null, abandoned);
+        }
+        LOG.log(System.Logger.Level.WARNING, abandoned.getMessage());
+    }
+
+    /** How long {@link #close()} waits for deliveries before abandoning them (tests). */
+    void closeGrace(Duration grace) {
+        this.closeGrace = Objects.requireNonNull(grace, "grace");
     }
 
     /** Runs {@code check} on the step loop, between steps, with the cache manager (tests: invariants). */
@@ -397,6 +479,18 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
 
     private static IllegalStateException closedException() {
         return new IllegalStateException("engine closed");
+    }
+
+    /** What a request gets when the engine no longer serves: closed, or failed with its cause. */
+    private IllegalStateException haltedException() {
+        Throwable cause = failure;
+        return cause == null ? closedException()
+                : new IllegalStateException("engine failed: " + describe(cause), cause);
+    }
+
+    /** A fault in one line: its type and message. */
+    private static String describe(Throwable t) {
+        return t.getClass().getSimpleName() + (t.getMessage() == null ? "" : ": " + t.getMessage());
     }
 
     /** Checks {@code request} and tokenizes it on the caller's thread (the tokenizer is thread-safe). */
@@ -444,39 +538,126 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
         }
     }
 
+    /**
+     * The step loop, supervised: each iteration runs inside a guard, and a fault fails the requests it must (see
+     * the class notes) instead of ending the loop. Only {@link #close()}, or a fault that leaves the engine
+     * unusable, ends it.
+     */
     private void runLoop() {
         boolean idle = true;
+        int faults = 0;
         try {
-            while (takeCommands(idle) && !stopping) {
-                expireDeadlines(ticker.read());
-                feedBatches();
-                StepPlan plan = scheduler.schedule();
-                for (SequenceState admitted : plan.admitted()) {
-                    leftQueue((Work) admitted);
+            while (true) {
+                try {
+                    if (!takeCommands(idle) || stopping) {
+                        return;
+                    }
+                    idle = iterate();
+                    faults = 0;
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                } catch (Throwable t) {
+                    idle = false;
+                    if (!survive(t, ++faults)) {
+                        return;
+                    }
                 }
-                for (SequenceState refused : plan.refused()) {
-                    Work work = (Work) refused;
-                    leftQueue(work);
-                    retire(work);
-                    countFailure();
-                    deliver(() -> work.future.completeExceptionally(new IllegalStateException("the KV cache cannot"
-                            + " hold request " + work.id + " of " + work.length() + " tokens even alone")));
-                }
-                idle = plan.isEmpty();
-                if (!idle) {
-                    runStep(plan);
-                }
-                publishCacheState();
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         } finally {
             shutDown();
         }
     }
 
     /**
-     * Handles the commands that arrived; when the last step ran nothing, waits for one first.
+     * One iteration: deadlines, batches, a schedule and its step.
+     *
+     * @return whether the step was empty (the loop may then wait for commands)
+     */
+    private boolean iterate() {
+        expireDeadlines(ticker.read());
+        feedBatches();
+        StepPlan plan = scheduler.schedule();
+        for (SequenceState admitted : plan.admitted()) {
+            leftQueue((Work) admitted);
+        }
+        for (SequenceState refused : plan.refused()) {
+            Work work = (Work) refused;
+            leftQueue(work);
+            fail(work, new IllegalStateException("the KV cache cannot hold request " + work.id + " of "
+                    + work.length() + " tokens even alone"));
+        }
+        failAll(plan.failed(), "its admission or growth in the KV cache");
+        boolean idle = plan.isEmpty();
+        if (!idle) {
+            runStep(plan);
+        }
+        publishCacheState();
+        return idle;
+    }
+
+    /**
+     * A fault of the loop with no request to blame: fails the running requests (their state is in doubt), on a
+     * second fault in a row the waiting ones too, and checks the cache. The engine fails when the fault makes it
+     * unusable, repeats a third time, or the cache's books no longer add up.
+     *
+     * @return whether the loop goes on
+     */
+    private boolean survive(Throwable fault, int faultsInARow) {
+        if (isFatal(fault) || faultsInARow > SURVIVABLE_LOOP_FAULTS) {
+            enterFailed(fault);
+            return false;
+        }
+        LOG.log(System.Logger.Level.ERROR, "step loop fault " + faultsInARow + " in a row; failing the "
+                + (faultsInARow == 1 ? "running" : "running and waiting") + " requests", fault);
+        try {
+            List<SequenceState> dropped = faultsInARow == 1 ? scheduler.abortRunning() : scheduler.abortAll();
+            if (faultsInARow > 1) {
+                for (BatchFeed feed : feeds) {
+                    feed.groups.forEach(group -> group.stream()
+                            .filter(w -> w.status() == SequenceState.Status.NEW).forEach(dropped::add));
+                }
+                feeds.clear();
+            }
+            for (SequenceState s : dropped) {
+                Work work = (Work) s;
+                leftQueue(work);
+                fail(work, new IllegalStateException("request " + work.id + " failed: the engine's step loop"
+                        + " faulted while it was held (" + describe(fault) + ")", fault));
+            }
+            cache.checkInvariants();
+            publishCacheState();
+            return true;
+        } catch (Throwable recovery) {
+            recovery.addSuppressed(fault);
+            enterFailed(recovery);
+            return false;
+        }
+    }
+
+    /**
+     * Faults after which the engine cannot serve: a virtual machine error other than a heap or stack overflow
+     * (which unwind and free what they held), e.g. an {@link InternalError} from a model file's mapping.
+     */
+    private static boolean isFatal(Throwable t) {
+        return t instanceof FatalFault || (t instanceof VirtualMachineError
+                && !(t instanceof OutOfMemoryError) && !(t instanceof StackOverflowError));
+    }
+
+    /** Moves the engine to its failed state: the loop ends and every request, held or later, fails with why. */
+    private void enterFailed(Throwable cause) {
+        Throwable reported = cause instanceof FatalFault fatal ? fatal.getCause() : cause;
+        LOG.log(System.Logger.Level.ERROR, "the engine failed and serves no more requests", reported);
+        synchronized (lifecycle) {
+            failure = reported;
+            closed = true;
+            stopping = true;
+        }
+    }
+
+    /**
+     * Handles the commands that arrived; when the last step ran nothing, waits for one first. A command that
+     * throws fails its own request.
      *
      * @return false once the engine closes
      */
@@ -490,23 +671,60 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
             command = inbox.poll(IDLE_RECHECK_NANOS, TimeUnit.NANOSECONDS);
         }
         for (; command != null; command = inbox.poll()) {
-            switch (command) {
-                case Submit s -> {
-                    scheduler.add(s.work);
-                    watchDeadline(s.work);
+            if (command instanceof Close) {
+                return false;
+            }
+            try {
+                handle(command);
+            } catch (RuntimeException | Error e) {
+                if (isFatal(e)) {
+                    throw e;
                 }
-                case Feed f -> {
-                    feeds.add(f.feed);
-                    f.feed.groups.forEach(group -> group.forEach(this::watchDeadline));
-                }
-                case Abort a -> abort(a.work);
-                case Task t -> t.task.run();
-                case Close c -> {
-                    return false;
-                }
+                failCommand(command, e);
             }
         }
         return true;
+    }
+
+    private void handle(Command command) {
+        switch (command) {
+            case Submit s -> {
+                scheduler.add(s.work);
+                watchDeadline(s.work);
+            }
+            case Feed f -> {
+                feeds.add(f.feed);
+                f.feed.groups.forEach(group -> group.forEach(this::watchDeadline));
+            }
+            case Abort a -> abort(a.work);
+            case Task t -> t.task.run();
+            case Close c -> {
+            }
+        }
+    }
+
+    /** A command threw: the requests it carried fail with the fault, and leave the scheduler if they entered. */
+    private void failCommand(Command command, Throwable fault) {
+        List<Work> works = switch (command) {
+            case Submit s -> List.of(s.work);
+            case Feed f -> {
+                feeds.remove(f.feed);
+                List<Work> all = new ArrayList<>();
+                f.feed.groups.forEach(all::addAll);
+                yield all;
+            }
+            case Abort a -> List.of(a.work);
+            case Task t -> {
+                t.done.completeExceptionally(fault);
+                yield List.of();
+            }
+            case Close c -> List.of();
+        };
+        for (Work work : works) {
+            scheduler.abort(work);
+            leftQueue(work);
+            fail(work, new IllegalStateException("request " + work.id + " failed: " + describe(fault), fault));
+        }
     }
 
     private void watchDeadline(Work work) {
@@ -523,13 +741,6 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
         scheduler.abort(work);
         leftQueue(work);
         retire(work);
-        synchronized (statsLock) {
-            if (work.future.isCancelled()) {
-                cancelled++;
-            } else {
-                failed++;
-            }
-        }
     }
 
     private void expireDeadlines(long now) {
@@ -541,13 +752,8 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
             int generated = work.generated();
             scheduler.abort(work);
             leftQueue(work);
-            retire(work);
-            synchronized (statsLock) {
-                expired++;
-            }
-            deliver(() -> work.future.completeExceptionally(new TimeoutException("request " + work.id
-                    + " passed its deadline of " + work.request.timeout() + " after " + generated
-                    + " generated tokens")));
+            fail(work, new TimeoutException("request " + work.id + " passed its deadline of "
+                    + work.request.timeout() + " after " + generated + " generated tokens"));
         }
     }
 
@@ -593,48 +799,132 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
         work.sampler = null;
     }
 
+    /** Fails a request the scheduler has let go of: its future completes with {@code cause}, in event order. */
+    private void fail(Work work, Throwable cause) {
+        retire(work);
+        deliver(() -> end(work, null, cause));
+    }
+
+    /** Fails each request the scheduler dropped, naming what of it faulted. */
+    private void failAll(List<StepPlan.Failure> failures, String where) {
+        for (StepPlan.Failure f : failures) {
+            Work work = (Work) f.sequence();
+            leftQueue(work);
+            fail(work, new IllegalStateException("request " + work.id + " failed in " + where + ": "
+                    + describe(f.cause()), f.cause()));
+        }
+    }
+
     private void runStep(StepPlan plan) {
         float[] logits;
         try {
-            logits = executor.run(plan);
-            scheduler.completeStep(plan);
-        } catch (RuntimeException | Error e) {
-            for (SequenceState s : plan.batch()) {
-                Work work = (Work) s;
-                scheduler.abort(work);
-                retire(work);
-                countFailure();
-                deliver(() -> work.future.completeExceptionally(e));
+            logits = forward(plan);
+        } catch (Throwable fault) {
+            if (isFatal(fault)) {
+                throw fault;
             }
-            if (e instanceof Error) {
-                throw e;
-            }
+            stepFailed(plan, fault);
             return;
         }
+        // The rows of logits, in batch order: known before completeStep moves the sequences on.
+        List<SequenceState> sampling = new ArrayList<>();
+        for (SequenceState s : plan.batch()) {
+            if (s.samplesThisStep()) {
+                sampling.add(s);
+            }
+        }
+        failAll(scheduler.completeStep(plan), "the compaction of its KV entries");
         long now = ticker.read();
         int vocabulary = executor.vocabularySize();
-        int bos = model.tokenizer().bosId();
-        int eos = model.tokenizer().eosId();
-        int row = 0;
-        for (SequenceState s : plan.batch()) {
-            if (s.status() != SequenceState.Status.RUNNING || s.computed() != s.length()) {
+        for (int row = 0; row < sampling.size(); row++) {
+            Work work = (Work) sampling.get(row);
+            if (work.status() != SequenceState.Status.RUNNING) {
                 continue;
             }
-            Work work = (Work) s;
-            int token = work.sampler().sample(logits, row++ * vocabulary);
-            if (work.generated() == 0) {
-                work.firstTokenNanos = now;
+            try {
+                sample(work, logits, row * vocabulary, now);
+            } catch (RuntimeException | StackOverflowError e) {
+                int position = work.length() - 1;
+                scheduler.abort(work);
+                fail(work, new IllegalStateException("request " + work.id + " failed sampling after position "
+                        + position + " of model " + config.model().description() + ": " + describe(e), e));
             }
-            if (token == bos || token == eos) {
-                finish(work, StopReason.END_OF_SEQUENCE, now);
-                continue;
+        }
+    }
+
+    /** Runs the plan's forward pass, the probe first (tests inject faults there), and returns its logits. */
+    private float[] forward(StepPlan plan) {
+        List<String> ids = new ArrayList<>(plan.batch().size());
+        plan.batch().forEach(s -> ids.add(((Work) s).id));
+        stepProbe.beforeForward(plan.step(), ids);
+        return executor.run(plan);
+    }
+
+    /**
+     * A forward pass failed. Each sequence of the batch runs its rows again alone: those that fail alone are the
+     * culprits and fail with their own fault; the others keep their place and run their rows again next step
+     * (nothing of the failed step was recorded as computed). With no culprit the whole batch fails. The cache's
+     * invariants are checked after.
+     */
+    private void stepFailed(StepPlan plan, Throwable fault) {
+        List<SequenceState> batch = plan.batch();
+        List<Work> culprits = new ArrayList<>();
+        List<Throwable> causes = new ArrayList<>();
+        if (batch.size() > 1) {
+            for (SequenceState s : batch) {
+                StepPlan alone = new StepPlan(plan.step(), List.of(s), s.scheduledRows(), List.of(), List.of(),
+                        List.of(), List.of());
+                try {
+                    forward(alone);
+                } catch (Throwable own) {
+                    if (isFatal(own)) {
+                        throw new FatalFault(own);
+                    }
+                    culprits.add((Work) s);
+                    causes.add(own);
+                }
             }
-            work.append(token);
-            stream(work, token);
-            if (work.generated() == work.maxNewTokens()) {
-                finish(work, work.request.maxNewTokens() > work.maxNewTokens() ? StopReason.CONTEXT_FULL
-                        : StopReason.MAX_TOKENS, now);
+        }
+        if (culprits.isEmpty()) {
+            for (SequenceState s : batch) {
+                culprits.add((Work) s);
+                causes.add(fault);
             }
+        }
+        LOG.log(System.Logger.Level.WARNING, "step " + plan.step() + " failed (" + describe(fault) + "); failing "
+                + culprits.size() + " of its " + batch.size() + " requests");
+        scheduler.stepFailed(plan);
+        for (int i = 0; i < culprits.size(); i++) {
+            Work work = culprits.get(i);
+            Throwable cause = causes.get(i);
+            scheduler.abort(work);
+            leftQueue(work);
+            fail(work, new IllegalStateException("request " + work.id + " failed in the forward pass of step "
+                    + plan.step() + ": " + describe(cause), cause));
+        }
+        try {
+            cache.checkInvariants();
+        } catch (RuntimeException broken) {
+            broken.addSuppressed(fault);
+            throw new FatalFault(broken);
+        }
+    }
+
+    /** Samples a sequence's next token from its logits and appends it, streams it, or finishes the sequence. */
+    private void sample(Work work, float[] logits, int offset, long now) {
+        int token = work.sampler().sample(logits, offset);
+        if (work.generated() == 0) {
+            work.firstTokenNanos = now;
+        }
+        if (token == model.tokenizer().bosId() || token == model.tokenizer().eosId()) {
+            finish(work, StopReason.END_OF_SEQUENCE, now);
+            return;
+        }
+        work.append(token);
+        stream(work, token);
+        if (work.generated() == work.maxNewTokens()) {
+            finish(work, work.request.maxNewTokens() > work.maxNewTokens() ? StopReason.CONTEXT_FULL
+                    : StopReason.MAX_TOKENS, now);
         }
     }
 
@@ -648,8 +938,9 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
             if (!work.future.isDone()) {
                 try {
                     work.listener.onToken(generated);
-                } catch (RuntimeException e) {
-                    work.future.completeExceptionally(e);
+                } catch (Throwable e) {
+                    // Documented: a listener that throws, anything, stops its request.
+                    end(work, null, e);
                 }
             }
         });
@@ -662,14 +953,13 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
     }
 
     private void finish(Work work, StopReason reason, long now) {
-        scheduler.finish(work);
-        retire(work);
         int[] generated = work.generatedTokens();
         String text = SequenceRunner.decode(model.tokenizer(), work.token(work.promptTokens() - 1), generated);
         RequestResult result = new RequestResult(work.id, text, work.promptTokens(), work.cachedPromptTokens(),
                 generated, reason, work.firstTokenNanos - work.arrivalNanos(), now - work.arrivalNanos());
-        record(result);
-        deliver(() -> work.future.complete(result));
+        scheduler.finish(work);
+        retire(work);
+        deliver(() -> end(work, result, null));
     }
 
     private void deliver(Runnable event) {
@@ -680,15 +970,22 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
     private void shutDown() {
         synchronized (lifecycle) {
             closed = true;
+            stopping = true;
         }
         try {
             List<Work> left = new ArrayList<>();
-            scheduler.abortAll().forEach(s -> left.add((Work) s));
+            try {
+                scheduler.abortAll().forEach(s -> left.add((Work) s));
+            } catch (RuntimeException | Error e) {
+                // The scheduler's books are beyond trust (the engine failed): fail every request still pending.
+                left.addAll(outstanding);
+            }
             for (BatchFeed feed : feeds) {
                 feed.groups.forEach(left::addAll);
             }
+            IllegalStateException halted = haltedException();
             for (Work work : left) {
-                deliver(() -> work.future.completeExceptionally(closedException()));
+                deliver(() -> end(work, null, halted));
             }
             for (Command command; (command = inbox.poll()) != null; ) {
                 failClosed(command);
@@ -704,11 +1001,11 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
     }
 
     private void failClosed(Command command) {
+        IllegalStateException halted = haltedException();
         switch (command) {
-            case Submit s -> s.work.future.completeExceptionally(closedException());
-            case Feed f -> f.feed.groups.forEach(g -> g.forEach(w -> w.future.completeExceptionally(
-                    closedException())));
-            case Task t -> t.done.completeExceptionally(closedException());
+            case Submit s -> end(s.work, null, halted);
+            case Feed f -> f.feed.groups.forEach(g -> g.forEach(w -> end(w, null, halted)));
+            case Task t -> t.done.completeExceptionally(halted);
             case Abort a -> {
             }
             case Close c -> {
@@ -716,15 +1013,42 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
         }
     }
 
-    private void record(RequestResult result) {
+    /**
+     * Ends a request: counts its outcome, then completes its future, so that whoever sees the future done sees
+     * the stats count it. Once per request, whoever ends it first (the engine, or a caller cancelling).
+     */
+    private void end(Work work, RequestResult result, Throwable error) {
+        if (!work.claimEnd()) {
+            return;
+        }
+        countOutcome(result, error);
+        if (result != null) {
+            work.future.complete(result);
+        } else {
+            work.future.completeExceptionally(error);
+        }
+    }
+
+    /** Counts one request's outcome: served (with its latency and hits), cancelled, expired or failed. */
+    private void countOutcome(RequestResult result, Throwable error) {
+        Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+                ? error.getCause() : error;
         synchronized (statsLock) {
-            latencies.recordValue(Math.max(0, result.latency().toNanos()));
-            served++;
-            if (result.cacheHit()) {
-                hits++;
+            if (result != null) {
+                latencies.recordValue(Math.max(0, result.latency().toNanos()));
+                served++;
+                if (result.cacheHit()) {
+                    hits++;
+                }
+                promptTokens += result.promptTokens();
+                cachedPromptTokens += result.cachedPromptTokens();
+            } else if (cause instanceof CancellationException) {
+                cancelled++;
+            } else if (cause instanceof TimeoutException) {
+                expired++;
+            } else {
+                failed++;
             }
-            promptTokens += result.promptTokens();
-            cachedPromptTokens += result.cachedPromptTokens();
         }
     }
 
@@ -742,6 +1066,25 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
     private void countFailure() {
         synchronized (statsLock) {
             failed++;
+        }
+    }
+
+    private void countSubmitted(int requests) {
+        synchronized (statsLock) {
+            submitted += requests;
+        }
+    }
+
+    /** Called before each forward pass with the step's number and its requests' ids (tests inject faults). */
+    @FunctionalInterface
+    interface StepProbe {
+        void beforeForward(long step, List<String> requestIds);
+    }
+
+    /** A fault that leaves the engine unusable, found while handling another: the loop fails the engine. */
+    private static final class FatalFault extends RuntimeException {
+        FatalFault(Throwable cause) {
+            super(cause);
         }
     }
 
@@ -797,6 +1140,8 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
         boolean fed;
         boolean awaitingAdmission = true;
         long firstTokenNanos;
+        /** Set by whoever ends the request first; its outcome is counted once. */
+        private final AtomicBoolean ended = new AtomicBoolean();
 
         Work(Prepared p, long order, BatchFeed feed) {
             super(order, p.priority, p.arrivalNanos, p.prompt, p.newTokens);
@@ -807,11 +1152,21 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
             this.future = p.future;
             this.deadline = deadline(p.arrivalNanos, p.request.timeout());
             this.feed = feed;
+            outstanding.add(this);
             future.whenComplete((result, e) -> {
+                outstanding.remove(this);
+                if (claimEnd()) {
+                    // Completed from outside: cancelled, or completed by the caller.
+                    countOutcome(result, e);
+                }
                 if (e != null) {
                     inbox.add(new Abort(this));
                 }
             });
+        }
+
+        boolean claimEnd() {
+            return ended.compareAndSet(false, true);
         }
 
         Sampler sampler() {

@@ -178,21 +178,40 @@ public final class Scheduler {
         }
         admit(b, now, urgency);
         return new StepPlan(step, List.copyOf(b.batch), b.rows, List.copyOf(b.admitted), List.copyOf(b.preempted),
-                List.copyOf(b.refused));
+                List.copyOf(b.refused), List.copyOf(b.failed));
     }
 
     /**
      * Records that the step's rows ran: their keys and values are written. Compacts (when the cache compresses)
      * every sequence whose rows reached its last token, which are those that sample now.
+     *
+     * @return the sequences whose compaction threw: each is dropped (as {@link #abort}) and the caller fails it
      */
-    public void completeStep(StepPlan plan) {
+    public List<StepPlan.Failure> completeStep(StepPlan plan) {
+        List<StepPlan.Failure> failed = new ArrayList<>();
         for (SequenceState s : plan.batch()) {
             if (s.status() == SequenceState.Status.RUNNING && s.scheduledRows > 0) {
                 s.computedRows();
                 if (s.computed() == s.length()) {
-                    cache.compact(s.cacheSequence());
+                    try {
+                        cache.compact(s.cacheSequence());
+                    } catch (RuntimeException e) {
+                        abort(s);
+                        failed.add(new StepPlan.Failure(s, e));
+                    }
                 }
             }
+        }
+        return failed;
+    }
+
+    /**
+     * Forgets the rows of a step whose forward pass failed: nothing of it counts as computed, so each of its
+     * sequences still running runs those rows again in a later step (rewriting the same K/V positions).
+     */
+    public void stepFailed(StepPlan plan) {
+        for (SequenceState s : plan.batch()) {
+            s.scheduledRows = 0;
         }
     }
 
@@ -227,6 +246,13 @@ public final class Scheduler {
         sequence.done();
     }
 
+    /** Aborts every running sequence (their state is in doubt after a fault) and returns them. */
+    public List<SequenceState> abortRunning() {
+        List<SequenceState> all = new ArrayList<>(running);
+        all.forEach(this::abort);
+        return all;
+    }
+
     /** Aborts every waiting and running sequence (the engine closes) and returns them. */
     public List<SequenceState> abortAll() {
         List<SequenceState> all = new ArrayList<>(running);
@@ -249,12 +275,17 @@ public final class Scheduler {
         if (rows == 0) {
             return;
         }
-        while (!cache.allocateSlots(s.cacheSequence(), s.computed() + rows)) {
-            SequenceState victim = Collections.max(running, urgency);
-            preempt(victim, b);
-            if (victim == s) {
-                return;
+        try {
+            while (!cache.allocateSlots(s.cacheSequence(), s.computed() + rows)) {
+                SequenceState victim = Collections.max(running, urgency);
+                preempt(victim, b);
+                if (victim == s) {
+                    return;
+                }
             }
+        } catch (RuntimeException e) {
+            drop(s, e, b);
+            return;
         }
         b.add(s, rows);
     }
@@ -278,10 +309,12 @@ public final class Scheduler {
                 if (!makeRunningRoom(level, now, urgency, b)) {
                     return;
                 }
-                int[] tokens = Arrays.copyOf(c.tokenArray(), c.length());
-                KvCacheManager.Sequence sequence = cache.tryAcquire(tokens, running.isEmpty() ? 0 : watermarkBlocks);
-                while (sequence == null && preemptLessUrgent(level, now, urgency, b)) {
-                    sequence = cache.tryAcquire(tokens, running.isEmpty() ? 0 : watermarkBlocks);
+                KvCacheManager.Sequence sequence;
+                try {
+                    sequence = acquire(c, level, now, urgency, b);
+                } catch (RuntimeException e) {
+                    drop(c, e, b);
+                    continue;
                 }
                 if (sequence == null) {
                     if (!running.isEmpty()) {
@@ -299,6 +332,31 @@ public final class Scheduler {
                 b.add(c, Math.min(c.length() - c.computed(), b.budget));
             }
         }
+    }
+
+    /**
+     * Starts {@code c}'s sequence in the cache, preempting less urgent ones while its blocks cannot be had.
+     *
+     * @return the sequence, or null if its blocks cannot be had now
+     */
+    private KvCacheManager.Sequence acquire(SequenceState c, int level, long now, Comparator<SequenceState> urgency,
+                                            Step b) {
+        int[] tokens = Arrays.copyOf(c.tokenArray(), c.length());
+        KvCacheManager.Sequence sequence = cache.tryAcquire(tokens, running.isEmpty() ? 0 : watermarkBlocks);
+        while (sequence == null && preemptLessUrgent(level, now, urgency, b)) {
+            sequence = cache.tryAcquire(tokens, running.isEmpty() ? 0 : watermarkBlocks);
+        }
+        return sequence;
+    }
+
+    /**
+     * Drops a sequence whose admission or growth threw: its fault is its own (its tokens, its blocks), so it
+     * alone fails and the step goes on without it.
+     */
+    private void drop(SequenceState s, RuntimeException cause, Step b) {
+        abort(s);
+        b.remove(s);
+        b.failed.add(new StepPlan.Failure(s, cause));
     }
 
     /** Frees a running slot for a request of effective priority {@code level}, or says it cannot. */
@@ -419,6 +477,7 @@ public final class Scheduler {
         final List<SequenceState> admitted = new ArrayList<>();
         final List<SequenceState> preempted = new ArrayList<>();
         final List<SequenceState> refused = new ArrayList<>();
+        final List<StepPlan.Failure> failed = new ArrayList<>();
         int budget;
         int rows;
 

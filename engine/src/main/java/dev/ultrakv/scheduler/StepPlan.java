@@ -14,9 +14,15 @@ import java.util.List;
  * @param preempted sequences preempted in this step; they wait again
  * @param refused   sequences that can never be admitted (the cache cannot hold them even alone); they are
  *                  removed and the caller fails them
+ * @param failed    sequences whose admission or growth threw: each was dropped from the scheduler and the cache
+ *                  (its blocks freed) and the caller fails it with the cause; the others go on
  */
 public record StepPlan(long step, List<SequenceState> batch, int rows, List<SequenceState> admitted,
-                       List<SequenceState> preempted, List<SequenceState> refused) {
+                       List<SequenceState> preempted, List<SequenceState> refused, List<Failure> failed) {
+
+    /** A sequence the scheduler dropped because handling it threw, and what it threw. */
+    public record Failure(SequenceState sequence, RuntimeException cause) {
+    }
 
     /** Whether the step has nothing to run. */
     public boolean isEmpty() {
