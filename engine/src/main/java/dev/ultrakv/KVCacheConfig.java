@@ -1,5 +1,8 @@
 package dev.ultrakv;
 
+import dev.ultrakv.kvcache.KvBlockLayout;
+import dev.ultrakv.kvcache.KvLayout;
+import dev.ultrakv.kvcache.KvMemoryLimits;
 import dev.ultrakv.kvcache.codec.KvCodecKind;
 import dev.ultrakv.kvcache.compress.CompressionMethod;
 import dev.ultrakv.kvcache.compress.KvCompression;
@@ -215,9 +218,13 @@ public final class KVCacheConfig {
          * The configuration.
          *
          * @throws IllegalArgumentException naming the value: {@code maxTokens <= 0}, {@code maxMemoryBytes < 0}, a
-         *                                  block size that is not a
-         *                                  power of two, a compression ratio outside (0, 1], quantization bits
-         *                                  other than 2, 4 or 8
+         *                                  block size that is not a power of two or above
+         *                                  {@value KvBlockLayout#MAX_BLOCK_SIZE}, a compression ratio outside
+         *                                  (0, 1], quantization bits other than 2, 4 or 8, a codec that cannot
+         *                                  store the model's heads, or a cache larger than the memory the
+         *                                  machine can give ({@link KvMemoryLimits}; checked here when the
+         *                                  model's shape is known without loading it, and for model files when
+         *                                  the engine starts, before anything is allocated)
          */
         public KVCacheConfig build() {
             if (maxTokens <= 0) {
@@ -230,13 +237,35 @@ public final class KVCacheConfig {
             if (blockSize <= 0 || Integer.bitCount(blockSize) != 1) {
                 throw new IllegalArgumentException("blockSize must be a power of two: " + blockSize);
             }
+            if (blockSize > KvBlockLayout.MAX_BLOCK_SIZE) {
+                throw new IllegalArgumentException("blockSize must be at most " + KvBlockLayout.MAX_BLOCK_SIZE
+                        + ": " + blockSize);
+            }
+            if (maxMemoryBytes > KvMemoryLimits.offHeapBytes()) {
+                throw new IllegalArgumentException("maxMemoryBytes " + maxMemoryBytes + " is more than the "
+                        + KvMemoryLimits.offHeapBytes() + " bytes this machine can give besides the Java heap");
+            }
             if (!(compressionRatio > 0 && compressionRatio <= 1)) {
                 throw new IllegalArgumentException("compressionRatio must be in (0, 1]: " + compressionRatio);
             }
             if (quantizationBits != 2 && quantizationBits != 4 && quantizationBits != 8) {
                 throw new IllegalArgumentException("quantizationBits must be 2, 4 or 8: " + quantizationBits);
             }
-            return new KVCacheConfig(this);
+            KVCacheConfig config = new KVCacheConfig(this);
+            model.kvLayout().ifPresent(layout -> checkMemory(config, layout));
+            return config;
+        }
+
+        /** The blocks the configuration asks of a model of {@code layout} must fit in memory. */
+        private static void checkMemory(KVCacheConfig config, KvLayout layout) {
+            KvBlockLayout blocks = KvBlockLayout.of(layout, config.blockSize, config.codec());
+            if (config.maxMemoryBytes > 0) {
+                KvMemoryLimits.check(blocks, config.maxMemoryBytes / blocks.blockBytes(),
+                        "maxMemoryBytes " + config.maxMemoryBytes);
+            } else {
+                KvMemoryLimits.check(blocks, Math.ceilDiv((long) config.maxTokens, config.blockSize),
+                        "maxTokens " + config.maxTokens);
+            }
         }
     }
 }

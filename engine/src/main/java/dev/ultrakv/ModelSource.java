@@ -1,12 +1,19 @@
 package dev.ultrakv;
 
+import dev.ultrakv.kvcache.KvLayout;
 import dev.ultrakv.model.LlamaModel;
 import dev.ultrakv.model.ModelLoader;
 import dev.ultrakv.model.synthetic.SyntheticShape;
 import dev.ultrakv.tensor.GgmlType;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * Where an engine's model comes from: the embedded stories260K, a file (llama2.c checkpoint or GGUF), or a
@@ -14,22 +21,29 @@ import java.util.Objects;
  * two different models never share cached entries. Immutable; loading happens when the engine starts.
  */
 public final class ModelSource {
+    /** The embedded checkpoint's header: seven little-endian ints, as llama2.c writes them. */
+    private static final int LLAMA2C_HEADER_INTS = 7;
+
     private final String description;
     private final Loader loader;
+    /** The model's K/V shape when known without loading it (embedded, synthetic); null for files. */
+    private final KvLayout kvLayout;
 
     @FunctionalInterface
     private interface Loader {
         LlamaModel load();
     }
 
-    private ModelSource(String description, Loader loader) {
+    private ModelSource(String description, Loader loader, KvLayout kvLayout) {
         this.description = description;
         this.loader = loader;
+        this.kvLayout = kvLayout;
     }
 
     /** The embedded stories260K model (260K parameters, 512-token vocabulary, context 512). */
     public static ModelSource embedded() {
-        return new ModelSource("embedded:" + ModelLoader.EMBEDDED_NAME, ModelLoader::loadEmbedded);
+        return new ModelSource("embedded:" + ModelLoader.EMBEDDED_NAME, ModelLoader::loadEmbedded,
+                EMBEDDED_LAYOUT);
     }
 
     /**
@@ -38,7 +52,7 @@ public final class ModelSource {
      */
     public static ModelSource file(Path model) {
         Path absolute = model.toAbsolutePath().normalize();
-        return new ModelSource("file:" + absolute, () -> ModelLoader.load(absolute, null));
+        return new ModelSource("file:" + absolute, () -> ModelLoader.load(absolute, null), null);
     }
 
     /** A llama2.c checkpoint with its tokenizer file given explicitly. */
@@ -46,14 +60,15 @@ public final class ModelSource {
         Path absolute = model.toAbsolutePath().normalize();
         Path tokenizerPath = tokenizer.toAbsolutePath().normalize();
         return new ModelSource("file:" + absolute + "|tokenizer:" + tokenizerPath,
-                () -> ModelLoader.load(absolute, tokenizerPath));
+                () -> ModelLoader.load(absolute, tokenizerPath), null);
     }
 
     /** A synthetic model of {@code shape} with float32 weights drawn from {@code seed}. */
     public static ModelSource synthetic(SyntheticShape shape, long seed) {
         Objects.requireNonNull(shape, "shape");
         return new ModelSource("synthetic:" + shape + ":F32:seed=" + seed,
-                () -> ModelLoader.synthetic(shape, GgmlType.F32, seed));
+                () -> ModelLoader.synthetic(shape, GgmlType.F32, seed),
+                new KvLayout(shape.layers(), shape.heads(), shape.kvHeads(), shape.dim() / shape.heads()));
     }
 
     /**
@@ -71,9 +86,38 @@ public final class ModelSource {
         return description;
     }
 
+    /**
+     * The model's K/V shape when it is known without loading the model (the embedded and synthetic models), so
+     * that {@link KVCacheConfig.Builder#build()} can check the cache's size; empty for files, whose size is
+     * checked when the engine starts, before anything is allocated.
+     */
+    public Optional<KvLayout> kvLayout() {
+        return Optional.ofNullable(kvLayout);
+    }
+
     /** Loads the model; the caller closes it. */
     public LlamaModel load() {
         return loader.load();
+    }
+
+    /** The embedded model's K/V shape, read from its checkpoint's header (dim, hidden, layers, heads, kv heads). */
+    private static final KvLayout EMBEDDED_LAYOUT = embeddedLayout();
+
+    private static KvLayout embeddedLayout() {
+        String resource = "/dev/ultrakv/models/" + ModelLoader.EMBEDDED_NAME + ".bin";
+        try (InputStream in = ModelSource.class.getResourceAsStream(resource)) {
+            if (in == null) {
+                throw new IllegalStateException("the embedded model " + resource + " is missing from the jar");
+            }
+            ByteBuffer header = ByteBuffer.wrap(in.readNBytes(LLAMA2C_HEADER_INTS * Integer.BYTES))
+                    .order(ByteOrder.LITTLE_ENDIAN);
+            int dim = header.getInt(0);
+            int heads = header.getInt(3 * Integer.BYTES);
+            return new KvLayout(header.getInt(2 * Integer.BYTES), heads, header.getInt(4 * Integer.BYTES),
+                    dim / heads);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the embedded model " + resource, e);
+        }
     }
 
     @Override

@@ -103,13 +103,16 @@ public final class BlockPool implements AutoCloseable {
      * A pool of blocks laid out as {@code blockLayout} (any codec) for at least {@code maxTokens} positions,
      * rounded up to whole blocks: a smaller codec takes fewer bytes for the same positions.
      *
-     * @throws IllegalArgumentException if {@code maxTokens <= 0}
+     * @throws IllegalArgumentException if {@code maxTokens <= 0} or the blocks do not fit in memory
+     *                                  ({@link KvMemoryLimits})
      */
     public static BlockPool forTokens(KvBlockLayout blockLayout, long maxTokens) {
         if (maxTokens <= 0) {
             throw new IllegalArgumentException("maxTokens must be positive: " + maxTokens);
         }
-        return new BlockPool(blockLayout, Math.ceilDiv(maxTokens, blockLayout.blockSize()));
+        long blocks = Math.ceilDiv(maxTokens, blockLayout.blockSize());
+        KvMemoryLimits.check(blockLayout, blocks, "maxTokens " + maxTokens);
+        return new BlockPool(blockLayout, blocks);
     }
 
     /**
@@ -127,7 +130,8 @@ public final class BlockPool implements AutoCloseable {
      * A pool of as many blocks laid out as {@code blockLayout} as fit in {@code maxMemoryBytes}: a smaller codec
      * holds more positions in the same budget.
      *
-     * @throws IllegalArgumentException if the budget holds no block
+     * @throws IllegalArgumentException if the budget holds no block, or more than fits in memory
+     *                                  ({@link KvMemoryLimits})
      */
     public static BlockPool forMemory(KvBlockLayout blockLayout, long maxMemoryBytes) {
         long blocks = maxMemoryBytes / blockLayout.blockBytes();
@@ -135,6 +139,7 @@ public final class BlockPool implements AutoCloseable {
             throw new IllegalArgumentException("maxMemoryBytes " + maxMemoryBytes + " holds no block of "
                     + blockLayout.blockBytes() + " bytes");
         }
+        KvMemoryLimits.check(blockLayout, blocks, "maxMemoryBytes " + maxMemoryBytes);
         return new BlockPool(blockLayout, blocks);
     }
 

@@ -45,6 +45,11 @@ public final class KvBlockLayout {
      * region's start splits two lines and the off-heap kernels start their vector body at once.
      */
     public static final int ALIGNMENT_BYTES = 64;
+    /**
+     * Largest block: a block is the unit of sharing and eviction, and one of more than a thousand positions would
+     * share only prompts that long and hold megabytes per block of a real model (vLLM's largest is 256).
+     */
+    public static final int MAX_BLOCK_SIZE = 1024;
 
     private final KvLayout layout;
     /** The slot codec of values, and of keys unless {@link #channelKeys} is set. */
@@ -119,6 +124,9 @@ public final class KvBlockLayout {
     static void checkBlockSize(int blockSize) {
         if (blockSize <= 0 || Integer.bitCount(blockSize) != 1) {
             throw new IllegalArgumentException("blockSize must be a positive power of two: " + blockSize);
+        }
+        if (blockSize > MAX_BLOCK_SIZE) {
+            throw new IllegalArgumentException("blockSize must be at most " + MAX_BLOCK_SIZE + ": " + blockSize);
         }
     }
 
