@@ -875,6 +875,7 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
                 StepPlan alone = new StepPlan(plan.step(), List.of(s), s.scheduledRows(), List.of(), List.of(),
                         List.of(), List.of());
                 try {
+                    scheduler.rewind(s);
                     forward(alone);
                 } catch (Throwable own) {
                     if (isFatal(own)) {

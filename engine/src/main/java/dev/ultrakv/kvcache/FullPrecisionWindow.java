@@ -95,6 +95,25 @@ final class FullPrecisionWindow {
         base[layer] = newBase;
     }
 
+    /**
+     * Forgets the entries from {@code entry} on, in every layer, so that a forward pass that failed can be run
+     * again from there: that pass began at or after {@code entry}, so its block is still held.
+     *
+     * @throws IllegalStateException if a layer no longer holds {@code entry}'s block
+     */
+    void rewind(int entry) {
+        for (int layer = 0; layer < end.length; layer++) {
+            if (end[layer] > entry) {
+                if (entry < base[layer]) {
+                    throw new IllegalStateException("cannot rewind layer " + layer + " to entry " + entry
+                            + ": the window holds entries from " + base[layer]);
+                }
+                end[layer] = entry;
+            }
+            read[layer] = true;
+        }
+    }
+
     /** Notes that attention read {@code layer}: its next write begins another pass. */
     void markRead(int layer) {
         read[layer] = true;

@@ -122,6 +122,26 @@ public final class PagedKvStore implements KvStore {
         return entries + removed;
     }
 
+    /**
+     * Forgets what was written at {@code position} and after: a forward pass that failed wrote some layers of its
+     * rows, and the rows are run again (positions are written in order, see {@link FullPrecisionWindow}).
+     *
+     * @throws IllegalArgumentException if {@code position} was compacted away
+     */
+    public void discardFrom(int position) {
+        int entry = position - removed;
+        if (entry < 0) {
+            throw new IllegalArgumentException("position " + position + " was compacted (entries start at position "
+                    + removed + ")");
+        }
+        if (entry < entries) {
+            entries = entry;
+        }
+        if (window != null) {
+            window.rewind(entry);
+        }
+    }
+
     /** Slots in the blocks: the entries the store can hold before it needs another block. */
     public int entryCapacity() {
         return table.size() << blockShift;

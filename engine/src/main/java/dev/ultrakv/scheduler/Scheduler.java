@@ -207,11 +207,22 @@ public final class Scheduler {
 
     /**
      * Forgets the rows of a step whose forward pass failed: nothing of it counts as computed, so each of its
-     * sequences still running runs those rows again in a later step (rewriting the same K/V positions).
+     * sequences still running runs those rows again in a later step.
      */
     public void stepFailed(StepPlan plan) {
         for (SequenceState s : plan.batch()) {
+            rewind(s);
             s.scheduledRows = 0;
+        }
+    }
+
+    /**
+     * Forgets what a failed forward pass wrote of a running sequence's scheduled rows, so that they can be run
+     * again (alone, to find which sequence failed it, or in a later step).
+     */
+    public void rewind(SequenceState s) {
+        if (s.status() == SequenceState.Status.RUNNING) {
+            s.cacheSequence().store().discardFrom(s.computed());
         }
     }
 

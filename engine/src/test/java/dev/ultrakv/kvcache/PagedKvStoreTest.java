@@ -1,5 +1,6 @@
 package dev.ultrakv.kvcache;
 
+import dev.ultrakv.kvcache.codec.KvCodecKind;
 import jdk.incubator.vector.FloatVector;
 import org.junit.jupiter.api.Test;
 
@@ -294,6 +295,56 @@ class PagedKvStoreTest {
             out[h] = attend(store, store.layout().layers() - 1, h, length, query[h], new float[length]);
         }
         return out;
+    }
+
+    /**
+     * A forward pass that failed after writing some layers of its rows is rewound and run again: attention then
+     * reads exactly what a store that never failed reads, over every codec (the full-precision window of lossy
+     * ones included).
+     */
+    @Test
+    void discardingAFailedPassesRowsAndWritingThemAgainReadsAsIfItNeverFailed() {
+        KvLayout layout = new KvLayout(2, 4, 2, 8);
+        int blockSize = 8;
+        SplittableRandom random = new SplittableRandom(17);
+        Sequence sequence = Sequence.random(random, layout, 21);
+        float[][] query = new float[layout.heads()][layout.headSize() + 1];
+        for (float[] q : query) {
+            fill(random, q);
+        }
+        for (KvCodecKind codec : KvCodecKind.values()) {
+            try (BlockPool pool = BlockPool.forTokens(KvBlockLayout.of(layout, blockSize, codec), 64)) {
+                PagedKvStore clean = new PagedKvStore(pool);
+                PagedKvStore retried = new PagedKvStore(pool);
+                for (int b = 0; b < 3; b++) {
+                    clean.appendBlock(pool.allocate());
+                    retried.appendBlock(pool.allocate());
+                }
+                for (PagedKvStore store : new PagedKvStore[] {clean, retried}) {
+                    sequence.writeTo(store, 0, 9);
+                    attendAll(store, 9, query);
+                }
+                // The failed pass: layer 0 wrote rows 9..15, layer 1 rows 9..11, then the kernel threw.
+                for (int p = 9; p < 16; p++) {
+                    retried.write(0, p, sequence.keys()[0][p], 0, sequence.values()[0][p], 0);
+                }
+                for (int p = 9; p < 12; p++) {
+                    retried.write(1, p, sequence.keys()[1][p], 0, sequence.values()[1][p], 0);
+                }
+                retried.discardFrom(9);
+                assertEquals(9, retried.positions());
+                for (PagedKvStore store : new PagedKvStore[] {clean, retried}) {
+                    sequence.writeTo(store, 9, 21);
+                }
+                for (int n = 9; n <= 21; n++) {
+                    float[][] expected = attendAll(clean, n, query);
+                    float[][] actual = attendAll(retried, n, query);
+                    for (int h = 0; h < layout.heads(); h++) {
+                        assertArrayEquals(expected[h], actual[h], codec + ", length " + n + ", head " + h);
+                    }
+                }
+            }
+        }
     }
 
     @Test
