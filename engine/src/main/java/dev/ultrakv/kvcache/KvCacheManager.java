@@ -606,6 +606,24 @@ public final class KvCacheManager implements AutoCloseable {
             this.compressor = compressor;
         }
 
+        /** Counts the attention the last forward pass observed (compression by attention): its rows ran. */
+        public void commitPass() {
+            if (compressor != null) {
+                compressor.commitPass();
+            }
+        }
+
+        /**
+         * Forgets what a failed forward pass wrote from {@code position} on, and the attention it observed, so that
+         * its rows run again as if it never ran.
+         */
+        public void discardFrom(int position) {
+            store.discardFrom(position);
+            if (compressor != null) {
+                compressor.discardPass();
+            }
+        }
+
         /** Whether compression has thinned the sequence (its entries are then fewer than its positions). */
         public boolean isCompacted() {
             return compacted;

@@ -191,6 +191,7 @@ public final class Scheduler {
         List<StepPlan.Failure> failed = new ArrayList<>();
         for (SequenceState s : plan.batch()) {
             if (s.status() == SequenceState.Status.RUNNING && s.scheduledRows > 0) {
+                s.cacheSequence().commitPass();
                 s.computedRows();
                 if (s.computed() == s.length()) {
                     try {
@@ -222,7 +223,7 @@ public final class Scheduler {
      */
     public void rewind(SequenceState s) {
         if (s.status() == SequenceState.Status.RUNNING) {
-            s.cacheSequence().store().discardFrom(s.computed());
+            s.cacheSequence().discardFrom(s.computed());
         }
     }
 

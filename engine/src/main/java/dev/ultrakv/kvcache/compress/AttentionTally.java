@@ -33,35 +33,67 @@ final class AttentionTally {
 
     private static final double SCALE = Math.scalb(1.0, FRACTION_BITS);
 
-    /** Fixed-point votes per entry; entries past {@link #observed} are zero. */
+    /** Fixed-point votes per entry, of the passes committed; entries past {@link #observed} are zero. */
     private long[] votes = new long[0];
-    /** Entries the tally covers: the longest row added, or the entries kept by the last compaction. */
+    /** Entries the tally covers: the longest row committed, or the entries kept by the last compaction. */
     private int observed;
+    /**
+     * Votes of the current forward pass, kept apart until it is committed: a pass that fails is discarded, so
+     * that running its rows again does not count their attention twice.
+     */
+    private long[] pending = new long[0];
+    /** Entries of {@link #pending} written since the last commit or discard. */
+    private int pendingLength;
 
-    /** Adds one query head's attention over entries {@code [0, length)}. */
+    /** Adds one query head's attention over entries {@code [0, length)} to the current pass. */
     synchronized void add(float[] probabilities, int length) {
-        if (length > votes.length) {
-            votes = Arrays.copyOf(votes, Math.max(length, 2 * votes.length));
+        if (length > pending.length) {
+            pending = Arrays.copyOf(pending, Math.max(length, 2 * pending.length));
         }
-        long[] v = votes;
+        long[] v = pending;
         for (int i = 0; i < length; i++) {
             v[i] += Math.round(probabilities[i] * SCALE);
         }
-        observed = Math.max(observed, length);
+        pendingLength = Math.max(pendingLength, length);
+    }
+
+    /** Counts the current pass's votes: its rows ran. */
+    synchronized void commit() {
+        if (pendingLength == 0) {
+            return;
+        }
+        if (pendingLength > votes.length) {
+            votes = Arrays.copyOf(votes, Math.max(pendingLength, 2 * votes.length));
+        }
+        for (int i = 0; i < pendingLength; i++) {
+            votes[i] += pending[i];
+        }
+        Arrays.fill(pending, 0, pendingLength, 0);
+        observed = Math.max(observed, pendingLength);
+        pendingLength = 0;
+    }
+
+    /** Forgets the current pass's votes: its forward pass failed and its rows will run again. */
+    synchronized void discard() {
+        Arrays.fill(pending, 0, pendingLength, 0);
+        pendingLength = 0;
     }
 
     /** Entries covered so far: no selection may be made over fewer. */
     synchronized int observed() {
+        commit();
         return observed;
     }
 
     /** A copy of the votes of entries {@code [0, entries)}, zero for entries never attended to. */
     synchronized long[] snapshot(int entries) {
+        commit();
         return Arrays.copyOf(votes, entries);
     }
 
     /** Renumbers after the store kept {@code kept} (ascending): entry {@code i} becomes {@code kept[i]}'s. */
     synchronized void compact(int[] kept) {
+        commit();
         long[] remapped = new long[kept.length];
         for (int i = 0; i < kept.length; i++) {
             int from = kept[i];

@@ -78,6 +78,18 @@ public interface KvCompressor {
     int[][][] select(int entries, int keep);
 
     /**
+     * Counts the attention observed since the last commit or discard (a forward pass whose rows ran). Selections
+     * and compactions commit first, so a caller that never discards need not call it.
+     */
+    void commitPass();
+
+    /**
+     * Forgets the attention observed since the last commit: the forward pass failed and its rows will run again,
+     * so their queries must not count twice.
+     */
+    void discardPass();
+
+    /**
      * The store kept {@code kept} of its {@code entries} (typically what {@link #select} returned): entry
      * {@code i} of each (layer, KV head) is now its {@code kept[layer][kvHead][i]}. Votes follow their entries;
      * those of dropped entries are forgotten.

@@ -123,6 +123,28 @@ final class SelectingCompressor implements KvCompressor {
         droppedPositions += entries - keep;
     }
 
+    @Override
+    public void discardPass() {
+        if (tallies != null) {
+            for (AttentionTally[] layer : tallies) {
+                for (AttentionTally tally : layer) {
+                    tally.discard();
+                }
+            }
+        }
+    }
+
+    @Override
+    public void commitPass() {
+        if (tallies != null) {
+            for (AttentionTally[] layer : tallies) {
+                for (AttentionTally tally : layer) {
+                    tally.commit();
+                }
+            }
+        }
+    }
+
     /** The fixed-point votes of one (layer, KV head) over {@code entries}, for tests and diagnostics. */
     long[] votes(int layer, int kvHead, int entries) {
         return tallies == null ? new long[entries] : tallies[layer][kvHead].snapshot(entries);

@@ -29,4 +29,21 @@ class CompressionTallyTest {
         assertArrayEquals(new long[] {before[1], before[3], 0, 1L << AttentionTally.FRACTION_BITS},
                 tally.snapshot(4));
     }
+
+    @Test
+    void aDiscardedPassCountsNothingSoRunningItAgainCountsItOnce() {
+        var once = new AttentionTally();
+        once.add(new float[] {0.5f, 0.5f}, 2);
+        once.add(new float[] {0.2f, 0.3f, 0.5f}, 3);
+
+        var retried = new AttentionTally();
+        retried.add(new float[] {0.5f, 0.5f}, 2);
+        retried.commit();
+        retried.add(new float[] {0.2f, 0.3f, 0.5f}, 3);
+        retried.discard();
+        assertEquals(2, retried.observed(), "the discarded pass covered nothing");
+        retried.add(new float[] {0.2f, 0.3f, 0.5f}, 3);
+        assertArrayEquals(once.snapshot(3), retried.snapshot(3));
+        assertEquals(3, retried.observed());
+    }
 }
