@@ -41,7 +41,8 @@ class SentencePieceLoadingTest {
 
     @Test
     void vocabSizeBeyondWhatTheFileCouldHold_isRefusedBeforeAllocating() throws IOException {
-        assertMentions(failure(Tok512.BYTES, Integer.MAX_VALUE), "holds 512 tokens", "vocab_size is " + Integer.MAX_VALUE);
+        assertMentions(failure(Tok512.BYTES, Integer.MAX_VALUE), "holds 512 tokens",
+                "vocab_size is " + Integer.MAX_VALUE);
     }
 
     @Test
