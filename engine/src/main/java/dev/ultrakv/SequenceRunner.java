@@ -3,6 +3,7 @@ package dev.ultrakv;
 import dev.ultrakv.kvcache.KvCacheManager;
 import dev.ultrakv.model.ForwardState;
 import dev.ultrakv.model.LlamaModel;
+import dev.ultrakv.sampling.NonFiniteLogitsException;
 import dev.ultrakv.sampling.Sampler;
 import dev.ultrakv.tokenizer.SentencePieceTokenizer;
 import dev.ultrakv.tokenizer.Tokenizer;
@@ -31,6 +32,9 @@ final class SequenceRunner {
     record Outcome(int[] promptTokens, int[] generated, StopReason stopReason, int cachedTokens,
                    boolean fullHit, long firstTokenNanoTime) {
     }
+
+    /** Room for generated tokens at first; the array doubles as needed. */
+    private static final int INITIAL_TOKENS = 256;
 
     private final LlamaModel model;
     private final KvCacheManager cache;
@@ -63,7 +67,9 @@ final class SequenceRunner {
         int newTokens = cappedNewTokens(context, prompt.length, maxNewTokens);
         KvCacheManager.Sequence sequence = cache.acquire(prompt, newTokens);
         try {
-            int[] tokens = Arrays.copyOf(prompt, prompt.length + newTokens);
+            // Grown as tokens come: newTokens may be near 2^31 when both the context and the request are huge.
+            int[] tokens = Arrays.copyOf(prompt, (int) Math.min((long) prompt.length + newTokens,
+                    prompt.length + INITIAL_TOKENS));
             int from = sequence.computeFrom();
             float[] logits = model.prefill(state, prompt, from, prompt.length, from, sequence.store());
             cache.compact(sequence);
@@ -77,13 +83,22 @@ final class SequenceRunner {
                 if (listener != null) {
                     listener.onLogits(count, logits);
                 }
-                int next = sampler.sample(logits, 0);
+                int next;
+                try {
+                    next = sampler.sample(logits, 0);
+                } catch (NonFiniteLogitsException e) {
+                    throw e.at(model.name(), written - 1);
+                }
                 if (count == 0) {
                     firstToken = System.nanoTime();
                 }
                 if (next == bos || next == eos) {
                     reason = StopReason.END_OF_SEQUENCE;
                     break;
+                }
+                if (prompt.length + count == tokens.length) {
+                    tokens = Arrays.copyOf(tokens, (int) Math.min((long) prompt.length + newTokens,
+                            2L * tokens.length));
                 }
                 tokens[prompt.length + count++] = next;
                 if (count == newTokens) {

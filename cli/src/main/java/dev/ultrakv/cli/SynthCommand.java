@@ -8,6 +8,7 @@ import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -39,6 +40,9 @@ final class SynthCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--dtype " + dtype + " cannot store shape " + shape
                     + " (quantized rows must be whole blocks of " + type.blockSize() + ")");
         }
+        if (Files.isDirectory(out)) {
+            throw new IllegalArgumentException("--out " + out + " is a directory; name the .gguf file to write");
+        }
         Path parent = out.toAbsolutePath().getParent();
         if (parent != null && !Files.isDirectory(parent)) {
             throw new IllegalArgumentException("--out " + out + ": the folder " + parent + " does not exist");
@@ -49,9 +53,21 @@ final class SynthCommand implements Callable<Integer> {
             System.err.printf(Locale.ROOT, "wrote %s (%s, %s, seed %d, %,d parameters, %,d bytes) in %.1f s%n",
                     out, s.name(), type, seed, s.parameterCount(), Files.size(out), (System.nanoTime() - start) / 1e9);
         } catch (IOException e) {
-            throw new UncheckedIOException(out + ": cannot be written: " + e.getMessage(), e);
+            throw new UncheckedIOException(out + ": cannot be written: " + reason(e), e);
         }
         return 0;
+    }
+
+    /**
+     * What went wrong, in words: file-system exceptions often carry only the path as their message (a
+     * DirectoryNotEmptyException says "/tmp/x"), so their kind is spelled out ("directory not empty").
+     */
+    static String reason(IOException e) {
+        if (e instanceof FileSystemException f && f.getReason() == null) {
+            String kind = f.getClass().getSimpleName().replaceFirst("Exception$", "");
+            return kind.replaceAll("([a-z])([A-Z])", "$1 $2").toLowerCase(Locale.ROOT) + ": " + f.getFile();
+        }
+        return e.getMessage();
     }
 
     static GgmlType parseType(String name) {

@@ -1,6 +1,7 @@
 package dev.ultrakv.cli;
 
 import dev.ultrakv.model.ModelFormatException;
+import dev.ultrakv.sampling.NonFiniteLogitsException;
 import dev.ultrakv.tokenizer.TokenizerFormatException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -9,8 +10,10 @@ import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 
 /**
- * Entry point of the {@code ultrakv} command. User mistakes (a bad option, a missing or malformed file) end
- * with one clear line on stderr and exit code 1 (2 for usage errors), never a stack trace.
+ * Entry point of the {@code ultrakv} command. Every failure ends with one line {@code ultrakv: ...} on stderr
+ * and exit code 1 (2 for usage errors), never a stack trace: user mistakes (a bad option, a missing or
+ * malformed file) and broken models say what is wrong, running out of memory says what to change, and bugs
+ * say where they were thrown.
  */
 @Command(name = "ultrakv", mixinStandardHelpOptions = true, versionProvider = UltraKvCli.Version.class,
         description = "UltraKV: an LLM inference engine built around an adaptive KV cache.",
@@ -31,21 +34,52 @@ public final class UltraKvCli {
     public static int run(String... args) {
         CommandLine cmd = new CommandLine(new UltraKvCli());
         cmd.setExecutionExceptionHandler(UltraKvCli::handle);
-        return cmd.execute(args);
+        try {
+            return cmd.execute(args);
+        } catch (Error e) {
+            // picocli lets Errors through; OutOfMemoryError from a big context or -n ends here too.
+            return report(cmd.getErr(), e);
+        }
     }
 
     private static int handle(Exception e, CommandLine cmd, CommandLine.ParseResult parsed) {
-        PrintWriter err = cmd.getErr();
-        if (e instanceof ModelFormatException || e instanceof IllegalArgumentException
-                || e instanceof UncheckedIOException || e instanceof TokenizerFormatException) {
-            err.println("ultrakv: " + e.getMessage());
-            err.flush();
-            return EXIT_USER_ERROR;
-        }
-        err.println("ultrakv: internal error (please report): " + e);
-        e.printStackTrace(err);
+        return report(cmd.getErr(), e);
+    }
+
+    /** Prints the one line that {@link #errorLine} makes for {@code e} and returns the exit code, 1. */
+    private static int report(PrintWriter err, Throwable e) {
+        err.println(errorLine(e));
         err.flush();
-        return cmd.getCommandSpec().exitCodeOnExecutionException();
+        return EXIT_USER_ERROR;
+    }
+
+    /**
+     * The single line a failure is shown as, never a stack trace: the message of a user's mistake (a bad option,
+     * a missing or malformed file, a model that computes NaN), a hint for running out of memory, or the
+     * exception and where it was thrown for what can only be a bug.
+     */
+    static String errorLine(Throwable e) {
+        if (e instanceof ModelFormatException || e instanceof IllegalArgumentException
+                || e instanceof UncheckedIOException || e instanceof TokenizerFormatException
+                || e instanceof NonFiniteLogitsException) {
+            return "ultrakv: " + e.getMessage();
+        }
+        if (e instanceof OutOfMemoryError) {
+            String what = e.getMessage() == null ? "" : " (" + e.getMessage() + ")";
+            return "ultrakv: out of memory" + what + ": use a smaller --context-length, --max-tokens or model,"
+                    + " or give Java more memory, e.g. JDK_JAVA_OPTIONS=-Xmx8g";
+        }
+        if (e instanceof StackOverflowError) {
+            return "ultrakv: internal error (please report): stack overflow" + where(e)
+                    + "; a larger stack may help, e.g. JDK_JAVA_OPTIONS=-Xss16m";
+        }
+        return "ultrakv: internal error (please report): " + e + where(e);
+    }
+
+    /** " at Class.method(File.java:12)", the frame that threw, or nothing when unknown. */
+    private static String where(Throwable e) {
+        StackTraceElement[] trace = e.getStackTrace();
+        return trace.length == 0 ? "" : " at " + trace[0];
     }
 
     /** Prints the version from the jar's manifest. */

@@ -22,9 +22,6 @@ import java.util.Optional;
 public final class GgufModelLoader {
     /** The only architecture this loader runs. */
     private static final String LLAMA = "llama";
-    /** llama.cpp's defaults for keys that older files omit. */
-    private static final float DEFAULT_ROPE_THETA = 10000f;
-    private static final float DEFAULT_NORM_EPSILON = 1e-5f;
 
     private GgufModelLoader() {
     }
@@ -63,7 +60,7 @@ public final class GgufModelLoader {
         }
         try {
             Tokenizer tokenizer = tokenizer(gguf);
-            LlamaConfig config = config(gguf, tokenizer.vocabularySize());
+            LlamaConfig config = GgufHyperParameters.read(gguf, tokenizer.vocabularySize());
             LlamaWeights weights = weights(gguf, config);
             return new LlamaModel(name, config, weights, tokenizer, gguf);
         } catch (ModelFormatException e) {
@@ -71,32 +68,6 @@ public final class GgufModelLoader {
         } catch (RuntimeException e) {
             throw new ModelFormatException(source, e.getMessage(), e);
         }
-    }
-
-    private static LlamaConfig config(GgufFile g, int tokenizerVocabulary) {
-        int dim = g.getInt("llama.embedding_length");
-        int heads = g.getInt("llama.attention.head_count");
-        int vocabulary = g.getIntOrDefault("llama.vocab_size", tokenizerVocabulary);
-        GgufTensorInfo embedding = g.tensor("token_embd.weight");
-        if (embedding.shape().length == 2 && embedding.shape()[1] != vocabulary) {
-            throw new ModelFormatException(g.source(), "token_embd.weight has " + embedding.shape()[1]
-                    + " rows but the vocabulary has " + vocabulary + " tokens");
-        }
-        int headSize = g.getIntOrDefault("llama.rope.dimension_count", dim / heads);
-        if (headSize != dim / heads) {
-            throw new ModelFormatException(g.source(), "partial rotary embeddings (rope.dimension_count "
-                    + headSize + " < head size " + dim / heads + ") are not supported");
-        }
-        return new LlamaConfig(dim,
-                g.getInt("llama.feed_forward_length"),
-                g.getInt("llama.block_count"),
-                heads,
-                g.getIntOrDefault("llama.attention.head_count_kv", heads),
-                vocabulary,
-                g.getInt("llama.context_length"),
-                g.getFloatOrDefault("llama.rope.freq_base", DEFAULT_ROPE_THETA),
-                g.getFloatOrDefault("llama.attention.layer_norm_rms_epsilon", DEFAULT_NORM_EPSILON),
-                g.findTensor("output.weight").isEmpty());
     }
 
     private static Tokenizer tokenizer(GgufFile g) {

@@ -196,7 +196,11 @@ public final class LlamaModel implements AutoCloseable {
         int headSize = config.headSize();
         int dim = config.dim();
         Parallel.forRange(count * heads, ATTENTION_GRAIN, (start, end) -> {
-            float[] scratch = new float[config.contextLength()];
+            int longest = 0;
+            for (int row = start / heads; row <= (end - 1) / heads; row++) {
+                longest = Math.max(longest, positions[row] + 1);
+            }
+            float[] scratch = attentionScratch(longest);
             for (int task = start; task < end; task++) {
                 int row = task / heads;
                 int head = task % heads;
@@ -205,6 +209,26 @@ public final class LlamaModel implements AutoCloseable {
             }
         });
     }
+
+    /**
+     * This thread's buffer of attention scores, of at least {@code positions} floats. Sized by the positions
+     * attended, never by the context length (which a model file may set to 2^31 - 1); grown by doubling, so a
+     * decode that attends one more position each step reallocates rarely.
+     */
+    private static float[] attentionScratch(int positions) {
+        float[] scratch = ATTENTION_SCRATCH.get();
+        if (scratch.length < positions) {
+            scratch = new float[(int) Math.min(MAX_ARRAY_LENGTH, Math.max(positions, 2L * scratch.length))];
+            ATTENTION_SCRATCH.set(scratch);
+        }
+        return scratch;
+    }
+
+    /** Attention scores of the (row, head) pairs a thread works on: reused across tasks, layers and steps. */
+    private static final ThreadLocal<float[]> ATTENTION_SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
+
+    /** The longest array the JVM reliably allocates (a few header words below Integer.MAX_VALUE). */
+    private static final int MAX_ARRAY_LENGTH = Integer.MAX_VALUE - 8;
 
     /**
      * Rows per parallel task of the per-row steps (norms, RoPE, SwiGLU): prefill spreads them over the cores,

@@ -1,7 +1,7 @@
 package dev.ultrakv.model;
 
-import dev.ultrakv.kvcache.DenseKvStore;
 import dev.ultrakv.kvcache.KvStore;
+import dev.ultrakv.sampling.NonFiniteLogitsException;
 import dev.ultrakv.sampling.Sampler;
 
 import java.util.Arrays;
@@ -21,6 +21,9 @@ public final class TextGenerator {
     public interface TokenListener {
         void onToken(int previousToken, int token);
     }
+
+    /** Room for generated tokens at first; the array doubles as needed, so -n 2^31-1 costs nothing up front. */
+    private static final int INITIAL_TOKENS = 256;
 
     private final LlamaModel model;
 
@@ -54,17 +57,20 @@ public final class TextGenerator {
      * @param maxNewTokens the most tokens to generate, {@code >= 0}
      * @param listener     told of each token as it is produced; may be null
      * @throws IllegalArgumentException if the prompt is empty or longer than the context, or maxNewTokens < 0
+     * @throws NonFiniteLogitsException  if the model produces a NaN logit; the message names the model and the
+     *                                   position
      */
     public Generation generate(int[] promptTokens, int maxNewTokens, Sampler sampler, TokenListener listener) {
         checkRequest(promptTokens, maxNewTokens);
         LlamaConfig c = model.config();
         int prompt = promptTokens.length;
-        long capacityLong = Math.min((long) c.contextLength(), (long) prompt + maxNewTokens);
-        int capacity = (int) Math.max(prompt, capacityLong);
-        KvStore store = new DenseKvStore(c.kvLayout(), capacity);
+        // Both the context and maxNewTokens may be huge (a file's context_length, -n 2147483647): the store and
+        // the token array grow with the tokens generated instead of being sized by either.
+        int capacity = (int) Math.max(prompt, Math.min((long) c.contextLength(), (long) prompt + maxNewTokens));
+        KvStore store = new GrowingKvStore(c.kvLayout(), capacity, prompt);
         ForwardState state = model.newState(Math.min(prompt, LlamaModel.DEFAULT_PREFILL_CHUNK));
 
-        int[] generated = new int[Math.min(maxNewTokens, c.contextLength() - prompt + 1)];
+        int[] generated = new int[Math.min(maxNewTokens, INITIAL_TOKENS)];
         int count = 0;
         Generation.StopReason reason = Generation.StopReason.MAX_TOKENS;
         long start = System.nanoTime();
@@ -76,10 +82,18 @@ public final class TextGenerator {
             int token = promptTokens[prompt - 1];
             int position = prompt - 1;
             while (true) {
-                int next = sampler.sample(logits, 0);
+                int next;
+                try {
+                    next = sampler.sample(logits, 0);
+                } catch (NonFiniteLogitsException e) {
+                    throw e.at(model.name(), position);
+                }
                 if (next == model.tokenizer().bosId() || next == model.tokenizer().eosId()) {
                     reason = Generation.StopReason.END_OF_SEQUENCE;
                     break;
+                }
+                if (count == generated.length) {
+                    generated = Arrays.copyOf(generated, (int) Math.min(maxNewTokens, 2L * count));
                 }
                 generated[count++] = next;
                 if (listener != null) {

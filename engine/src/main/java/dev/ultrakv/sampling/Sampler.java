@@ -69,13 +69,24 @@ public final class Sampler {
     /**
      * Samples a token from {@code logits[offset, offset + vocabularySize)}. The logits are overwritten (scaled
      * and turned into probabilities) unless sampling is greedy.
+     *
+     * <p>A temperature so small that the largest scaled logit overflows a float puts all the probability on the
+     * most likely token, so the result is the greedy one (the random draw is still made, one per token).
+     *
+     * @throws NonFiniteLogitsException if a logit is NaN or positive infinity, or every logit is negative
+     *                                  infinity, at any temperature
      */
     public int sample(float[] logits, int offset) {
+        int best = checkedArgmax(logits, offset, vocabularySize);
         if (temperature == 0f) {
-            return argmax(logits, offset, vocabularySize);
+            return best;
         }
         for (int i = 0; i < vocabularySize; i++) {
             logits[offset + i] /= temperature;
+        }
+        if (Float.isInfinite(logits[offset + best])) {
+            randomFloat();
+            return best;
         }
         softmax(logits, offset, vocabularySize);
         float coin = randomFloat();
@@ -97,6 +108,29 @@ public final class Sampler {
                 max = values[offset + i];
                 best = i;
             }
+        }
+        return best;
+    }
+
+    /**
+     * {@link #argmax} after checking that the logits can be sampled from: the first NaN or positive infinity, or
+     * a vocabulary of negative infinities only, is a {@link NonFiniteLogitsException}.
+     */
+    private static int checkedArgmax(float[] logits, int offset, int n) {
+        int best = 0;
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            float v = logits[offset + i];
+            if (Float.isNaN(v) || v == Float.POSITIVE_INFINITY) {
+                throw new NonFiniteLogitsException(i, v);
+            }
+            if (v > max) {
+                max = v;
+                best = i;
+            }
+        }
+        if (max == Float.NEGATIVE_INFINITY) {
+            throw new NonFiniteLogitsException(0, max);
         }
         return best;
     }
@@ -135,6 +169,10 @@ public final class Sampler {
             if (p[offset + i] >= cutoff) {
                 order[n++] = i;
             }
+        }
+        if (n == 0) {
+            // Possible only for a near-uniform distribution (or a vocabulary of one): no token reaches the cutoff.
+            return sampleMultinomial(p, offset, coin);
         }
         n = sortDescending(p, offset, n);
         return drawFromSorted(n, topP, coin);

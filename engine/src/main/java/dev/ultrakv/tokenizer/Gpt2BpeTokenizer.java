@@ -86,7 +86,7 @@ public final class Gpt2BpeTokenizer implements Tokenizer {
         Map<String, Integer> symbolIds = HashMap.newHashMap(n + merges.size());
         List<String> symbolText = new ArrayList<>(Arrays.asList(pieces));
         for (int id = 0; id < n; id++) {
-            types[id] = TokenType.fromGguf(tokenTypes[id]);
+            types[id] = TokenType.ofToken(tokenTypes[id], id, source);
             symbolIds.putIfAbsent(pieces[id], id);
         }
         int[] byteSymbol = new int[BYTE_COUNT];

@@ -41,8 +41,10 @@ final class Llama2cVocabularyReader {
         if (maxTokenLength < 0) {
             throw new TokenizerFormatException(source + ": negative max_token_length " + maxTokenLength);
         }
-        byte[][] pieces = new byte[vocabSize][];
-        float[] scores = new float[vocabSize];
+        // vocabSize comes from another file (the model's header): size the arrays by what this file can hold.
+        int room = (int) Math.min(vocabSize, (data.length - HEADER_BYTES) / ENTRY_HEADER_BYTES);
+        byte[][] pieces = new byte[room][];
+        float[] scores = new float[room];
         int count = 0;
         while (in.hasRemaining()) {
             int entryOffset = in.position();
@@ -60,7 +62,7 @@ final class Llama2cVocabularyReader {
             }
             byte[] piece = new byte[length];
             in.get(piece);
-            if (count < vocabSize) {
+            if (count < room) {
                 pieces[count] = piece;
                 scores[count] = score;
             }

@@ -55,6 +55,8 @@ public final class SentencePieceTokenizer implements Tokenizer {
     private static final char SPM_SPACE = '\u2581';
 
     /** llama2.c's fixed special ids: {@code <unk>} 0, BOS 1, EOS 2; byte {@code b} is token {@code b + 3}. */
+    /** Largest tokenizer.bin read whole (the largest byte array); real ones are a few MB at most. */
+    private static final long MAX_FILE_BYTES = Integer.MAX_VALUE - 8;
     private static final int LLAMA2C_UNK = 0;
     private static final int LLAMA2C_BOS = 1;
     private static final int LLAMA2C_EOS = 2;
@@ -134,6 +136,11 @@ public final class SentencePieceTokenizer implements Tokenizer {
     public static SentencePieceTokenizer fromLlama2c(Path file, int vocabSize) {
         byte[] data;
         try {
+            long size = Files.size(file);
+            if (size > MAX_FILE_BYTES) {
+                throw new TokenizerFormatException(file + ": " + size + " bytes is too large for a tokenizer.bin (at"
+                        + " most " + MAX_FILE_BYTES + "); is it the model file?");
+            }
             data = Files.readAllBytes(file);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read tokenizer file " + file, e);
@@ -219,7 +226,7 @@ public final class SentencePieceTokenizer implements Tokenizer {
         byte[][] pieces = new byte[n][];
         TokenType[] types = new TokenType[n];
         for (int id = 0; id < n; id++) {
-            types[id] = TokenType.fromGguf(tokenTypes[id]);
+            types[id] = TokenType.ofToken(tokenTypes[id], id, source);
             if (types[id] == TokenType.NORMAL || types[id] == TokenType.USER_DEFINED
                     || types[id] == TokenType.UNUSED) {
                 pieces[id] = display[id].replace(SPM_SPACE, ' ').getBytes(StandardCharsets.UTF_8);

@@ -35,11 +35,34 @@ public enum TokenType {
      * @throws TokenizerFormatException if {@code code} names no type
      */
     public static TokenType fromGguf(int code) {
+        TokenType type = find(code);
+        if (type == null) {
+            throw new TokenizerFormatException("unknown GGUF token type " + code);
+        }
+        return type;
+    }
+
+    /**
+     * The type of token {@code id}, whose GGUF code is {@code code}.
+     *
+     * @param source names the vocabulary in the message
+     * @throws TokenizerFormatException naming the source, the token and the code, if it names no type
+     */
+    static TokenType ofToken(int code, int id, String source) {
+        TokenType type = find(code);
+        if (type == null) {
+            throw new TokenizerFormatException(source + ": token " + id + " has unknown type " + code
+                    + " in tokenizer.ggml.token_type (known: 1 to 6)");
+        }
+        return type;
+    }
+
+    private static TokenType find(int code) {
         for (TokenType type : values()) {
             if (type.ggufCode == code) {
                 return type;
             }
         }
-        throw new TokenizerFormatException("unknown GGUF token type " + code);
+        return null;
     }
 }

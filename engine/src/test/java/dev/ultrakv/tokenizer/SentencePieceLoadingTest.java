@@ -40,6 +40,12 @@ class SentencePieceLoadingTest {
     }
 
     @Test
+    void vocabSizeBeyondWhatTheFileCouldHold_isRefusedBeforeAllocating() throws IOException {
+        assertMentions(failure(Tok512.BYTES, Integer.MAX_VALUE), "holds 512 tokens",
+                "vocab_size is " + Integer.MAX_VALUE);
+    }
+
+    @Test
     void vocabSizeSmallerThanTheFile_namesBothCounts() throws IOException {
         assertMentions(failure(Tok512.BYTES, 500), "holds 512 tokens", "vocab_size is 500");
     }

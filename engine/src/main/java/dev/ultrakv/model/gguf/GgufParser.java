@@ -114,7 +114,9 @@ final class GgufParser {
         }
         int alignment = alignment(metadata);
 
-        List<GgufTensorInfo> tensors = new ArrayList<>((int) Math.min(tensorCount, MAX_PLAUSIBLE_COUNT));
+        // Room for the tensor infos that the rest of the file can hold, not for what a corrupt count claims.
+        int room = (int) Math.min(Math.min(tensorCount, MAX_PLAUSIBLE_COUNT), (size - pos) / MIN_TENSOR_INFO_BYTES);
+        List<GgufTensorInfo> tensors = new ArrayList<>(room);
         Set<String> names = new HashSet<>();
         for (long i = 0; i < tensorCount; i++) {
             where = "tensor info #" + i;

@@ -84,7 +84,22 @@ public final class GgufWriter {
 
         Path absolute = path.toAbsolutePath();
         Path tmp = absolute.resolveSibling(absolute.getFileName() + ".tmp");
-        boolean done = false;
+        try {
+            writeTo(tmp, header, tensors, content, alignment);
+            Files.move(tmp, absolute, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException | RuntimeException | Error e) {
+            // Every failure, the final move included (e.g. the target is a directory), leaves no <out>.tmp behind.
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+    }
+
+    private static void writeTo(Path tmp, ByteBuffer header, List<GgufTensorInfo> tensors, TensorContent content,
+                                int alignment) throws IOException {
         try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
             writeFully(channel, header);
@@ -101,13 +116,7 @@ public final class GgufWriter {
                 position = t.offset() + t.byteSize();
             }
             writeZeros(channel, GgufFile.alignUp(position, alignment) - position);
-            done = true;
-        } finally {
-            if (!done) {
-                Files.deleteIfExists(tmp);
-            }
         }
-        Files.move(tmp, absolute, StandardCopyOption.REPLACE_EXISTING);
     }
 
     /**

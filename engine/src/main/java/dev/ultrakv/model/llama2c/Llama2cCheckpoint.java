@@ -78,7 +78,14 @@ public final class Llama2cCheckpoint {
                     + hidden + ", n_layers=" + layers + ", n_heads=" + heads + ", n_kv_heads=" + kvHeads
                     + ", vocab_size=" + signedVocab + ", seq_len=" + seqLen + ") is invalid: " + e.getMessage());
         }
-        long expected = expectedBytes(config);
+        long expected;
+        try {
+            expected = expectedBytes(config);
+        } catch (ArithmeticException e) {
+            throw new ModelFormatException(source, "not a llama2.c checkpoint: its header (dim=" + dim
+                    + ", hidden_dim=" + hidden + ", n_layers=" + layers + ", vocab_size=" + signedVocab + ", seq_len="
+                    + seqLen + ") implies more than 2^63 bytes");
+        }
         if (data.byteSize() < expected) {
             throw new ModelFormatException(source, "truncated llama2.c checkpoint: " + data.byteSize()
                     + " bytes, but its header (dim=" + dim + ", n_layers=" + layers + ", vocab_size=" + signedVocab
@@ -87,18 +94,25 @@ public final class Llama2cCheckpoint {
         return new Llama2cCheckpoint(config, new Reader(data, config).weights());
     }
 
-    /** Bytes a checkpoint with this configuration takes, header included. */
+    /**
+     * Bytes a checkpoint with this configuration takes, header included. Every array the reader makes is sized by
+     * the header, so the data is checked against this before any is made.
+     *
+     * @throws ArithmeticException if the count overflows a long (a corrupt header: dims near 2^31)
+     */
     static long expectedBytes(LlamaConfig c) {
         long dim = c.dim();
         long kvDim = c.kvDim();
         long hidden = c.hiddenDim();
-        long layers = c.layers();
-        long floats = c.vocabularySize() * dim
-                + layers * (dim + dim * dim + 2 * kvDim * dim + dim * dim + dim + 3 * hidden * dim)
-                + dim
-                + (long) c.contextLength() * c.headSize()       // the two skipped RoPE tables
-                + (c.sharedClassifier() ? 0 : c.vocabularySize() * dim);
-        return HEADER_BYTES + floats * Float.BYTES;
+        long perLayer = 2 * dim;                                                   // the two RMSNorm weights
+        perLayer = Math.addExact(perLayer, Math.multiplyExact(2, Math.multiplyExact(dim, dim)));      // wq, wo
+        perLayer = Math.addExact(perLayer, Math.multiplyExact(2, Math.multiplyExact(kvDim, dim)));    // wk, wv
+        perLayer = Math.addExact(perLayer, Math.multiplyExact(3, Math.multiplyExact(hidden, dim)));   // w1-w3
+        long embedding = Math.multiplyExact((long) c.vocabularySize(), dim);
+        long floats = Math.addExact(Math.multiplyExact(c.layers(), perLayer), dim);
+        floats = Math.addExact(floats, (long) c.contextLength() * c.headSize());   // the two skipped RoPE tables
+        floats = Math.addExact(floats, c.sharedClassifier() ? embedding : Math.multiplyExact(2, embedding));
+        return Math.addExact(HEADER_BYTES, Math.multiplyExact(floats, Float.BYTES));
     }
 
     /** Walks the arrays in file order. */
