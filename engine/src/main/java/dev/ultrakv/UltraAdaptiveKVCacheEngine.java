@@ -4,6 +4,7 @@ import dev.ultrakv.kvcache.KvCacheManager;
 import dev.ultrakv.kvcache.KvCacheSpec;
 import dev.ultrakv.kvcache.index.PrefixIndexStats;
 import dev.ultrakv.model.LlamaModel;
+import dev.ultrakv.sampling.NonFiniteLogitsException;
 import dev.ultrakv.sampling.Sampler;
 import dev.ultrakv.scheduler.Scheduler;
 import dev.ultrakv.scheduler.SchedulerConfig;
@@ -845,9 +846,11 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
                 sample(work, logits, row * vocabulary, now);
             } catch (RuntimeException | StackOverflowError e) {
                 int position = work.length() - 1;
+                Throwable cause = e instanceof NonFiniteLogitsException nonFinite
+                        ? nonFinite.at(config.model().description(), position) : e;
                 scheduler.abort(work);
-                fail(work, new IllegalStateException("request " + work.id + " failed sampling after position "
-                        + position + " of model " + config.model().description() + ": " + describe(e), e));
+                fail(work, new IllegalStateException("request " + work.id + " failed sampling the token after"
+                        + " position " + position + ": " + (cause == e ? describe(e) : cause.getMessage()), cause));
             }
         }
     }
