@@ -4,6 +4,8 @@ import dev.ultrakv.kvcache.compress.CompressionMethod;
 import dev.ultrakv.model.synthetic.SyntheticShape;
 import dev.ultrakv.scheduler.SchedulerConfig;
 import dev.ultrakv.scheduler.Ticker;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -15,6 +17,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -29,6 +33,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * of issue 10 (shared/repro) are here too.
  */
 class EngineFaultsTest {
+    /** The engine logs each injected fault; held here (JUL keeps loggers weakly) and quieted for the test. */
+    private static final Logger ENGINE_LOG =
+            Logger.getLogger(UltraAdaptiveKVCacheEngine.class.getName());
+
+    @BeforeAll
+    static void quietInjectedFaults() {
+        ENGINE_LOG.setLevel(Level.OFF);
+    }
+
+    @AfterAll
+    static void restoreLogging() {
+        ENGINE_LOG.setLevel(null);
+    }
+
     private static final Duration DEADLINE = Duration.ofMinutes(2);
     /** Random weights: greedy generations run their full length. */
     private static final ModelSource MODEL = ModelSource.synthetic(SyntheticShape.TEST_TINY, 11);

@@ -3,6 +3,8 @@ package dev.ultrakv;
 import dev.ultrakv.kvcache.compress.CompressionMethod;
 import dev.ultrakv.scheduler.SchedulerConfig;
 import dev.ultrakv.scheduler.Ticker;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -14,6 +16,8 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
@@ -27,6 +31,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * the text it gave before.
  */
 class EngineSoakTest {
+    /** The engine logs each injected fault; held here (JUL keeps loggers weakly) and quieted for the test. */
+    private static final Logger ENGINE_LOG =
+            Logger.getLogger(UltraAdaptiveKVCacheEngine.class.getName());
+
+    @BeforeAll
+    static void quietInjectedFaults() {
+        ENGINE_LOG.setLevel(Level.OFF);
+    }
+
+    @AfterAll
+    static void restoreLogging() {
+        ENGINE_LOG.setLevel(null);
+    }
+
     private static final int THREADS = 16;
     private static final int REQUESTS_PER_THREAD = 200;
     private static final long SEED = 20261207;

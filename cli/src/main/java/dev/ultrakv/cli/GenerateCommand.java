@@ -66,12 +66,18 @@ final class GenerateCommand implements Callable<Integer> {
             }
             flush(out);
             Sampler sampler = new Sampler(model.config().vocabularySize(), temperature, topP, topK, effectiveSeed);
-            Generation g = generator.generate(promptTokens, maxTokens, sampler,
-                    (previous, token) -> {
-                        write(out, tokenizer.decode(previous, token));
-                        flush(out);
-                    });
-            write(out, new byte[] {'\n'});
+            Generation g;
+            try {
+                g = generator.generate(promptTokens, maxTokens, sampler,
+                        (previous, token) -> {
+                            write(out, tokenizer.decode(previous, token));
+                            flush(out);
+                        });
+            } finally {
+                // The text so far ends its line, so that an error follows on a line of its own.
+                write(out, new byte[] {'\n'});
+                flush(out);
+            }
             flush(out);
             if (g.stopReason() == Generation.StopReason.CONTEXT_FULL) {
                 err.printf("ultrakv: stopped after %d new tokens: the model's context length of %d tokens is"
