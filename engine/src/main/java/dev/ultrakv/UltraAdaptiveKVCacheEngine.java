@@ -18,9 +18,6 @@ import dev.ultrakv.tokenizer.Tokenizer;
 import org.HdrHistogram.Histogram;
 
 import java.time.Duration;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CancellationException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -28,7 +25,11 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
 import java.util.PriorityQueue;
+import java.util.Set;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -1035,7 +1036,7 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
 
     /** Counts one request's outcome: served (with its latency and hits), cancelled, expired or failed. */
     private void countOutcome(RequestResult result, Throwable error) {
-        Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+        Throwable cause = error instanceof CompletionException && error.getCause() != null
                 ? error.getCause() : error;
         synchronized (statsLock) {
             if (result != null) {

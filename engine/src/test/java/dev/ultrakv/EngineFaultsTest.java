@@ -4,9 +4,8 @@ import dev.ultrakv.kvcache.compress.CompressionMethod;
 import dev.ultrakv.model.synthetic.SyntheticShape;
 import dev.ultrakv.scheduler.SchedulerConfig;
 import dev.ultrakv.scheduler.Ticker;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -17,8 +16,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -32,21 +29,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * fault that leaves it unusable moves it to FAILED with the cause, reported by every later call. The reproducers
  * of issue 10 (shared/repro) are here too.
  */
+@ExtendWith(QuietEngineLog.class)
 class EngineFaultsTest {
-    /** The engine logs each injected fault; held here (JUL keeps loggers weakly) and quieted for the test. */
-    private static final Logger ENGINE_LOG =
-            Logger.getLogger(UltraAdaptiveKVCacheEngine.class.getName());
-
-    @BeforeAll
-    static void quietInjectedFaults() {
-        ENGINE_LOG.setLevel(Level.OFF);
-    }
-
-    @AfterAll
-    static void restoreLogging() {
-        ENGINE_LOG.setLevel(null);
-    }
-
     private static final Duration DEADLINE = Duration.ofMinutes(2);
     /** Random weights: greedy generations run their full length. */
     private static final ModelSource MODEL = ModelSource.synthetic(SyntheticShape.TEST_TINY, 11);

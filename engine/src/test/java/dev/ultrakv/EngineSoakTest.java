@@ -3,9 +3,8 @@ package dev.ultrakv;
 import dev.ultrakv.kvcache.compress.CompressionMethod;
 import dev.ultrakv.scheduler.SchedulerConfig;
 import dev.ultrakv.scheduler.Ticker;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -16,8 +15,6 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
@@ -30,21 +27,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * future is pending, the stats add up, no block is pinned, the cache's books balance, and a greedy request gives
  * the text it gave before.
  */
+@ExtendWith(QuietEngineLog.class)
 class EngineSoakTest {
-    /** The engine logs each injected fault; held here (JUL keeps loggers weakly) and quieted for the test. */
-    private static final Logger ENGINE_LOG =
-            Logger.getLogger(UltraAdaptiveKVCacheEngine.class.getName());
-
-    @BeforeAll
-    static void quietInjectedFaults() {
-        ENGINE_LOG.setLevel(Level.OFF);
-    }
-
-    @AfterAll
-    static void restoreLogging() {
-        ENGINE_LOG.setLevel(null);
-    }
-
     private static final int THREADS = 16;
     private static final int REQUESTS_PER_THREAD = 200;
     private static final long SEED = 20261207;

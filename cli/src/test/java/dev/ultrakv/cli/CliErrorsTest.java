@@ -93,7 +93,7 @@ class CliErrorsTest {
         byte[] bytes = Files.readAllBytes(model);
         // The first tensor info: name, n_dims (u32), dims (u64 each), then its type (u32). Make it Q5_K (13).
         byte[] name = "token_embd.weight".getBytes(StandardCharsets.US_ASCII);
-        int at = indexOf(bytes, name);
+        int at = CliRun.indexOf(bytes, name);
         ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         int dims = b.getInt(at + name.length);
         b.putInt(at + name.length + 4 + 8 * dims, 13);
@@ -106,7 +106,7 @@ class CliErrorsTest {
         Path model = copyModel("stories260K.gguf");
         byte[] bytes = Files.readAllBytes(model);
         byte[] key = "general.architecture".getBytes(StandardCharsets.US_ASCII);
-        int value = indexOf(bytes, key) + key.length + 4 + 8;  // value type u32, string length u64
+        int value = CliRun.indexOf(bytes, key) + key.length + 4 + 8;  // value type u32, string length u64
         System.arraycopy("qwen2".getBytes(StandardCharsets.US_ASCII), 0, bytes, value, 5);
         Files.write(model, bytes);
         assertCleanFailure(CliRun.of("info", "--model", model.toString()), model.toString(), "architecture",
@@ -139,18 +139,5 @@ class CliErrorsTest {
     void promptLongerThanTheContext() {
         assertCleanFailure(CliRun.of("generate", "--prompt", "a b c d e f g h i j k l", "--context-length", "8"),
                 "context length");
-    }
-
-    private static int indexOf(byte[] haystack, byte[] needle) {
-        outer:
-        for (int i = 0; i + needle.length <= haystack.length; i++) {
-            for (int j = 0; j < needle.length; j++) {
-                if (haystack[i + j] != needle[j]) {
-                    continue outer;
-                }
-            }
-            return i;
-        }
-        throw new AssertionError("not found");
     }
 }

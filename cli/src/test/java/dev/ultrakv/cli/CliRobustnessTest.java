@@ -48,7 +48,7 @@ class CliRobustnessTest {
     private Path withUint32(String name, String key, long value) throws IOException {
         byte[] bytes = Files.readAllBytes(STORIES);
         byte[] k = key.getBytes(StandardCharsets.US_ASCII);
-        int at = indexOf(bytes, k) + k.length;
+        int at = CliRun.indexOf(bytes, k) + k.length;
         ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         assertEquals(4, b.getInt(at), key + " should be a UINT32");
         b.putInt(at + 4, (int) value);
@@ -125,7 +125,7 @@ class CliRobustnessTest {
         byte[] bytes = Files.readAllBytes(STORIES);
         // blk.2.attn_v.weight read as F16 instead of F32 (a one-bit flip of its type): its halves hold NaN.
         byte[] name = "blk.2.attn_v.weight".getBytes(StandardCharsets.US_ASCII);
-        int at = indexOf(bytes, name) + name.length;
+        int at = CliRun.indexOf(bytes, name) + name.length;
         ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         b.putInt(at + 4 + 8 * b.getInt(at), F16);
         Path model = write("nan_weights", bytes);
@@ -167,18 +167,5 @@ class CliRobustnessTest {
         CliRun run = CliRun.of("generate", "--prompt", "Once", "-n", "4", "--temperature", "0");
         assertSuccess(run);
         return run.out();
-    }
-
-    private static int indexOf(byte[] haystack, byte[] needle) {
-        outer:
-        for (int i = 0; i + needle.length <= haystack.length; i++) {
-            for (int j = 0; j < needle.length; j++) {
-                if (haystack[i + j] != needle[j]) {
-                    continue outer;
-                }
-            }
-            return i;
-        }
-        throw new AssertionError("not found");
     }
 }

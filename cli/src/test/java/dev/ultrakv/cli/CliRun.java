@@ -24,4 +24,18 @@ record CliRun(int exitCode, String out, String err) {
             System.setErr(oldErr);
         }
     }
+
+    /** Where {@code needle} first occurs in {@code haystack} (tests patch model files by a key's bytes). */
+    static int indexOf(byte[] haystack, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= haystack.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (haystack[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        throw new AssertionError("not found");
+    }
 }

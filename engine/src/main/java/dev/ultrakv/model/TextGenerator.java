@@ -1,5 +1,6 @@
 package dev.ultrakv.model;
 
+import dev.ultrakv.kvcache.DenseKvStore;
 import dev.ultrakv.kvcache.KvStore;
 import dev.ultrakv.sampling.NonFiniteLogitsException;
 import dev.ultrakv.sampling.Sampler;
@@ -67,7 +68,7 @@ public final class TextGenerator {
         // Both the context and maxNewTokens may be huge (a file's context_length, -n 2147483647): the store and
         // the token array grow with the tokens generated instead of being sized by either.
         int capacity = (int) Math.max(prompt, Math.min((long) c.contextLength(), (long) prompt + maxNewTokens));
-        KvStore store = new GrowingKvStore(c.kvLayout(), capacity, prompt);
+        KvStore store = new DenseKvStore(c.kvLayout(), capacity);
         ForwardState state = model.newState(Math.min(prompt, LlamaModel.DEFAULT_PREFILL_CHUNK));
 
         int[] generated = new int[Math.min(maxNewTokens, INITIAL_TOKENS)];

@@ -1,6 +1,7 @@
 package dev.ultrakv.kvcache.compress;
 
 import java.util.Objects;
+import java.util.function.Consumer;
 
 /**
  * The one {@link KvCompressor}: keeps the votes of each (layer, KV head) in an {@link AttentionTally} and asks
@@ -125,21 +126,19 @@ final class SelectingCompressor implements KvCompressor {
 
     @Override
     public void discardPass() {
-        if (tallies != null) {
-            for (AttentionTally[] layer : tallies) {
-                for (AttentionTally tally : layer) {
-                    tally.discard();
-                }
-            }
-        }
+        forEachTally(AttentionTally::discard);
     }
 
     @Override
     public void commitPass() {
+        forEachTally(AttentionTally::commit);
+    }
+
+    private void forEachTally(Consumer<AttentionTally> action) {
         if (tallies != null) {
             for (AttentionTally[] layer : tallies) {
                 for (AttentionTally tally : layer) {
-                    tally.commit();
+                    action.accept(tally);
                 }
             }
         }

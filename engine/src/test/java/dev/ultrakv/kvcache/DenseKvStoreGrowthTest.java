@@ -1,7 +1,5 @@
-package dev.ultrakv.model;
+package dev.ultrakv.kvcache;
 
-import dev.ultrakv.kvcache.DenseKvStore;
-import dev.ultrakv.kvcache.KvLayout;
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;
@@ -11,14 +9,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The growing store holds what was written, no more than twice that, and attends exactly as the dense one. */
-class GrowingKvStoreTest {
+/**
+ * A dense store of a huge capacity holds what was written, no more than twice that, and attends exactly as one
+ * that was large enough from the start.
+ */
+class DenseKvStoreGrowthTest {
     private static final KvLayout LAYOUT = new KvLayout(2, 4, 2, 8);
 
     @Test
-    void hugeCapacity_allocatesOnlyThePositionsWritten_andAttendsAsTheDenseStore() {
+    void aHugeCapacityAllocatesOnlyThePositionsWrittenAndAttendsAsAStoreOfTheExactCapacity() {
         int positions = 1000;
-        GrowingKvStore growing = new GrowingKvStore(LAYOUT, 1_000_000_000, 5);
+        DenseKvStore growing = new DenseKvStore(LAYOUT, 1_000_000_000);
         DenseKvStore dense = new DenseKvStore(LAYOUT, positions);
         Random random = new Random(42);
         int kvDim = LAYOUT.kvDim();
@@ -46,8 +47,8 @@ class GrowingKvStoreTest {
     }
 
     @Test
-    void writeBeyondTheCapacity_isRefused() {
-        GrowingKvStore store = new GrowingKvStore(LAYOUT, 3, 1);
+    void aWriteBeyondTheCapacityIsRefused() {
+        DenseKvStore store = new DenseKvStore(LAYOUT, 3);
         float[] kv = new float[LAYOUT.kvDim()];
         store.write(0, 2, kv, 0, kv, 0);
         assertThrows(IndexOutOfBoundsException.class, () -> store.write(0, 3, kv, 0, kv, 0));
