@@ -199,7 +199,7 @@ public final class QualityHarness {
         return skipped.stream().anyMatch(s -> s.candidate().equals(candidate));
     }
 
-    private KvCacheManager newCache(KvCandidate candidate, int maxTokens) {
+    private KvCacheManager newCache(KvCandidate candidate, long maxTokens) {
         return new KvCacheManager(model.name(), model.config().kvLayout(), candidate.spec(BLOCK_SIZE, maxTokens));
     }
 
@@ -210,8 +210,10 @@ public final class QualityHarness {
     private List<RunMeasurement> runText(ForwardState state, int textIndex, int[] text, List<KvCandidate> running) {
         List<KvCacheManager> caches = new ArrayList<>(running.size() + 1);
         try {
-            int tokens = (LANES_PER_CANDIDATE + COMPACTION_SEQUENCES)
-                    * Math.ceilDiv(model.config().contextLength(), BLOCK_SIZE) * BLOCK_SIZE;
+            // Each lane holds at most the text, or its prompt and the greedy tokens: sized by them, never by the
+            // context length, which a model file may set to 2^31 - 1.
+            long lane = Math.max(text.length, (long) promptLength(text.length) + greedyTokens);
+            long tokens = (LANES_PER_CANDIDATE + COMPACTION_SEQUENCES) * Math.ceilDiv(lane, BLOCK_SIZE) * BLOCK_SIZE;
             caches.add(newCache(KvCandidate.REFERENCE, tokens));
             for (KvCandidate candidate : running) {
                 caches.add(newCache(candidate, tokens));
