@@ -3,11 +3,14 @@ package dev.ultrakv;
 import dev.ultrakv.model.ModelFormatException;
 import dev.ultrakv.model.gguf.GgufMutants;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,6 +29,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * {@link ModelFormatException}, or loaded and served, each request completing or failing with a clear error,
  * and the engine never dying (shared/repro/ProbeLoopDeath, and seeded mutants as GgufFuzzTest makes them).
  */
+@ExtendWith(QuietEngineLog.class)
 class EngineModelFilesTest {
     private static final long SEED = 20_261_207L;
     private static final int RANDOM_MUTANTS = 40;
@@ -50,6 +54,34 @@ class EngineModelFilesTest {
                     assertEquals(expected, engine.processRequest(request()).join().text());
                 }
                 assertEquals(3, engine.getStats().totalRequests());
+            }
+        });
+    }
+
+    /**
+     * A model file truncated while the engine has it mapped: the next forward pass faults in the mapping, for
+     * real, and the engine moves to FAILED with that cause instead of serving wrong answers or a silent "closed".
+     */
+    @Test
+    void aModelFileTruncatedUnderTheEngineFailsItWithTheCause() throws IOException {
+        Path file = dir.resolve("truncated-later.gguf");
+        Files.write(file, GgufMutants.stories260K());
+        assertTimeoutPreemptively(Duration.ofMinutes(1), () -> {
+            try (var engine = new UltraAdaptiveKVCacheEngine(KVCacheConfig.builder().maxTokens(512)
+                    .model(ModelSource.file(file)).build())) {
+                engine.processRequest(request()).join();
+                try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
+                    channel.truncate(4096);
+                }
+                var e = assertThrows(CompletionException.class, () -> engine.processRequest(
+                        Request.builder().text("The cat").maxNewTokens(4).build()).join());
+                assertTrue(e.getCause().getMessage().startsWith("engine failed: InternalError"),
+                        e.getCause().getMessage());
+                EngineStats stats = engine.getStats();
+                assertEquals(EngineState.FAILED, stats.state());
+                assertTrue(stats.failure().contains("unsafe memory access"), stats.failure());
+                var later = assertThrows(CompletionException.class, () -> engine.processRequest(request()).join());
+                assertEquals(e.getCause().getMessage(), later.getCause().getMessage());
             }
         });
     }
