@@ -5,7 +5,6 @@ import dev.ultrakv.model.ForwardState;
 import dev.ultrakv.model.LlamaModel;
 import dev.ultrakv.sampling.NonFiniteLogitsException;
 import dev.ultrakv.sampling.Sampler;
-import dev.ultrakv.tokenizer.SentencePieceTokenizer;
 import dev.ultrakv.tokenizer.Tokenizer;
 
 import java.io.ByteArrayOutputStream;
@@ -127,8 +126,7 @@ final class SequenceRunner {
     static String decode(Tokenizer tokenizer, int previous, int[] generated) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         for (int token : generated) {
-            bytes.writeBytes(tokenizer instanceof SentencePieceTokenizer sp ? sp.decodeUnfiltered(previous, token)
-                    : tokenizer.decode(previous, token));
+            bytes.writeBytes(tokenizer.decodeBytes(previous, token));
             previous = token;
         }
         return bytes.toString(StandardCharsets.UTF_8);

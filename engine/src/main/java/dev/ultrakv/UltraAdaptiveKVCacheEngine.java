@@ -12,8 +12,6 @@ import dev.ultrakv.scheduler.SequenceState;
 import dev.ultrakv.scheduler.StepExecutor;
 import dev.ultrakv.scheduler.StepPlan;
 import dev.ultrakv.scheduler.Ticker;
-import dev.ultrakv.tokenizer.SentencePieceTokenizer;
-import dev.ultrakv.tokenizer.Tokenizer;
 
 import org.HdrHistogram.Histogram;
 
@@ -253,6 +251,48 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
     /** How the engine schedules. */
     public SchedulerConfig schedulerConfig() {
         return scheduling;
+    }
+
+    /** The model this engine serves. */
+    public ModelInfo modelInfo() {
+        return new ModelInfo(config.model().description(), model.name(), contextLength,
+                model.config().vocabularySize(), model.chatTemplate().orElse(null));
+    }
+
+    /**
+     * The model's tokens for {@code text}, as a request's prompt is tokenized ({@code addBos}: with the
+     * beginning-of-sequence token first, as prompts are). Safe from any thread; needs no step.
+     *
+     * @throws IllegalStateException once the engine is closed or failed (the model is released)
+     */
+    public int[] tokenize(String text, boolean addBos) {
+        Objects.requireNonNull(text, "text");
+        if (stopping) {
+            throw haltedException();
+        }
+        return model.tokenizer().encode(text, addBos);
+    }
+
+    /**
+     * The text of {@code tokens}: their raw bytes joined, then decoded as UTF-8 (a character split over byte
+     * tokens comes out whole; malformed bytes become U+FFFD); special tokens give nothing. Gives back the text
+     * of {@code tokenize(text, true)}.
+     *
+     * @throws IllegalArgumentException naming the first token id outside the vocabulary
+     * @throws IllegalStateException    once the engine is closed or failed
+     */
+    public String detokenize(int[] tokens) {
+        int vocabulary = model.config().vocabularySize();
+        for (int i = 0; i < tokens.length; i++) {
+            if (tokens[i] < 0 || tokens[i] >= vocabulary) {
+                throw new IllegalArgumentException("token " + i + " is " + tokens[i] + ", outside the vocabulary of "
+                        + vocabulary + " tokens");
+            }
+        }
+        if (stopping) {
+            throw haltedException();
+        }
+        return SequenceRunner.decode(model.tokenizer(), -1, tokens);
     }
 
     /**
@@ -937,7 +977,7 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
         if (work.listener == null) {
             return;
         }
-        String text = work.utf8.append(tokenBytes(model.tokenizer(), work.token(work.length() - 2), token));
+        String text = work.utf8.append(model.tokenizer().decodeBytes(work.token(work.length() - 2), token));
         GeneratedToken generated = new GeneratedToken(work.id, work.generated() - 1, token, text);
         deliver(() -> {
             if (!work.future.isDone()) {
@@ -949,12 +989,6 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
                 }
             }
         });
-    }
-
-    /** The raw bytes of {@code token} after {@code previous}, as {@link SequenceRunner#decode} joins them. */
-    private static byte[] tokenBytes(Tokenizer tokenizer, int previous, int token) {
-        return tokenizer instanceof SentencePieceTokenizer sp ? sp.decodeUnfiltered(previous, token)
-                : tokenizer.decode(previous, token);
     }
 
     private void finish(Work work, StopReason reason, long now) {

@@ -62,7 +62,8 @@ public final class GgufModelLoader {
             Tokenizer tokenizer = tokenizer(gguf);
             LlamaConfig config = GgufHyperParameters.read(gguf, tokenizer.vocabularySize());
             LlamaWeights weights = weights(gguf, config);
-            return new LlamaModel(name, config, weights, tokenizer, gguf);
+            return new LlamaModel(name, config, weights, tokenizer, gguf,
+                    gguf.getStringOrDefault("tokenizer.chat_template", null));
         } catch (ModelFormatException e) {
             throw e;
         } catch (RuntimeException e) {

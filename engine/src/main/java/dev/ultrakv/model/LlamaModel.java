@@ -6,6 +6,7 @@ import dev.ultrakv.tensor.Parallel;
 import dev.ultrakv.tokenizer.Tokenizer;
 
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * A Llama-family transformer: RMSNorm, rotary position embeddings, grouped-query attention and a SwiGLU
@@ -29,6 +30,8 @@ public final class LlamaModel implements AutoCloseable {
     private final LlamaWeights weights;
     private final Tokenizer tokenizer;
     private final AutoCloseable resource;
+    /** The Jinja chat template the model file carries ({@code tokenizer.chat_template}); null when none. */
+    private final String chatTemplate;
 
     /**
      * @param name      a name for messages and the cache's model identity
@@ -37,6 +40,18 @@ public final class LlamaModel implements AutoCloseable {
      */
     public LlamaModel(String name, LlamaConfig config, LlamaWeights weights, Tokenizer tokenizer,
                       AutoCloseable resource) {
+        this(name, config, weights, tokenizer, resource, null);
+    }
+
+    /**
+     * A model whose file carries a chat template.
+     *
+     * @param chatTemplate the Jinja template of {@code tokenizer.chat_template}; null when the file has none
+     * @throws IllegalArgumentException if the weights or tokenizer do not fit the configuration
+     */
+    public LlamaModel(String name, LlamaConfig config, LlamaWeights weights, Tokenizer tokenizer,
+                      AutoCloseable resource, String chatTemplate) {
+        this.chatTemplate = chatTemplate;
         this.name = Objects.requireNonNull(name, "name");
         this.config = Objects.requireNonNull(config, "config");
         this.weights = Objects.requireNonNull(weights, "weights");
@@ -65,6 +80,11 @@ public final class LlamaModel implements AutoCloseable {
         return tokenizer;
     }
 
+    /** The Jinja chat template the model file carries, if any (GGUF {@code tokenizer.chat_template}). */
+    public Optional<String> chatTemplate() {
+        return Optional.ofNullable(chatTemplate);
+    }
+
     /**
      * This model with another context length (as llama.cpp's {@code --ctx-size}): the same weights and
      * tokenizer; RoPE extends to any position, though quality past the trained length is not promised. The
@@ -74,7 +94,7 @@ public final class LlamaModel implements AutoCloseable {
         LlamaConfig c = config;
         LlamaConfig changed = new LlamaConfig(c.dim(), c.hiddenDim(), c.layers(), c.heads(), c.kvHeads(),
                 c.vocabularySize(), contextLength, c.ropeTheta(), c.normEpsilon(), c.sharedClassifier());
-        return new LlamaModel(name, changed, weights, tokenizer, resource);
+        return new LlamaModel(name, changed, weights, tokenizer, resource, chatTemplate);
     }
 
     /** Buffers for forward passes of up to {@code maxBatch} rows. */

@@ -312,6 +312,11 @@ public final class SentencePieceTokenizer implements Tokenizer {
      * less its leading space after BOS, or the raw byte of a byte token. Control tokens (BOS, EOS) give nothing.
      * Concatenated over {@code encode(text, true)} this gives back exactly the UTF-8 bytes of {@code text}.
      */
+    @Override
+    public byte[] decodeBytes(int previousToken, int token) {
+        return decodeUnfiltered(previousToken, token);
+    }
+
     public byte[] decodeUnfiltered(int previousToken, int token) {
         if (types[token] == TokenType.CONTROL) {
             return new byte[0];

@@ -31,6 +31,15 @@ public interface Tokenizer {
      */
     byte[] decode(int previousToken, int token);
 
+    /**
+     * The raw bytes of {@code token} after {@code previousToken}: as {@link #decode} but with nothing filtered,
+     * so that the bytes of {@code encode(text, true)} concatenated give back exactly the UTF-8 bytes of
+     * {@code text} (a character split over byte tokens comes out whole once joined). Special tokens give nothing.
+     */
+    default byte[] decodeBytes(int previousToken, int token) {
+        return decode(previousToken, token);
+    }
+
     /** The piece of {@code token} as stored in the vocabulary (for diagnostics). */
     String piece(int token);
 }
