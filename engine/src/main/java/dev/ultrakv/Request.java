@@ -1,6 +1,11 @@
 package dev.ultrakv;
 
+import dev.ultrakv.sampling.SamplingParams;
+
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -11,8 +16,12 @@ import java.util.Objects;
  * <pre>{@code
  * Request.of("Once upon a time", 1);
  * Request.builder().text("Once upon a time").priority(Priority.HIGH).maxNewTokens(64)
- *         .temperature(0.8f).seed(42).id("story-1").timeout(Duration.ofSeconds(30)).build();
+ *         .temperature(0.8f).topP(0.9f).seed(42).id("story-1").timeout(Duration.ofSeconds(30))
+ *         .stop(List.of("\n\n")).logprobs(3).build();
  * }</pre>
+ *
+ * <p>The sampling settings are those of the OpenAI API and llama.cpp (see {@link SamplingParams}); stop strings
+ * end the generation where one appears in the text, which then ends before it.
  */
 public final class Request {
     /** Tokens generated unless asked otherwise: a short answer, cheap enough for tests and demos. */
@@ -21,6 +30,14 @@ public final class Request {
     public static final float DEFAULT_TEMPERATURE = 0f;
     /** Seed of the sampler unless asked otherwise (used only at a temperature above 0). */
     public static final long DEFAULT_SEED = 42;
+    /** Most stop strings a request may carry: each is looked for after every token. */
+    public static final int MAX_STOP_STRINGS = 16;
+    /** Longest stop string, in characters. */
+    public static final int MAX_STOP_LENGTH = 256;
+    /** Most alternatives per token a request may ask the log-probabilities of (OpenAI's bound). */
+    public static final int MAX_TOP_LOGPROBS = 20;
+    /** {@link #logprobs()} when no log-probabilities are asked for. */
+    public static final int NO_LOGPROBS = -1;
 
     private final String id;
     private final String text;
@@ -29,6 +46,13 @@ public final class Request {
     private final float temperature;
     private final long seed;
     private final Duration timeout;
+    private final float topP;
+    private final int topK;
+    private final float minP;
+    private final float presencePenalty;
+    private final float frequencyPenalty;
+    private final List<String> stop;
+    private final int logprobs;
 
     private Request(Builder b) {
         this.id = b.id;
@@ -38,6 +62,13 @@ public final class Request {
         this.temperature = b.temperature;
         this.seed = b.seed;
         this.timeout = b.timeout;
+        this.topP = b.topP;
+        this.topK = b.topK;
+        this.minP = b.minP;
+        this.presencePenalty = b.presencePenalty;
+        this.frequencyPenalty = b.frequencyPenalty;
+        this.stop = b.stop;
+        this.logprobs = b.logprobs;
     }
 
     /**
@@ -91,6 +122,24 @@ public final class Request {
         return timeout;
     }
 
+    /** The sampling settings: temperature, top-p, top-k, min-p and the two penalties. */
+    public SamplingParams sampling() {
+        return new SamplingParams(temperature, topP, topK, minP, presencePenalty, frequencyPenalty);
+    }
+
+    /** Strings that end the generation where one appears; the text ends before it. Empty for none. */
+    public List<String> stop() {
+        return stop;
+    }
+
+    /**
+     * How many most likely alternatives to report with each generated token's log-probability, 0 to
+     * {@value #MAX_TOP_LOGPROBS}; {@value #NO_LOGPROBS} (the default) for no log-probabilities.
+     */
+    public int logprobs() {
+        return logprobs;
+    }
+
     @Override
     public String toString() {
         return "Request[" + (id != null ? id + ", " : "") + "priority " + priority + ", maxNewTokens "
@@ -107,8 +156,64 @@ public final class Request {
         private float temperature = DEFAULT_TEMPERATURE;
         private long seed = DEFAULT_SEED;
         private Duration timeout;
+        private float topP;
+        private int topK;
+        private float minP;
+        private float presencePenalty;
+        private float frequencyPenalty;
+        private List<String> stop = List.of();
+        private int logprobs = NO_LOGPROBS;
 
         private Builder() {
+        }
+
+        /** Nucleus sampling: the smallest set of tokens whose probability exceeds {@code topP}; 0 or 1 is off. */
+        public Builder topP(float topP) {
+            this.topP = topP;
+            return this;
+        }
+
+        /** Sample among the {@code topK} most likely tokens only; 0 (the default) is off. */
+        public Builder topK(int topK) {
+            this.topK = topK;
+            return this;
+        }
+
+        /** Drop tokens less likely than {@code minP} times the most likely one; 0 (the default) is off. */
+        public Builder minP(float minP) {
+            this.minP = minP;
+            return this;
+        }
+
+        /** Subtracted from the logit of every token already generated, in [-2, 2]; 0 by default. */
+        public Builder presencePenalty(float presencePenalty) {
+            this.presencePenalty = presencePenalty;
+            return this;
+        }
+
+        /** Subtracted from a token's logit once per time it was generated, in [-2, 2]; 0 by default. */
+        public Builder frequencyPenalty(float frequencyPenalty) {
+            this.frequencyPenalty = frequencyPenalty;
+            return this;
+        }
+
+        /**
+         * Strings that end the generation (at most {@value Request#MAX_STOP_STRINGS}, each 1 to
+         * {@value Request#MAX_STOP_LENGTH} characters); the result's text ends before the one found.
+         */
+        public Builder stop(List<String> stop) {
+            // Copied as given, nulls included: the engine names a bad one when the request is submitted.
+            this.stop = stop == null ? List.of() : Collections.unmodifiableList(new ArrayList<>(stop));
+            return this;
+        }
+
+        /**
+         * Report each generated token's log-probability with its {@code topAlternatives} most likely
+         * alternatives (0 to {@value Request#MAX_TOP_LOGPROBS}); {@value Request#NO_LOGPROBS} turns it off.
+         */
+        public Builder logprobs(int topAlternatives) {
+            this.logprobs = topAlternatives;
+            return this;
         }
 
         /** The prompt text (required). */

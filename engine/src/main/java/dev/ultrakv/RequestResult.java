@@ -1,6 +1,7 @@
 package dev.ultrakv;
 
 import java.time.Duration;
+import java.util.List;
 
 /**
  * What the engine produced for one {@link Request}.
@@ -17,9 +18,10 @@ public final class RequestResult {
     private final StopReason stopReason;
     private final long timeToFirstTokenNanos;
     private final long latencyNanos;
+    private final List<TokenLogprob> logprobs;
 
     RequestResult(String id, String text, int promptTokens, int cachedPromptTokens, int[] generatedTokenIds,
-                  StopReason stopReason, long timeToFirstTokenNanos, long latencyNanos) {
+                  StopReason stopReason, long timeToFirstTokenNanos, long latencyNanos, List<TokenLogprob> logprobs) {
         this.id = id;
         this.text = text;
         this.promptTokens = promptTokens;
@@ -28,6 +30,7 @@ public final class RequestResult {
         this.stopReason = stopReason;
         this.timeToFirstTokenNanos = timeToFirstTokenNanos;
         this.latencyNanos = latencyNanos;
+        this.logprobs = List.copyOf(logprobs);
     }
 
     /** The request's id, or the one the engine gave it ({@code "request-N"}). */
@@ -78,6 +81,14 @@ public final class RequestResult {
     /** From submission to the result being ready. */
     public Duration latency() {
         return Duration.ofNanos(latencyNanos);
+    }
+
+    /**
+     * Each generated token's log-probability with its most likely alternatives, in order; empty unless the request
+     * asked for them ({@link Request#logprobs()}).
+     */
+    public List<TokenLogprob> logprobs() {
+        return logprobs;
     }
 
     @Override

@@ -7,5 +7,7 @@ public enum StopReason {
     /** The request's {@code maxNewTokens} were generated. */
     MAX_TOKENS,
     /** The model's context length was reached. */
-    CONTEXT_FULL
+    CONTEXT_FULL,
+    /** One of the request's stop strings appeared; the text ends before it. */
+    STOP_STRING
 }

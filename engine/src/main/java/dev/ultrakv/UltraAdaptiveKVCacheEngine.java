@@ -4,6 +4,7 @@ import dev.ultrakv.kvcache.KvCacheManager;
 import dev.ultrakv.kvcache.KvCacheSpec;
 import dev.ultrakv.kvcache.index.PrefixIndexStats;
 import dev.ultrakv.model.LlamaModel;
+import dev.ultrakv.sampling.Logprobs;
 import dev.ultrakv.sampling.NonFiniteLogitsException;
 import dev.ultrakv.sampling.Sampler;
 import dev.ultrakv.scheduler.Scheduler;
@@ -15,6 +16,7 @@ import dev.ultrakv.scheduler.Ticker;
 
 import org.HdrHistogram.Histogram;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -168,13 +170,21 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
     private long rejected;
     private long promptTokens;
     private long cachedPromptTokens;
+    private long generatedTokens;
     private long evictions;
     private long preemptions;
+    private int waiting;
+    private int running;
     private int blocksUsed;
     private int blocksFree;
+    private int blocksPinned;
     private long kvBytesInUse;
     /** Latencies of served requests in nanoseconds; guarded by statsLock. */
     private final Histogram latencies = new Histogram(LATENCY_SIGNIFICANT_DIGITS);
+    /** Times to first token of served requests in nanoseconds; guarded by statsLock. */
+    private final Histogram timesToFirstToken = new Histogram(LATENCY_SIGNIFICANT_DIGITS);
+    /** Times per output token after the first, of served requests of two tokens or more; guarded by statsLock. */
+    private final Histogram timesPerOutputToken = new Histogram(LATENCY_SIGNIFICANT_DIGITS);
 
     /**
      * Loads the model, allocates the KV cache and starts the step loop, with the default scheduling.
@@ -409,17 +419,25 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
         Throwable cause = failure;
         EngineState state = cause != null ? EngineState.FAILED : stopping ? EngineState.CLOSED : EngineState.RUNNING;
         synchronized (statsLock) {
-            return new EngineStats(served, hits, served - hits, failed, promptTokens, cachedPromptTokens,
-                    evictions, blocksUsed, blocksFree, kvBytesInUse, kvBytesCapacity,
-                    percentile(latencies, 50), percentile(latencies, 95), percentile(latencies, 99),
-                    preemptions, cancelled, expired, rejected, submitted, state,
-                    cause == null ? null : describe(cause));
+            return new EngineStats(
+                    new EngineStats.Requests(submitted, served, failed, cancelled, expired, rejected, waiting,
+                            running, preemptions),
+                    new EngineStats.Cache(hits, served - hits, promptTokens, cachedPromptTokens, generatedTokens,
+                            evictions, blocksUsed, blocksFree, blocksPinned, kvBytesInUse, kvBytesCapacity),
+                    new EngineStats.Latency(percentiles(latencies), percentiles(timesToFirstToken),
+                            percentiles(timesPerOutputToken)),
+                    state, cause == null ? null : describe(cause));
         }
     }
 
     /** Percentile {@code p} of the recorded nanoseconds (zero when none are recorded). */
     static Duration percentile(Histogram histogram, double p) {
         return Duration.ofNanos(histogram.getTotalCount() == 0 ? 0 : histogram.getValueAtPercentile(p));
+    }
+
+    private static EngineStats.Percentiles percentiles(Histogram histogram) {
+        return new EngineStats.Percentiles(percentile(histogram, 50), percentile(histogram, 95),
+                percentile(histogram, 99));
     }
 
     /**
@@ -544,7 +562,13 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
         if (request.maxNewTokens() < 1) {
             throw new IllegalArgumentException("maxNewTokens must be at least 1: " + request.maxNewTokens());
         }
-        Sampler.validate(request.temperature(), 0f, 0);
+        request.sampling().validate();
+        checkStops(request.stop());
+        if (request.logprobs() != Request.NO_LOGPROBS
+                && (request.logprobs() < 0 || request.logprobs() > Request.MAX_TOP_LOGPROBS)) {
+            throw new IllegalArgumentException("logprobs must be " + Request.NO_LOGPROBS + " (none) or 0 to "
+                    + Request.MAX_TOP_LOGPROBS + " alternatives: " + request.logprobs());
+        }
         if (request.timeout() != null && (request.timeout().isNegative() || request.timeout().isZero())) {
             throw new IllegalArgumentException("timeout must be positive: " + request.timeout());
         }
@@ -566,6 +590,20 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
         String id = request.id() != null ? request.id() : "request-" + unnamedRequests.incrementAndGet();
         return new Prepared(request, id, priority.value(), ticker.read(), prompt, newTokens, listener,
                 new CompletableFuture<>());
+    }
+
+    private static void checkStops(List<String> stops) {
+        if (stops.size() > Request.MAX_STOP_STRINGS) {
+            throw new IllegalArgumentException("at most " + Request.MAX_STOP_STRINGS + " stop strings: "
+                    + stops.size());
+        }
+        for (int i = 0; i < stops.size(); i++) {
+            String stop = stops.get(i);
+            if (stop == null || stop.isEmpty() || stop.length() > Request.MAX_STOP_LENGTH) {
+                throw new IllegalArgumentException("stop string " + i + " must have 1 to " + Request.MAX_STOP_LENGTH
+                        + " characters: " + (stop == null ? "null" : stop.length() + " characters"));
+            }
+        }
     }
 
     /** Ticker time {@code timeout} after {@code arrival}; {@code Long.MAX_VALUE} for none or beyond reach. */
@@ -957,6 +995,10 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
 
     /** Samples a sequence's next token from its logits and appends it, streams it, or finishes the sequence. */
     private void sample(Work work, float[] logits, int offset, long now) {
+        int vocabulary = executor.vocabularySize();
+        // Log-probabilities are of the raw logits, which sampling overwrites.
+        float[] raw = work.request.logprobs() == Request.NO_LOGPROBS ? null
+                : Arrays.copyOfRange(logits, offset, offset + vocabulary);
         int token = work.sampler().sample(logits, offset);
         if (work.generated() == 0) {
             work.firstTokenNanos = now;
@@ -965,20 +1007,44 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
             finish(work, StopReason.END_OF_SEQUENCE, now);
             return;
         }
+        int previous = work.token(work.length() - 1);
+        TokenLogprob logprob = raw == null ? null : logprob(raw, previous, token, work.request.logprobs());
         work.append(token);
-        stream(work, token);
-        if (work.generated() == work.maxNewTokens()) {
+        work.sampler().accept(token);
+        if (logprob != null) {
+            work.logprobs.add(logprob);
+        }
+        String text = work.detokenizer == null ? null : work.detokenizer.append(previous, token);
+        stream(work, token, text, logprob);
+        if (work.detokenizer != null && work.detokenizer.stopped()) {
+            finish(work, StopReason.STOP_STRING, now);
+        } else if (work.generated() == work.maxNewTokens()) {
             finish(work, work.request.maxNewTokens() > work.maxNewTokens() ? StopReason.CONTEXT_FULL
                     : StopReason.MAX_TOKENS, now);
         }
     }
 
-    private void stream(Work work, int token) {
+    /** The log-probability of {@code token} and of the {@code top} most likely tokens, over the raw logits. */
+    private TokenLogprob logprob(float[] raw, int previous, int token, int top) {
+        double logPartition = Logprobs.logPartition(raw, 0, raw.length);
+        List<TokenLogprob.Alternative> alternatives = new ArrayList<>(top);
+        for (int id : Logprobs.top(raw, 0, raw.length, top)) {
+            alternatives.add(new TokenLogprob.Alternative(id, tokenText(previous, id),
+                    (float) (raw[id] - logPartition)));
+        }
+        return new TokenLogprob(token, tokenText(previous, token), (float) (raw[token] - logPartition),
+                alternatives);
+    }
+
+    private String tokenText(int previous, int token) {
+        return new String(model.tokenizer().decodeBytes(previous, token), StandardCharsets.UTF_8);
+    }
+
+    private void stream(Work work, int token, String text, TokenLogprob logprob) {
         if (work.listener == null) {
             return;
         }
-        String text = work.utf8.append(model.tokenizer().decodeBytes(work.token(work.length() - 2), token));
-        GeneratedToken generated = new GeneratedToken(work.id, work.generated() - 1, token, text);
+        GeneratedToken generated = new GeneratedToken(work.id, work.generated() - 1, token, text, logprob);
         deliver(() -> {
             if (!work.future.isDone()) {
                 try {
@@ -993,9 +1059,11 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
 
     private void finish(Work work, StopReason reason, long now) {
         int[] generated = work.generatedTokens();
-        String text = SequenceRunner.decode(model.tokenizer(), work.token(work.promptTokens() - 1), generated);
+        String text = reason == StopReason.STOP_STRING ? work.detokenizer.text()
+                : SequenceRunner.decode(model.tokenizer(), work.token(work.promptTokens() - 1), generated);
         RequestResult result = new RequestResult(work.id, text, work.promptTokens(), work.cachedPromptTokens(),
-                generated, reason, work.firstTokenNanos - work.arrivalNanos(), now - work.arrivalNanos());
+                generated, reason, work.firstTokenNanos - work.arrivalNanos(), now - work.arrivalNanos(),
+                work.logprobs);
         scheduler.finish(work);
         retire(work);
         deliver(() -> end(work, result, null));
@@ -1074,7 +1142,14 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
                 ? error.getCause() : error;
         synchronized (statsLock) {
             if (result != null) {
-                latencies.recordValue(Math.max(0, result.latency().toNanos()));
+                long latency = Math.max(0, result.latency().toNanos());
+                long firstToken = Math.max(0, result.timeToFirstToken().toNanos());
+                latencies.recordValue(latency);
+                timesToFirstToken.recordValue(firstToken);
+                if (result.generatedTokens() > 1) {
+                    timesPerOutputToken.recordValue(Math.max(0, latency - firstToken) / (result.generatedTokens() - 1));
+                }
+                generatedTokens += result.generatedTokens();
                 served++;
                 if (result.cacheHit()) {
                     hits++;
@@ -1098,7 +1173,10 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
             blocksUsed = cache.usedBlocks();
             blocksFree = cache.freeBlocks();
             kvBytesInUse = cache.usedBytes();
+            blocksPinned = cache.pinnedBlocks();
             preemptions = scheduler.preemptions();
+            waiting = scheduler.waitingCount();
+            running = scheduler.runningCount();
         }
     }
 
@@ -1168,7 +1246,10 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
         final Request request;
         final String id;
         final TokenListener listener;
-        final Utf8Stream utf8;
+        /** Decodes the generation for a stream or for stop strings; null when neither is asked for. */
+        final Detokenizer detokenizer;
+        /** Log-probabilities of the generated tokens, when asked for. */
+        final List<TokenLogprob> logprobs = new ArrayList<>();
         final CompletableFuture<RequestResult> future;
         /** Ticker time by which it must be done; {@code Long.MAX_VALUE} for none. */
         final long deadline;
@@ -1187,7 +1268,8 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
             this.request = p.request;
             this.id = p.id;
             this.listener = p.listener;
-            this.utf8 = p.listener == null ? null : new Utf8Stream();
+            this.detokenizer = p.listener == null && p.request.stop().isEmpty() ? null
+                    : new Detokenizer(model.tokenizer(), p.request.stop());
             this.future = p.future;
             this.deadline = deadline(p.arrivalNanos, p.request.timeout());
             this.feed = feed;
@@ -1210,8 +1292,7 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
 
         Sampler sampler() {
             if (sampler == null) {
-                sampler = new Sampler(model.config().vocabularySize(), request.temperature(), 0f, 0,
-                        request.seed());
+                sampler = new Sampler(model.config().vocabularySize(), request.sampling(), request.seed());
             }
             return sampler;
         }

@@ -15,6 +15,11 @@ public final class Sampler {
     private final float temperature;
     private final float topP;
     private final int topK;
+    private final float minP;
+    private final float presencePenalty;
+    private final float frequencyPenalty;
+    /** Times each token was generated ({@link #accept}); null unless a penalty applies. */
+    private final int[] generatedCounts;
     private long rngState;
     private final int[] order;
     private final float[] sortedProbabilities;
@@ -28,14 +33,28 @@ public final class Sampler {
      * @throws IllegalArgumentException naming the bad value
      */
     public Sampler(int vocabularySize, float temperature, float topP, int topK, long seed) {
-        validate(temperature, topP, topK);
+        this(vocabularySize, SamplingParams.of(temperature, topP, topK), seed);
+    }
+
+    /**
+     * A sampler with every setting of {@code params}: min-p and the presence and frequency penalties too.
+     *
+     * @param seed seeds the generator, as above
+     * @throws IllegalArgumentException naming the bad value
+     */
+    public Sampler(int vocabularySize, SamplingParams params, long seed) {
+        params.validate();
         if (vocabularySize <= 0) {
             throw new IllegalArgumentException("vocabulary size must be positive: " + vocabularySize);
         }
         this.vocabularySize = vocabularySize;
-        this.temperature = temperature;
-        this.topP = topP;
-        this.topK = topK;
+        this.temperature = params.temperature();
+        this.topP = params.topP();
+        this.topK = params.topK();
+        this.minP = params.minP();
+        this.presencePenalty = params.presencePenalty();
+        this.frequencyPenalty = params.frequencyPenalty();
+        this.generatedCounts = params.penalizes() ? new int[vocabularySize] : null;
         this.rngState = seed == 0 ? ZERO_SEED_STATE : seed;
         this.order = new int[vocabularySize];
         this.sortedProbabilities = new float[vocabularySize];
@@ -78,6 +97,9 @@ public final class Sampler {
      */
     public int sample(float[] logits, int offset) {
         int best = checkedArgmax(logits, offset, vocabularySize);
+        if (generatedCounts != null) {
+            best = penalize(logits, offset);
+        }
         if (temperature == 0f) {
             return best;
         }
@@ -89,6 +111,9 @@ public final class Sampler {
             return best;
         }
         softmax(logits, offset, vocabularySize);
+        if (minP > 0f) {
+            keepAboveMinP(logits, offset, logits[offset + best]);
+        }
         float coin = randomFloat();
         if (topK > 0 && topK < vocabularySize) {
             return sampleTopK(logits, offset, coin);
@@ -97,6 +122,45 @@ public final class Sampler {
             return sampleMultinomial(logits, offset, coin);
         }
         return sampleTopP(logits, offset, coin);
+    }
+
+    /**
+     * Records that {@code token} was generated, for the presence and frequency penalties of later tokens.
+     * Does nothing when no penalty applies.
+     */
+    public void accept(int token) {
+        if (generatedCounts != null) {
+            generatedCounts[token]++;
+        }
+    }
+
+    /**
+     * Subtracts the penalties from the logits of the tokens generated so far (OpenAI's rule: the presence
+     * penalty once, the frequency penalty once per occurrence) and returns the most likely token after them.
+     */
+    private int penalize(float[] logits, int offset) {
+        for (int i = 0; i < vocabularySize; i++) {
+            int count = generatedCounts[i];
+            if (count > 0) {
+                logits[offset + i] -= presencePenalty + frequencyPenalty * count;
+            }
+        }
+        return argmax(logits, offset, vocabularySize);
+    }
+
+    /** Min-p: zeroes the probabilities below {@code minP} times the largest and renormalises the rest. */
+    private void keepAboveMinP(float[] p, int offset, float largest) {
+        float threshold = minP * largest;
+        float sum = 0f;
+        for (int i = 0; i < vocabularySize; i++) {
+            if (p[offset + i] < threshold) {
+                p[offset + i] = 0f;
+            }
+            sum += p[offset + i];
+        }
+        for (int i = 0; i < vocabularySize; i++) {
+            p[offset + i] /= sum;
+        }
     }
 
     /** Index of the largest value; the first one on ties. */
