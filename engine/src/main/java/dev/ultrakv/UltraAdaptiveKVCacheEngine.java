@@ -127,7 +127,7 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
     private final Ticker ticker;
     private final LlamaModel model;
     private final KvCacheManager cache;
-    private final Scheduler scheduler;
+    private final Scheduler<Work> scheduler;
     private final StepExecutor executor;
     private final int contextLength;
     /** KV positions one request may use: the cache less one block, which a cached prefix may need to copy. */
@@ -233,7 +233,7 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
             throw e;
         }
         this.cache = manager;
-        this.scheduler = new Scheduler(cache, scheduling, ticker);
+        this.scheduler = new Scheduler<>(cache, scheduling, ticker);
         this.contextLength = model.config().contextLength();
         this.requestPositions = (long) (cache.totalBlocks() - 1) * cache.blockSize();
         this.kvBytesCapacity = cache.capacityBytes();
@@ -510,7 +510,7 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
     }
 
     /** Runs {@code check} on the step loop, between steps, with the scheduler (tests: who runs). */
-    CompletableFuture<Void> onScheduler(Consumer<Scheduler> check) {
+    CompletableFuture<Void> onScheduler(Consumer<Scheduler<?>> check) {
         return runOnLoop(() -> check.accept(scheduler));
     }
 
@@ -657,12 +657,11 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
     private boolean iterate() {
         expireDeadlines(ticker.read());
         feedBatches();
-        StepPlan plan = scheduler.schedule();
-        for (SequenceState admitted : plan.admitted()) {
-            leftQueue((Work) admitted);
+        StepPlan<Work> plan = scheduler.schedule();
+        for (Work admitted : plan.admitted()) {
+            leftQueue(admitted);
         }
-        for (SequenceState refused : plan.refused()) {
-            Work work = (Work) refused;
+        for (Work work : plan.refused()) {
             leftQueue(work);
             fail(work, new IllegalStateException("the KV cache cannot hold request " + work.id + " of "
                     + work.length() + " tokens even alone"));
@@ -691,7 +690,7 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
         LOG.log(System.Logger.Level.ERROR, "step loop fault " + faultsInARow + " in a row; failing the "
                 + (faultsInARow == 1 ? "running" : "running and waiting") + " requests", fault);
         try {
-            List<SequenceState> dropped = faultsInARow == 1 ? scheduler.abortRunning() : scheduler.abortAll();
+            List<Work> dropped = faultsInARow == 1 ? scheduler.abortRunning() : scheduler.abortAll();
             if (faultsInARow > 1) {
                 for (BatchFeed feed : feeds) {
                     feed.groups.forEach(group -> group.stream()
@@ -699,8 +698,7 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
                 }
                 feeds.clear();
             }
-            for (SequenceState s : dropped) {
-                Work work = (Work) s;
+            for (Work work : dropped) {
                 leftQueue(work);
                 fail(work, new IllegalStateException("request " + work.id + " failed: the engine's step loop"
                         + " faulted while it was held (" + describe(fault) + ")", fault));
@@ -886,16 +884,16 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
     }
 
     /** Fails each request the scheduler dropped, naming what of it faulted. */
-    private void failAll(List<StepPlan.Failure> failures, String where) {
-        for (StepPlan.Failure f : failures) {
-            Work work = (Work) f.sequence();
+    private void failAll(List<StepPlan.Failure<Work>> failures, String where) {
+        for (StepPlan.Failure<Work> f : failures) {
+            Work work = f.sequence();
             leftQueue(work);
             fail(work, new IllegalStateException("request " + work.id + " failed in " + where + ": "
                     + describe(f.cause()), f.cause()));
         }
     }
 
-    private void runStep(StepPlan plan) {
+    private void runStep(StepPlan<Work> plan) {
         float[] logits;
         try {
             logits = forward(plan);
@@ -907,8 +905,8 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
             return;
         }
         // The rows of logits, in batch order: known before completeStep moves the sequences on.
-        List<SequenceState> sampling = new ArrayList<>();
-        for (SequenceState s : plan.batch()) {
+        List<Work> sampling = new ArrayList<>();
+        for (Work s : plan.batch()) {
             if (s.samplesThisStep()) {
                 sampling.add(s);
             }
@@ -917,7 +915,7 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
         long now = ticker.read();
         int vocabulary = executor.vocabularySize();
         for (int row = 0; row < sampling.size(); row++) {
-            Work work = (Work) sampling.get(row);
+            Work work = sampling.get(row);
             if (work.status() != SequenceState.Status.RUNNING) {
                 continue;
             }
@@ -935,9 +933,9 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
     }
 
     /** Runs the plan's forward pass, the probe first (tests inject faults there), and returns its logits. */
-    private float[] forward(StepPlan plan) {
+    private float[] forward(StepPlan<Work> plan) {
         List<String> ids = new ArrayList<>(plan.batch().size());
-        plan.batch().forEach(s -> ids.add(((Work) s).id));
+        plan.batch().forEach(s -> ids.add(s.id));
         stepProbe.beforeForward(plan.step(), ids);
         return executor.run(plan);
     }
@@ -948,14 +946,13 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
      * (nothing of the failed step was recorded as computed). With no culprit the whole batch fails. The cache's
      * invariants are checked after.
      */
-    private void stepFailed(StepPlan plan, Throwable fault) {
-        List<SequenceState> batch = plan.batch();
+    private void stepFailed(StepPlan<Work> plan, Throwable fault) {
+        List<Work> batch = plan.batch();
         List<Work> culprits = new ArrayList<>();
         List<Throwable> causes = new ArrayList<>();
         if (batch.size() > 1) {
-            for (SequenceState s : batch) {
-                StepPlan alone = new StepPlan(plan.step(), List.of(s), s.scheduledRows(), List.of(), List.of(),
-                        List.of(), List.of());
+            for (Work s : batch) {
+                StepPlan<Work> alone = plan.alone(s);
                 try {
                     scheduler.rewind(s);
                     forward(alone);
@@ -963,14 +960,14 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
                     if (isFatal(own)) {
                         throw new FatalFault(own);
                     }
-                    culprits.add((Work) s);
+                    culprits.add(s);
                     causes.add(own);
                 }
             }
         }
         if (culprits.isEmpty()) {
-            for (SequenceState s : batch) {
-                culprits.add((Work) s);
+            for (Work s : batch) {
+                culprits.add(s);
                 causes.add(fault);
             }
         }
@@ -1082,7 +1079,7 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
         try {
             List<Work> left = new ArrayList<>();
             try {
-                scheduler.abortAll().forEach(s -> left.add((Work) s));
+                left.addAll(scheduler.abortAll());
             } catch (RuntimeException | Error e) {
                 // The scheduler's books are beyond trust (the engine failed): fail every request still pending.
                 left.addAll(outstanding);

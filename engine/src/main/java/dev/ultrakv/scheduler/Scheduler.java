@@ -61,8 +61,10 @@ import java.util.TreeSet;
  * prefills it once). Once the running sequence is done the waiting one's prefix is cached: it waits once.
  *
  * <p>Not thread-safe: the engine's step loop owns it, with the cache.
+ *
+ * @param <S> the sequences it schedules: the engine's own type, so that what it hands back needs no cast
  */
-public final class Scheduler {
+public final class Scheduler<S extends SequenceState> {
     /** Priority levels: 0 (CRITICAL) to 4 (BACKGROUND), as {@code dev.ultrakv.Priority}. */
     public static final int PRIORITY_LEVELS = 5;
     /** Waiting requests ranked by cached prefix per step: each costs a prefix lookup of about a microsecond. */
@@ -78,9 +80,9 @@ public final class Scheduler {
     private final long ageingNanos;
     private final int watermarkBlocks;
     /** Waiting sequences per priority level, oldest first. */
-    private final List<TreeSet<SequenceState>> waiting = new ArrayList<>(PRIORITY_LEVELS);
+    private final List<TreeSet<S>> waiting = new ArrayList<>(PRIORITY_LEVELS);
     private int waitingCount;
-    private final List<SequenceState> running = new ArrayList<>();
+    private final List<S> running = new ArrayList<>();
     private long step;
     private long preemptions;
 
@@ -95,8 +97,8 @@ public final class Scheduler {
         this.ticker = Objects.requireNonNull(ticker, "ticker");
         this.ageingNanos = config.ageingInterval().toNanos();
         this.watermarkBlocks = (int) (cache.totalBlocks() * WATERMARK_FRACTION);
-        Comparator<SequenceState> oldestFirst = Comparator.comparingLong(SequenceState::arrivalNanos)
-                .thenComparingLong(SequenceState::order);
+        Comparator<S> oldestFirst = Comparator.comparingLong(S::arrivalNanos)
+                .thenComparingLong(S::order);
         for (int level = 0; level < PRIORITY_LEVELS; level++) {
             waiting.add(new TreeSet<>(oldestFirst));
         }
@@ -108,7 +110,7 @@ public final class Scheduler {
      * @throws IllegalArgumentException if its priority is not 0 to 4
      * @throws IllegalStateException    if it was added before
      */
-    public void add(SequenceState sequence) {
+    public void add(S sequence) {
         if (sequence.status() != SequenceState.Status.NEW) {
             throw new IllegalStateException("the sequence was added before: " + sequence);
         }
@@ -130,7 +132,7 @@ public final class Scheduler {
     }
 
     /** The running sequences (a copy). */
-    public List<SequenceState> running() {
+    public List<S> running() {
         return List.copyOf(running);
     }
 
@@ -145,7 +147,7 @@ public final class Scheduler {
     }
 
     /** The priority {@code sequence} is served at {@code now}: its own, one level better per ageing interval. */
-    public int effectivePriority(SequenceState sequence, long now) {
+    public int effectivePriority(S sequence, long now) {
         long age = Math.max(0, now - sequence.arrivalNanos());
         return (int) Math.max(0, sequence.priority() - age / ageingNanos);
     }
@@ -154,14 +156,14 @@ public final class Scheduler {
      * Decides the next step: grows or preempts running sequences, admits waiting ones, and gives each a number of
      * rows. Every running sequence must have a row to run (a token appended since its last sample).
      */
-    public StepPlan schedule() {
+    public StepPlan<S> schedule() {
         step++;
         long now = ticker.read();
-        Comparator<SequenceState> urgency = urgency(now);
-        Step b = new Step(config.stepTokens());
-        List<SequenceState> byUrgency = new ArrayList<>(running);
+        Comparator<S> urgency = urgency(now);
+        Step<S> b = new Step<>(config.stepTokens());
+        List<S> byUrgency = new ArrayList<>(running);
         byUrgency.sort(urgency);
-        for (SequenceState s : byUrgency) {
+        for (S s : byUrgency) {
             int pending = s.length() - s.computed();
             if (pending <= 0) {
                 throw new IllegalStateException("a running sequence has no row to run; append a token or finish"
@@ -171,13 +173,13 @@ public final class Scheduler {
                 scheduleRunning(s, b, urgency);
             }
         }
-        for (SequenceState s : byUrgency) {
+        for (S s : byUrgency) {
             if (s.status() == SequenceState.Status.RUNNING && s.scheduledRows == 0 && b.budget > 0) {
                 scheduleRunning(s, b, urgency);
             }
         }
         admit(b, now, urgency);
-        return new StepPlan(step, List.copyOf(b.batch), b.rows, List.copyOf(b.admitted), List.copyOf(b.preempted),
+        return new StepPlan<>(step, List.copyOf(b.batch), b.rows, List.copyOf(b.admitted), List.copyOf(b.preempted),
                 List.copyOf(b.refused), List.copyOf(b.failed));
     }
 
@@ -187,9 +189,9 @@ public final class Scheduler {
      *
      * @return the sequences whose compaction threw: each is dropped (as {@link #abort}) and the caller fails it
      */
-    public List<StepPlan.Failure> completeStep(StepPlan plan) {
-        List<StepPlan.Failure> failed = new ArrayList<>();
-        for (SequenceState s : plan.batch()) {
+    public List<StepPlan.Failure<S>> completeStep(StepPlan<S> plan) {
+        List<StepPlan.Failure<S>> failed = new ArrayList<>();
+        for (S s : plan.batch()) {
             if (s.status() == SequenceState.Status.RUNNING && s.scheduledRows > 0) {
                 s.cacheSequence().commitPass();
                 s.computedRows();
@@ -198,7 +200,7 @@ public final class Scheduler {
                         cache.compact(s.cacheSequence());
                     } catch (RuntimeException e) {
                         abort(s);
-                        failed.add(new StepPlan.Failure(s, e));
+                        failed.add(new StepPlan.Failure<>(s, e));
                     }
                 }
             }
@@ -210,8 +212,8 @@ public final class Scheduler {
      * Forgets the rows of a step whose forward pass failed: nothing of it counts as computed, so each of its
      * sequences still running runs those rows again in a later step.
      */
-    public void stepFailed(StepPlan plan) {
-        for (SequenceState s : plan.batch()) {
+    public void stepFailed(StepPlan<S> plan) {
+        for (S s : plan.batch()) {
             rewind(s);
             s.scheduledRows = 0;
         }
@@ -221,7 +223,7 @@ public final class Scheduler {
      * Forgets what a failed forward pass wrote of a running sequence's scheduled rows, so that they can be run
      * again (alone, to find which sequence failed it, or in a later step).
      */
-    public void rewind(SequenceState s) {
+    public void rewind(S s) {
         if (s.status() == SequenceState.Status.RUNNING) {
             s.cacheSequence().discardFrom(s.computed());
         }
@@ -232,7 +234,7 @@ public final class Scheduler {
      *
      * @throws IllegalStateException if it is not running
      */
-    public void finish(SequenceState sequence) {
+    public void finish(S sequence) {
         if (sequence.status() != SequenceState.Status.RUNNING) {
             throw new IllegalStateException("only a running sequence can finish: " + sequence);
         }
@@ -245,7 +247,7 @@ public final class Scheduler {
      * Drops a sequence wherever it is (cancelled, past its deadline, failed), freeing its blocks now without
      * caching them. Does nothing for a sequence already done.
      */
-    public void abort(SequenceState sequence) {
+    public void abort(S sequence) {
         switch (sequence.status()) {
             case WAITING -> dequeue(sequence);
             case RUNNING -> {
@@ -259,16 +261,16 @@ public final class Scheduler {
     }
 
     /** Aborts every running sequence (their state is in doubt after a fault) and returns them. */
-    public List<SequenceState> abortRunning() {
-        List<SequenceState> all = new ArrayList<>(running);
+    public List<S> abortRunning() {
+        List<S> all = new ArrayList<>(running);
         all.forEach(this::abort);
         return all;
     }
 
     /** Aborts every waiting and running sequence (the engine closes) and returns them. */
-    public List<SequenceState> abortAll() {
-        List<SequenceState> all = new ArrayList<>(running);
-        for (TreeSet<SequenceState> level : waiting) {
+    public List<S> abortAll() {
+        List<S> all = new ArrayList<>(running);
+        for (TreeSet<S> level : waiting) {
             all.addAll(level);
         }
         all.forEach(this::abort);
@@ -276,20 +278,20 @@ public final class Scheduler {
     }
 
     /** Most urgent first: effective priority, then arrival. */
-    private Comparator<SequenceState> urgency(long now) {
-        return Comparator.<SequenceState>comparingInt(s -> effectivePriority(s, now))
-                .thenComparingLong(SequenceState::arrivalNanos).thenComparingLong(SequenceState::order);
+    private Comparator<S> urgency(long now) {
+        return Comparator.<S>comparingInt(s -> effectivePriority(s, now))
+                .thenComparingLong(S::arrivalNanos).thenComparingLong(S::order);
     }
 
     /** Gives a running sequence its rows, growing its store; preempts the least urgent when the pool is dry. */
-    private void scheduleRunning(SequenceState s, Step b, Comparator<SequenceState> urgency) {
+    private void scheduleRunning(S s, Step<S> b, Comparator<S> urgency) {
         int rows = Math.min(s.length() - s.computed(), b.budget);
         if (rows == 0) {
             return;
         }
         try {
             while (!cache.allocateSlots(s.cacheSequence(), s.computed() + rows)) {
-                SequenceState victim = Collections.max(running, urgency);
+                S victim = Collections.max(running, urgency);
                 preempt(victim, b);
                 if (victim == s) {
                     return;
@@ -302,14 +304,14 @@ public final class Scheduler {
         b.add(s, rows);
     }
 
-    private void admit(Step b, long now, Comparator<SequenceState> urgency) {
-        Set<SequenceState> considered = Collections.newSetFromMap(new IdentityHashMap<>());
+    private void admit(Step<S> b, long now, Comparator<S> urgency) {
+        Set<S> considered = Collections.newSetFromMap(new IdentityHashMap<>());
         while (b.budget > 0 && waitingCount > 0) {
-            List<SequenceState> window = rankedWindow(now, considered);
+            List<S> window = rankedWindow(now, considered);
             if (window.isEmpty()) {
                 return;
             }
-            for (SequenceState c : window) {
+            for (S c : window) {
                 considered.add(c);
                 if (b.budget == 0) {
                     return;
@@ -351,8 +353,8 @@ public final class Scheduler {
      *
      * @return the sequence, or null if its blocks cannot be had now
      */
-    private KvCacheManager.Sequence acquire(SequenceState c, int level, long now, Comparator<SequenceState> urgency,
-                                            Step b) {
+    private KvCacheManager.Sequence acquire(S c, int level, long now, Comparator<S> urgency,
+                                            Step<S> b) {
         int[] tokens = Arrays.copyOf(c.tokenArray(), c.length());
         KvCacheManager.Sequence sequence = cache.tryAcquire(tokens, running.isEmpty() ? 0 : watermarkBlocks);
         while (sequence == null && preemptLessUrgent(level, now, urgency, b)) {
@@ -365,14 +367,14 @@ public final class Scheduler {
      * Drops a sequence whose admission or growth threw: its fault is its own (its tokens, its blocks), so it
      * alone fails and the step goes on without it.
      */
-    private void drop(SequenceState s, RuntimeException cause, Step b) {
+    private void drop(S s, RuntimeException cause, Step<S> b) {
         abort(s);
         b.remove(s);
-        b.failed.add(new StepPlan.Failure(s, cause));
+        b.failed.add(new StepPlan.Failure<>(s, cause));
     }
 
     /** Frees a running slot for a request of effective priority {@code level}, or says it cannot. */
-    private boolean makeRunningRoom(int level, long now, Comparator<SequenceState> urgency, Step b) {
+    private boolean makeRunningRoom(int level, long now, Comparator<S> urgency, Step<S> b) {
         while (running.size() >= config.maxRunningSequences()) {
             if (!preemptLessUrgent(level, now, urgency, b)) {
                 return false;
@@ -382,11 +384,11 @@ public final class Scheduler {
     }
 
     /** Preempts the least urgent running sequence if its effective priority is below {@code level}. */
-    private boolean preemptLessUrgent(int level, long now, Comparator<SequenceState> urgency, Step b) {
+    private boolean preemptLessUrgent(int level, long now, Comparator<S> urgency, Step<S> b) {
         if (running.isEmpty()) {
             return false;
         }
-        SequenceState victim = Collections.max(running, urgency);
+        S victim = Collections.max(running, urgency);
         if (effectivePriority(victim, now) <= level) {
             return false;
         }
@@ -394,7 +396,7 @@ public final class Scheduler {
         return true;
     }
 
-    private void preempt(SequenceState victim, Step b) {
+    private void preempt(S victim, Step<S> b) {
         cache.preempt(victim.cacheSequence(), victim.tokenArray(), victim.computed());
         running.remove(victim);
         b.remove(victim);
@@ -408,41 +410,40 @@ public final class Scheduler {
      * The next {@value #RANKING_WINDOW} waiting sequences not yet considered in this step, by effective priority
      * then arrival, re-ranked by cached prefix within each effective priority.
      */
-    private List<SequenceState> rankedWindow(long now, Set<SequenceState> considered) {
-        List<SequenceState> window = new ArrayList<>(RANKING_WINDOW);
-        List<Iterator<SequenceState>> levels = new ArrayList<>(PRIORITY_LEVELS);
-        SequenceState[] heads = new SequenceState[PRIORITY_LEVELS];
+    private List<S> rankedWindow(long now, Set<S> considered) {
+        List<S> window = new ArrayList<>(RANKING_WINDOW);
+        List<Iterator<S>> levels = new ArrayList<>(PRIORITY_LEVELS);
+        List<S> heads = new ArrayList<>(PRIORITY_LEVELS);
         for (int level = 0; level < PRIORITY_LEVELS; level++) {
             levels.add(waiting.get(level).iterator());
-            heads[level] = nextUnconsidered(levels.get(level), considered);
+            heads.add(nextUnconsidered(levels.get(level), considered));
         }
-        Comparator<SequenceState> urgency = urgency(now);
+        Comparator<S> urgency = urgency(now);
         while (window.size() < RANKING_WINDOW) {
             int best = -1;
             for (int level = 0; level < PRIORITY_LEVELS; level++) {
-                if (heads[level] != null && (best < 0 || urgency.compare(heads[level], heads[best]) < 0)) {
+                if (heads.get(level) != null && (best < 0 || urgency.compare(heads.get(level), heads.get(best)) < 0)) {
                     best = level;
                 }
             }
             if (best < 0) {
                 break;
             }
-            window.add(heads[best]);
-            heads[best] = nextUnconsidered(levels.get(best), considered);
+            window.add(heads.get(best));
+            heads.set(best, nextUnconsidered(levels.get(best), considered));
         }
-        for (SequenceState s : window) {
+        for (S s : window) {
             s.rankedCachedTokens = cache.cachedPrefixTokens(Arrays.copyOf(s.tokenArray(), s.length()));
         }
-        window.sort(Comparator.<SequenceState>comparingInt(s -> effectivePriority(s, now))
-                .thenComparing(Comparator.<SequenceState>comparingInt(s -> s.rankedCachedTokens).reversed())
+        window.sort(Comparator.<S>comparingInt(s -> effectivePriority(s, now))
+                .thenComparing(Comparator.<S>comparingInt(s -> s.rankedCachedTokens).reversed())
                 .thenComparing(urgency));
         return window;
     }
 
-    private static SequenceState nextUnconsidered(Iterator<SequenceState> it,
-                                                  Set<SequenceState> considered) {
+    private static <T> T nextUnconsidered(Iterator<T> it, Set<T> considered) {
         while (it.hasNext()) {
-            SequenceState s = it.next();
+            T s = it.next();
             if (!considered.contains(s)) {
                 return s;
             }
@@ -451,9 +452,9 @@ public final class Scheduler {
     }
 
     /** Whether {@code c} should wait for a running sequence to cache the prefix they share (see the notes). */
-    private boolean waitsForSharedPrefix(SequenceState c, int level, long now) {
+    private boolean waitsForSharedPrefix(S c, int level, long now) {
         int[] tokens = c.tokenArray();
-        for (SequenceState r : running) {
+        for (S r : running) {
             int mismatch = Arrays.mismatch(tokens, 0, c.length(), r.tokenArray(), 0, r.length());
             int common = mismatch < 0 ? c.length() : mismatch;
             int gain = common - c.rankedCachedTokens;
@@ -471,25 +472,25 @@ public final class Scheduler {
         return false;
     }
 
-    private void enqueue(SequenceState s) {
+    private void enqueue(S s) {
         s.waiting();
         waiting.get(s.priority()).add(s);
         waitingCount++;
     }
 
-    private void dequeue(SequenceState s) {
+    private void dequeue(S s) {
         if (waiting.get(s.priority()).remove(s)) {
             waitingCount--;
         }
     }
 
     /** The step being built: its batch and what is left of its rows. */
-    private static final class Step {
-        final List<SequenceState> batch = new ArrayList<>();
-        final List<SequenceState> admitted = new ArrayList<>();
-        final List<SequenceState> preempted = new ArrayList<>();
-        final List<SequenceState> refused = new ArrayList<>();
-        final List<StepPlan.Failure> failed = new ArrayList<>();
+    private static final class Step<S extends SequenceState> {
+        final List<S> batch = new ArrayList<>();
+        final List<S> admitted = new ArrayList<>();
+        final List<S> preempted = new ArrayList<>();
+        final List<S> refused = new ArrayList<>();
+        final List<StepPlan.Failure<S>> failed = new ArrayList<>();
         int budget;
         int rows;
 
@@ -497,14 +498,14 @@ public final class Scheduler {
             this.budget = budget;
         }
 
-        void add(SequenceState s, int count) {
+        void add(S s, int count) {
             s.scheduledRows = count;
             batch.add(s);
             budget -= count;
             rows += count;
         }
 
-        void remove(SequenceState s) {
+        void remove(S s) {
             if (s.scheduledRows > 0) {
                 batch.remove(s);
                 budget += s.scheduledRows;

@@ -51,7 +51,7 @@ public final class StepExecutor {
      *         order, {@link #vocabularySize()} floats each from offset 0 (a buffer valid until the next step)
      * @throws IllegalArgumentException if the plan has more rows than this executor holds, or none
      */
-    public float[] run(StepPlan plan) {
+    public float[] run(StepPlan<?> plan) {
         int count = 0;
         int logits = 0;
         if (plan.rows() > state.maxBatch() || plan.rows() == 0) {

@@ -14,14 +14,21 @@ import java.util.List;
  * @param preempted sequences preempted in this step; they wait again
  * @param refused   sequences that can never be admitted (the cache cannot hold them even alone); they are
  *                  removed and the caller fails them
+ * @param <S>       the scheduler's sequence type
  * @param failed    sequences whose admission or growth threw: each was dropped from the scheduler and the cache
  *                  (its blocks freed) and the caller fails it with the cause; the others go on
  */
-public record StepPlan(long step, List<SequenceState> batch, int rows, List<SequenceState> admitted,
-                       List<SequenceState> preempted, List<SequenceState> refused, List<Failure> failed) {
+public record StepPlan<S extends SequenceState>(long step, List<S> batch, int rows, List<S> admitted,
+                                                List<S> preempted, List<S> refused, List<Failure<S>> failed) {
 
     /** A sequence the scheduler dropped because handling it threw, and what it threw. */
-    public record Failure(SequenceState sequence, RuntimeException cause) {
+    public record Failure<S extends SequenceState>(S sequence, RuntimeException cause) {
+    }
+
+    /** The step of {@code sequence} alone, with the rows it has in this one (a failed step runs each again). */
+    public StepPlan<S> alone(S sequence) {
+        return new StepPlan<>(step, List.of(sequence), sequence.scheduledRows(), List.of(), List.of(), List.of(),
+                List.of());
     }
 
     /** Whether the step has nothing to run. */

@@ -49,8 +49,8 @@ class SchedulerTest {
     private static final class Harness implements AutoCloseable {
         final ManualTicker ticker = new ManualTicker();
         final KvCacheManager cache;
-        final Scheduler scheduler;
-        final List<StepPlan> plans = new ArrayList<>();
+        final Scheduler<SequenceState> scheduler;
+        final List<StepPlan<SequenceState>> plans = new ArrayList<>();
         /** Step of each sequence's first admission and first sampled token. */
         final Map<SequenceState, Long> admittedAt = new HashMap<>();
         final Map<SequenceState, Long> firstTokenAt = new HashMap<>();
@@ -62,7 +62,7 @@ class SchedulerTest {
 
         Harness(int cacheTokens, SchedulerConfig config) {
             cache = new KvCacheManager(MODEL, LAYOUT, BLOCK, cacheTokens, PolicyKind.LRU);
-            scheduler = new Scheduler(cache, config, ticker);
+            scheduler = new Scheduler<>(cache, config, ticker);
             stepTokens = config.stepTokens();
         }
 
@@ -73,8 +73,8 @@ class SchedulerTest {
         }
 
         /** One step: schedule, "run" it, sample the sequences that reached their last token, check the books. */
-        StepPlan step() {
-            StepPlan plan = scheduler.schedule();
+        StepPlan<SequenceState> step() {
+            StepPlan<SequenceState> plan = scheduler.schedule();
             plans.add(plan);
             assertTrue(plan.rows() <= stepTokens, "rows within the step's budget");
             for (SequenceState s : plan.admitted()) {
@@ -155,13 +155,13 @@ class SchedulerTest {
     void decodeTokensComeFirstAndPromptsAreChunkedWithinTheStepBudget() {
         try (Harness h = harness(1024, 8, 4, NO_AGEING)) {
             SequenceState a = h.add(NORMAL, prompt(1, 3), 6);
-            StepPlan first = h.step();
+            StepPlan<SequenceState> first = h.step();
             assertEquals(List.of(a), first.batch());
             assertEquals(3, first.rows());
             SequenceState b = h.add(NORMAL, prompt(2, 20), 2);
             List<Integer> bRows = new ArrayList<>();
             for (int i = 0; i < 3; i++) {
-                StepPlan plan = h.step();
+                StepPlan<SequenceState> plan = h.step();
                 assertEquals(a, plan.batch().getFirst(), "the running sequence's token comes first");
                 assertEquals(1, h.rows.get(a));
                 bRows.add(h.rows.get(b));
@@ -273,7 +273,7 @@ class SchedulerTest {
             h.step();
             assertEquals(2, h.scheduler.runningCount());
             SequenceState critical = h.add(CRITICAL, prompt(3, 12), 4);
-            StepPlan plan = h.step();
+            StepPlan<SequenceState> plan = h.step();
             assertTrue(plan.admitted().contains(critical), "admitted at once");
             assertEquals(List.of(b), plan.preempted(), "the newest of the least urgent goes");
             h.runToEnd(200);
@@ -289,7 +289,7 @@ class SchedulerTest {
             SequenceState first = h.add(NORMAL, shared, 3);
             SequenceState repeat = h.add(NORMAL, shared, 3);
             SequenceState other = h.add(NORMAL, prompt(6, 9), 3);
-            StepPlan plan = h.step();
+            StepPlan<SequenceState> plan = h.step();
             assertEquals(List.of(first, other), plan.admitted());
             h.runToEnd(20);
             assertEquals(9, repeat.cachedPromptTokens(), "a full hit");
@@ -309,7 +309,7 @@ class SchedulerTest {
                 p[32 + i % 4] = 400 + i;
                 group.add(h.add(NORMAL, p, 2));
             }
-            StepPlan plan = h.step();
+            StepPlan<SequenceState> plan = h.step();
             assertEquals(List.of(group.getFirst()), plan.admitted());
             h.runToEnd(20);
             for (SequenceState s : group.subList(1, group.size())) {
