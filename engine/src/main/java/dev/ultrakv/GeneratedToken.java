@@ -1,5 +1,7 @@
 package dev.ultrakv;
 
+import dev.ultrakv.sampling.TokenLogprob;
+
 /**
  * One token of a request's generation, as streamed to a {@link TokenListener}.
  *

@@ -1,5 +1,8 @@
 package dev.ultrakv;
 
+import dev.ultrakv.model.StopReason;
+import dev.ultrakv.sampling.TokenLogprob;
+
 import java.time.Duration;
 import java.util.List;
 

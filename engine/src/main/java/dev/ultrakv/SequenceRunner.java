@@ -3,6 +3,7 @@ package dev.ultrakv;
 import dev.ultrakv.kvcache.KvCacheManager;
 import dev.ultrakv.model.ForwardState;
 import dev.ultrakv.model.LlamaModel;
+import dev.ultrakv.model.StopReason;
 import dev.ultrakv.sampling.NonFiniteLogitsException;
 import dev.ultrakv.sampling.Sampler;
 import dev.ultrakv.tokenizer.Tokenizer;

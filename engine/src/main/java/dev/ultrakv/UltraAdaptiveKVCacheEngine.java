@@ -4,16 +4,17 @@ import dev.ultrakv.kvcache.KvCacheManager;
 import dev.ultrakv.kvcache.KvCacheSpec;
 import dev.ultrakv.kvcache.index.PrefixIndexStats;
 import dev.ultrakv.model.LlamaModel;
+import dev.ultrakv.model.StopReason;
 import dev.ultrakv.sampling.Logprobs;
 import dev.ultrakv.sampling.NonFiniteLogitsException;
 import dev.ultrakv.sampling.Sampler;
+import dev.ultrakv.sampling.TokenLogprob;
 import dev.ultrakv.scheduler.Scheduler;
 import dev.ultrakv.scheduler.SchedulerConfig;
 import dev.ultrakv.scheduler.SequenceState;
 import dev.ultrakv.scheduler.StepExecutor;
 import dev.ultrakv.scheduler.StepPlan;
 import dev.ultrakv.scheduler.Ticker;
-
 import org.HdrHistogram.Histogram;
 
 import java.nio.charset.StandardCharsets;

@@ -1,6 +1,7 @@
 package dev.ultrakv;
 
 import dev.ultrakv.model.Generation;
+import dev.ultrakv.model.StopReason;
 import dev.ultrakv.model.TextGenerator;
 import dev.ultrakv.model.synthetic.SyntheticShape;
 import dev.ultrakv.sampling.Sampler;

@@ -1,5 +1,7 @@
 package dev.ultrakv;
 
+import dev.ultrakv.model.StopReason;
+import dev.ultrakv.sampling.TokenLogprob;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;

@@ -1,5 +1,6 @@
 package dev.ultrakv;
 
+import dev.ultrakv.model.StopReason;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 

@@ -2,6 +2,7 @@ package dev.ultrakv.cli;
 
 import dev.ultrakv.model.Generation;
 import dev.ultrakv.model.LlamaModel;
+import dev.ultrakv.model.StopReason;
 import dev.ultrakv.model.TextGenerator;
 import dev.ultrakv.sampling.Sampler;
 import dev.ultrakv.tokenizer.Tokenizer;
@@ -79,7 +80,7 @@ final class GenerateCommand implements Callable<Integer> {
                 flush(out);
             }
             flush(out);
-            if (g.stopReason() == Generation.StopReason.CONTEXT_FULL) {
+            if (g.stopReason() == StopReason.CONTEXT_FULL) {
                 err.printf("ultrakv: stopped after %d new tokens: the model's context length of %d tokens is"
                         + " full%n", g.generatedTokens().length, model.config().contextLength());
             }

@@ -11,14 +11,4 @@ package dev.ultrakv.model;
  */
 public record Generation(int[] promptTokens, int[] generatedTokens, StopReason stopReason, long prefillNanos,
                          long decodeNanos) {
-
-    /** Why a generation stopped. */
-    public enum StopReason {
-        /** The model produced its end-of-sequence (or beginning-of-sequence) token. */
-        END_OF_SEQUENCE,
-        /** The requested number of new tokens was produced. */
-        MAX_TOKENS,
-        /** The model's context length was reached. */
-        CONTEXT_FULL
-    }
 }

@@ -73,7 +73,7 @@ public final class TextGenerator {
 
         int[] generated = new int[Math.min(maxNewTokens, INITIAL_TOKENS)];
         int count = 0;
-        Generation.StopReason reason = Generation.StopReason.MAX_TOKENS;
+        StopReason reason = StopReason.MAX_TOKENS;
         long start = System.nanoTime();
         long prefillNanos = 0;
         if (maxNewTokens > 0) {
@@ -90,7 +90,7 @@ public final class TextGenerator {
                     throw e.at(model.name(), position);
                 }
                 if (next == model.tokenizer().bosId() || next == model.tokenizer().eosId()) {
-                    reason = Generation.StopReason.END_OF_SEQUENCE;
+                    reason = StopReason.END_OF_SEQUENCE;
                     break;
                 }
                 if (count == generated.length) {
@@ -105,7 +105,7 @@ public final class TextGenerator {
                 }
                 position++;
                 if (position >= c.contextLength()) {
-                    reason = Generation.StopReason.CONTEXT_FULL;
+                    reason = StopReason.CONTEXT_FULL;
                     break;
                 }
                 token = next;

@@ -93,7 +93,7 @@ class EmbeddedModelReferenceTest {
         int[] expected = reference.generateGreedy(tokens, context);
         assertArrayEquals(expected, g.generatedTokens());
         if (expected.length == context - tokens.length + 1) {
-            assertEquals(Generation.StopReason.CONTEXT_FULL, g.stopReason());
+            assertEquals(StopReason.CONTEXT_FULL, g.stopReason());
         }
     }
 }

@@ -1,10 +1,10 @@
-package dev.ultrakv;
+package dev.ultrakv.model;
 
-/** Why the engine stopped generating for a request. */
+/** Why generation stopped: for a request of the engine and for a {@link TextGenerator} run alike. */
 public enum StopReason {
     /** The model produced its end-of-sequence (or beginning-of-sequence) token. */
     END_OF_SEQUENCE,
-    /** The request's {@code maxNewTokens} were generated. */
+    /** The requested number of new tokens was produced. */
     MAX_TOKENS,
     /** The model's context length was reached. */
     CONTEXT_FULL,

@@ -1,4 +1,4 @@
-package dev.ultrakv;
+package dev.ultrakv.sampling;
 
 import java.util.List;
 
