@@ -1,31 +1,26 @@
 package dev.ultrakv;
 
+import dev.ultrakv.core.CacheSnapshot;
+import dev.ultrakv.core.CoreOutputs;
+import dev.ultrakv.core.CoreRequest;
+import dev.ultrakv.core.Detokenizer;
+import dev.ultrakv.core.EngineCore;
+import dev.ultrakv.core.StepProbe;
 import dev.ultrakv.kvcache.KvCacheManager;
 import dev.ultrakv.kvcache.KvCacheSpec;
-import dev.ultrakv.kvcache.index.PrefixIndexStats;
 import dev.ultrakv.model.LlamaModel;
 import dev.ultrakv.model.StopReason;
-import dev.ultrakv.sampling.Logprobs;
-import dev.ultrakv.sampling.NonFiniteLogitsException;
-import dev.ultrakv.sampling.Sampler;
 import dev.ultrakv.sampling.TokenLogprob;
 import dev.ultrakv.scheduler.Scheduler;
 import dev.ultrakv.scheduler.SchedulerConfig;
-import dev.ultrakv.scheduler.SequenceState;
-import dev.ultrakv.scheduler.StepExecutor;
-import dev.ultrakv.scheduler.StepPlan;
 import dev.ultrakv.scheduler.Ticker;
 import org.HdrHistogram.Histogram;
 
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
-import java.util.PriorityQueue;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
@@ -33,7 +28,6 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -82,12 +76,11 @@ import java.util.function.Consumer;
  * the cause, which {@link #getStats()} reports too (docs/faults.md).
  *
  * <h2>Notes</h2>
- * <b>The step loop.</b> Each iteration takes the submissions, cancellations and tasks that arrived, stops the
- * requests past their deadline, asks the {@link Scheduler} for a step (decode tokens of the running sequences,
- * prompt chunks, new admissions, preemptions when the cache is short), runs it as one forward pass
- * ({@link StepExecutor}: every weight read once for all the rows), samples the sequences whose rows reached their
- * last token, and retires those that stop, caching their tokens. The scheduler's notes say how it orders,
- * admits and preempts.
+ * <b>Three rooms</b> (as vLLM's AsyncLLM, EngineCore and output processing): this class is the front, which
+ * validates and tokenizes on the caller's thread, hands out futures, streams and counts; the
+ * {@link EngineCore} runs the step loop (its notes say what an iteration does and how faults are supervised), with
+ * the {@link dev.ultrakv.scheduler.Scheduler} deciding each step; the core's {@code Detokenizer} turns tokens into
+ * text and finds stop strings.
  * <b>Off-loop delivery</b> costs a hand-over per event, small beside a step of tens of milliseconds, and keeps
  * user code (a {@code thenApply} on a future, a listener writing to a slow socket) from stalling every request;
  * one delivery thread keeps each request's tokens in order and before its result. Its queue is not bounded:
@@ -99,28 +92,16 @@ import java.util.function.Consumer;
  * digits (within 0.1%) in a few tens of kilobytes however long the engine runs.
  */
 public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
-    /** The step-loop thread's name, to find it in thread dumps. */
-    private static final String LOOP_THREAD_NAME = "ultrakv-step-loop";
     /** The thread that completes futures and calls listeners. */
     private static final String DELIVERY_THREAD_NAME = "ultrakv-delivery";
-    /** Significant decimal digits of the latency histogram: 0.1% resolution. */
+    /** Significant decimal digits of the latency histograms: 0.1% resolution. */
     private static final int LATENCY_SIGNIFICANT_DIGITS = 3;
-    /**
-     * Longest an idle loop sleeps while requests wait or deadlines are pending: deadlines are met within it, and
-     * an injected ticker that jumps is noticed.
-     */
-    private static final long IDLE_RECHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
     /**
      * How long {@link #close()} waits for listeners and dependent actions to return before it abandons them: long
      * enough for any listener that does its job, short enough that a stuck one cannot hang a shutdown.
      */
     static final Duration DEFAULT_CLOSE_GRACE = Duration.ofSeconds(10);
-    /**
-     * Loop faults in a row, with no request to blame, that the engine survives: the first fails the running
-     * requests, the second the waiting ones too; one more means the fault does not depend on the requests.
-     */
-    private static final int SURVIVABLE_LOOP_FAULTS = 2;
-    /** Where faults are reported (the JDK's platform logging: no dependency, routed to any backend). */
+    /** Where abandoned deliveries are reported. */
     private static final System.Logger LOG = System.getLogger(UltraAdaptiveKVCacheEngine.class.getName());
 
     private final KVCacheConfig config;
@@ -128,39 +109,22 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
     private final Ticker ticker;
     private final LlamaModel model;
     private final KvCacheManager cache;
-    private final Scheduler<Work> scheduler;
-    private final StepExecutor executor;
+    private final EngineCore<Work> core;
     private final int contextLength;
     /** KV positions one request may use: the cache less one block, which a cached prefix may need to copy. */
     private final long requestPositions;
     private final long kvBytesCapacity;
-    private final Thread loop;
     private final ExecutorService delivery;
     private volatile Thread deliveryThread;
-    private final LinkedBlockingQueue<Command> inbox = new LinkedBlockingQueue<>();
     /** Requests of {@link #processRequest} submitted and not yet admitted (nor ended). */
     private final AtomicInteger queued = new AtomicInteger();
     private final AtomicLong submissions = new AtomicLong();
     private final AtomicLong unnamedRequests = new AtomicLong();
-    /** Guards {@link #closed} against submissions racing with {@link #close()}. */
-    private final Object lifecycle = new Object();
-    private boolean closed;
-    /** Set by {@link #close()}: refuse work before tokenizing (the model behind the tokenizer may be closed). */
-    private volatile boolean stopping;
-    /** Why the engine failed; null while it has not. Set once, by the loop. */
-    private volatile Throwable failure;
     /** Requests whose futures are not complete yet: {@link #close()} fails them if it abandons delivery. */
     private final Set<Work> outstanding = ConcurrentHashMap.newKeySet();
-    /** Test hook called with the request ids of each forward pass, inside the supervised step. */
-    private final StepProbe stepProbe;
     private volatile Duration closeGrace = DEFAULT_CLOSE_GRACE;
 
-    /** Requests with a deadline, soonest first; the loop's. */
-    private final PriorityQueue<Work> deadlines = new PriorityQueue<>(Comparator.comparingLong(w -> w.deadline));
-    /** Batches still entering the scheduler; the loop's. */
-    private final List<BatchFeed> feeds = new ArrayList<>();
-
-    /** Guards the counters below, written by the loop and read by {@link #getStats()}. */
+    /** Guards the counters below, written where requests end and read by {@link #getStats()}. */
     private final Object statsLock = new Object();
     private long submitted;
     private long served;
@@ -172,14 +136,6 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
     private long promptTokens;
     private long cachedPromptTokens;
     private long generatedTokens;
-    private long evictions;
-    private long preemptions;
-    private int waiting;
-    private int running;
-    private int blocksUsed;
-    private int blocksFree;
-    private int blocksPinned;
-    private long kvBytesInUse;
     /** Latencies of served requests in nanoseconds; guarded by statsLock. */
     private final Histogram latencies = new Histogram(LATENCY_SIGNIFICANT_DIGITS);
     /** Times to first token of served requests in nanoseconds; guarded by statsLock. */
@@ -210,42 +166,41 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
 
     /** An engine whose ages, deadlines and latencies follow {@code ticker} (tests). */
     UltraAdaptiveKVCacheEngine(KVCacheConfig config, SchedulerConfig scheduling, Ticker ticker) {
-        this(config, scheduling, ticker, (step, requestIds) -> {
-        });
+        this(config, scheduling, ticker, StepProbe.NONE);
     }
 
     /** An engine that calls {@code stepProbe} before each forward pass (tests: injected faults). */
     UltraAdaptiveKVCacheEngine(KVCacheConfig config, SchedulerConfig scheduling, Ticker ticker, StepProbe stepProbe) {
-        this.stepProbe = Objects.requireNonNull(stepProbe, "stepProbe");
         this.config = Objects.requireNonNull(config, "config");
         this.scheduling = Objects.requireNonNull(scheduling, "scheduling");
         this.ticker = Objects.requireNonNull(ticker, "ticker");
+        Objects.requireNonNull(stepProbe, "stepProbe");
         this.model = config.model().load();
         KvCacheManager manager = null;
-        try {
-            manager = new KvCacheManager(config.model().description(), model.config().kvLayout(),
-                    cacheSpec(config));
-            this.executor = new StepExecutor(model, scheduling.stepTokens());
-        } catch (RuntimeException | Error e) {
-            if (manager != null) {
-                manager.close();
-            }
-            model.close();
-            throw e;
-        }
-        this.cache = manager;
-        this.scheduler = new Scheduler<>(cache, scheduling, ticker);
-        this.contextLength = model.config().contextLength();
-        this.requestPositions = (long) (cache.totalBlocks() - 1) * cache.blockSize();
-        this.kvBytesCapacity = cache.capacityBytes();
-        publishCacheState();
+        EngineCore<Work> started;
         this.delivery = Executors.newSingleThreadExecutor(task -> {
             Thread thread = Thread.ofPlatform().name(DELIVERY_THREAD_NAME).daemon(true).unstarted(task);
             deliveryThread = thread;
             return thread;
         });
-        this.loop = Thread.ofPlatform().name(LOOP_THREAD_NAME).daemon(true).unstarted(this::runLoop);
-        loop.start();
+        try {
+            manager = new KvCacheManager(config.model().description(), model.config().kvLayout(),
+                    cacheSpec(config));
+            started = new EngineCore<>(model, config.model().description(), manager, scheduling, ticker, stepProbe,
+                    new Outputs());
+        } catch (RuntimeException | Error e) {
+            if (manager != null) {
+                manager.close();
+            }
+            model.close();
+            delivery.shutdown();
+            throw e;
+        }
+        this.cache = manager;
+        this.core = started;
+        this.contextLength = model.config().contextLength();
+        this.requestPositions = (long) (cache.totalBlocks() - 1) * cache.blockSize();
+        this.kvBytesCapacity = cache.capacityBytes();
     }
 
     /** The cache the configuration asks for, in the KV cache's own terms. */
@@ -278,8 +233,8 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
      */
     public int[] tokenize(String text, boolean addBos) {
         Objects.requireNonNull(text, "text");
-        if (stopping) {
-            throw haltedException();
+        if (core.isHalted()) {
+            throw core.haltedException();
         }
         return model.tokenizer().encode(text, addBos);
     }
@@ -300,10 +255,10 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
                         + vocabulary + " tokens");
             }
         }
-        if (stopping) {
-            throw haltedException();
+        if (core.isHalted()) {
+            throw core.haltedException();
         }
-        return SequenceRunner.decode(model.tokenizer(), -1, tokens);
+        return Detokenizer.decode(model.tokenizer(), -1, tokens);
     }
 
     /**
@@ -311,8 +266,8 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
      * the request.
      *
      * @return a future that fails with an {@link IllegalArgumentException} naming the value for a bad request
-     *         (empty text, unknown priority, {@code maxNewTokens < 1}, a bad temperature or timeout, a prompt
-     *         longer than the model's context or than the cache can give one request), a
+     *         (empty text, unknown priority, {@code maxNewTokens < 1}, a bad sampling setting, stop string or
+     *         timeout, a prompt longer than the model's context or than the cache can give one request), a
      *         {@link RejectedExecutionException} when the queue is full, a {@link TimeoutException} past the
      *         request's deadline, or an {@link IllegalStateException} once the engine is closed or failed, or when
      *         a fault while serving it failed it (its cause is the fault)
@@ -330,13 +285,13 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
     public CompletableFuture<RequestResult> processRequest(Request request, TokenListener listener) {
         Objects.requireNonNull(request, "request");
         countSubmitted(1);
-        if (stopping) {
+        if (core.isHalted()) {
             countFailure();
-            return CompletableFuture.failedFuture(haltedException());
+            return CompletableFuture.failedFuture(core.haltedException());
         }
-        Prepared prepared;
+        Work work;
         try {
-            prepared = prepare(request, listener);
+            work = prepare(request, listener, submissions.getAndIncrement());
         } catch (IllegalArgumentException e) {
             countFailure();
             return CompletableFuture.failedFuture(e);
@@ -348,11 +303,11 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
             }
             return CompletableFuture.failedFuture(new RejectedExecutionException("the queue is full: "
                     + scheduling.maxQueuedRequests() + " requests wait for admission (SchedulerConfig"
-                    + ".maxQueuedRequests); request " + prepared.id + " is rejected, retry later"));
+                    + ".maxQueuedRequests); request " + work.id() + " is rejected, retry later"));
         }
-        Work work = new Work(prepared, submissions.getAndIncrement(), null);
         work.counted = true;
-        submit(new Submit(work));
+        work.watch();
+        core.submit(work);
         return work.future;
     }
 
@@ -372,35 +327,37 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
         }
         requests.forEach(request -> Objects.requireNonNull(request, "request"));
         countSubmitted(requests.size());
-        if (stopping) {
+        if (core.isHalted()) {
             synchronized (statsLock) {
                 failed += requests.size();
             }
-            return CompletableFuture.failedFuture(haltedException());
+            return CompletableFuture.failedFuture(core.haltedException());
         }
         List<CompletableFuture<RequestResult>> futures = new ArrayList<>(requests.size());
-        List<Prepared> valid = new ArrayList<>(requests.size());
+        List<Work> valid = new ArrayList<>(requests.size());
         for (Request request : requests) {
             try {
-                Prepared prepared = prepare(request, null);
-                valid.add(prepared);
-                futures.add(prepared.future);
+                Work work = prepare(request, null, 0);
+                valid.add(work);
+                futures.add(work.future);
             } catch (IllegalArgumentException e) {
                 countFailure();
                 futures.add(CompletableFuture.failedFuture(e));
             }
         }
         valid.sort((a, b) -> Arrays.compare(a.prompt, b.prompt));
-        BatchFeed feed = new BatchFeed();
+        List<List<Work>> groups = new ArrayList<>();
         for (int start = 0; start < valid.size(); start += batchSize) {
             List<Work> group = new ArrayList<>(Math.min(batchSize, valid.size() - start));
-            for (Prepared prepared : valid.subList(start, Math.min(valid.size(), start + batchSize))) {
-                group.add(new Work(prepared, submissions.getAndIncrement(), feed));
+            for (Work prepared : valid.subList(start, Math.min(valid.size(), start + batchSize))) {
+                Work work = prepared.inOrder(submissions.getAndIncrement());
+                work.watch();
+                group.add(work);
             }
-            feed.groups.add(group);
+            groups.add(group);
         }
-        if (!feed.groups.isEmpty()) {
-            submit(new Feed(feed));
+        if (!groups.isEmpty()) {
+            core.submitBatch(groups);
         }
         CompletableFuture<List<RequestResult>> all = CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new))
                 .thenApply(ignored -> futures.stream().map(CompletableFuture::join).toList());
@@ -417,17 +374,20 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
      * any thread, before and after {@link #close()}.
      */
     public EngineStats getStats() {
-        Throwable cause = failure;
-        EngineState state = cause != null ? EngineState.FAILED : stopping ? EngineState.CLOSED : EngineState.RUNNING;
+        Throwable cause = core.failure();
+        EngineState state = cause != null ? EngineState.FAILED
+                : core.isHalted() ? EngineState.CLOSED : EngineState.RUNNING;
+        CacheSnapshot c = core.snapshot();
         synchronized (statsLock) {
             return new EngineStats(
-                    new EngineStats.Requests(submitted, served, failed, cancelled, expired, rejected, waiting,
-                            running, preemptions),
+                    new EngineStats.Requests(submitted, served, failed, cancelled, expired, rejected, c.waiting(),
+                            c.running(), c.preemptions()),
                     new EngineStats.Cache(hits, served - hits, promptTokens, cachedPromptTokens, generatedTokens,
-                            evictions, blocksUsed, blocksFree, blocksPinned, kvBytesInUse, kvBytesCapacity),
+                            c.evictions(), c.blocksUsed(), c.blocksFree(), c.blocksPinned(), c.kvBytesInUse(),
+                            kvBytesCapacity),
                     new EngineStats.Latency(percentiles(latencies), percentiles(timesToFirstToken),
                             percentiles(timesPerOutputToken)),
-                    state, cause == null ? null : describe(cause));
+                    state, cause == null ? null : EngineCore.describe(cause));
         }
     }
 
@@ -444,31 +404,17 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
     /**
      * Stops the step loop after its current step, fails every waiting and running request with an
      * {@link IllegalStateException}, frees the KV cache's memory and closes the model, then waits for the
-     * delivery of what is left: at most ten seconds, after which listeners and
-     * dependent actions that have not returned are abandoned (interrupted) and every request whose future is
-     * still pending fails. Later submissions fail. Idempotent; called from a future's dependent action or a
-     * listener (the delivery thread) it does not wait for the deliveries.
+     * delivery of what is left: at most ten seconds, after which listeners and dependent actions that have not
+     * returned are abandoned (interrupted) and every request whose future is still pending fails. Later
+     * submissions fail. Idempotent; called from a future's dependent action or a listener (the delivery thread) it
+     * does not wait for the deliveries.
      */
     @Override
     public void close() {
-        synchronized (lifecycle) {
-            if (!closed) {
-                closed = true;
-                stopping = true;
-                inbox.add(new Close());
-            }
-        }
+        boolean interrupted = core.close();
         Thread current = Thread.currentThread();
-        boolean interrupted = false;
-        while (current != loop && loop.isAlive()) {
-            try {
-                loop.join();
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
         long graceEnd = System.nanoTime() + closeGrace.toNanos();
-        while (current != loop && current != deliveryThread && !delivery.isTerminated()) {
+        while (!core.isLoopThread() && current != deliveryThread && !delivery.isTerminated()) {
             long left = graceEnd - System.nanoTime();
             if (left <= 0) {
                 abandonDelivery();
@@ -507,55 +453,20 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
 
     /** Runs {@code check} on the step loop, between steps, with the cache manager (tests: invariants). */
     CompletableFuture<Void> onLoop(Consumer<KvCacheManager> check) {
-        return runOnLoop(() -> check.accept(cache));
+        return core.runOnLoop(() -> check.accept(cache));
     }
 
     /** Runs {@code check} on the step loop, between steps, with the scheduler (tests: who runs). */
     CompletableFuture<Void> onScheduler(Consumer<Scheduler<?>> check) {
-        return runOnLoop(() -> check.accept(scheduler));
+        return core.runOnLoop(() -> check.accept(core.scheduler()));
     }
 
-    private CompletableFuture<Void> runOnLoop(Runnable task) {
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        submit(new Task(() -> {
-            try {
-                task.run();
-                done.complete(null);
-            } catch (RuntimeException | Error e) {
-                done.completeExceptionally(e);
-            }
-        }, done));
-        return done;
-    }
-
-    private void submit(Command command) {
-        synchronized (lifecycle) {
-            if (!closed) {
-                inbox.add(command);
-                return;
-            }
-        }
-        failClosed(command);
-    }
-
-    private static IllegalStateException closedException() {
-        return new IllegalStateException("engine closed");
-    }
-
-    /** What a request gets when the engine no longer serves: closed, or failed with its cause. */
-    private IllegalStateException haltedException() {
-        Throwable cause = failure;
-        return cause == null ? closedException()
-                : new IllegalStateException("engine failed: " + describe(cause), cause);
-    }
-
-    /** A fault in one line: its type and message. */
-    private static String describe(Throwable t) {
-        return t.getClass().getSimpleName() + (t.getMessage() == null ? "" : ": " + t.getMessage());
-    }
-
-    /** Checks {@code request} and tokenizes it on the caller's thread (the tokenizer is thread-safe). */
-    private Prepared prepare(Request request, TokenListener listener) {
+    /**
+     * Checks {@code request} and tokenizes it on the caller's thread (the tokenizer is thread-safe).
+     *
+     * @param order the request's place in submission order, for ties
+     */
+    private Work prepare(Request request, TokenListener listener, long order) {
         Priority priority = Priority.of(request.priority());
         if (request.text().isEmpty()) {
             throw new IllegalArgumentException("request text is empty");
@@ -578,7 +489,8 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
             throw new IllegalArgumentException("the prompt has " + prompt.length + " tokens, more than the model's"
                     + " context length " + contextLength);
         }
-        int newTokens = SequenceRunner.cappedNewTokens(contextLength, prompt.length, request.maxNewTokens());
+        // The last position a prompt may generate from is the context's last: the token sampled there is not run.
+        int newTokens = Math.min(request.maxNewTokens(), contextLength - prompt.length + 1);
         long positions = prompt.length + newTokens - 1L;
         if (positions > requestPositions) {
             long cachePositions = (long) cache.totalBlocks() * cache.blockSize();
@@ -589,7 +501,7 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
                     + " kept for copying a cached prefix");
         }
         String id = request.id() != null ? request.id() : "request-" + unnamedRequests.incrementAndGet();
-        return new Prepared(request, id, priority.value(), ticker.read(), prompt, newTokens, listener,
+        return new Work(request, id, order, priority.value(), ticker.read(), prompt, newTokens, listener,
                 new CompletableFuture<>());
     }
 
@@ -607,514 +519,12 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
         }
     }
 
-    /** Ticker time {@code timeout} after {@code arrival}; {@code Long.MAX_VALUE} for none or beyond reach. */
-    private static long deadline(long arrival, Duration timeout) {
-        if (timeout == null) {
-            return Long.MAX_VALUE;
-        }
-        try {
-            return Math.addExact(arrival, timeout.toNanos());
-        } catch (ArithmeticException e) {
-            return Long.MAX_VALUE;
-        }
-    }
-
-    /**
-     * The step loop, supervised: each iteration runs inside a guard, and a fault fails the requests it must (see
-     * the class notes) instead of ending the loop. Only {@link #close()}, or a fault that leaves the engine
-     * unusable, ends it.
-     */
-    private void runLoop() {
-        boolean idle = true;
-        int faults = 0;
-        try {
-            while (true) {
-                try {
-                    if (!takeCommands(idle) || stopping) {
-                        return;
-                    }
-                    idle = iterate();
-                    faults = 0;
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return;
-                } catch (Throwable t) {
-                    idle = false;
-                    if (!survive(t, ++faults)) {
-                        return;
-                    }
-                }
-            }
-        } finally {
-            shutDown();
-        }
-    }
-
-    /**
-     * One iteration: deadlines, batches, a schedule and its step.
-     *
-     * @return whether the step was empty (the loop may then wait for commands)
-     */
-    private boolean iterate() {
-        expireDeadlines(ticker.read());
-        feedBatches();
-        StepPlan<Work> plan = scheduler.schedule();
-        for (Work admitted : plan.admitted()) {
-            leftQueue(admitted);
-        }
-        for (Work work : plan.refused()) {
-            leftQueue(work);
-            fail(work, new IllegalStateException("the KV cache cannot hold request " + work.id + " of "
-                    + work.length() + " tokens even alone"));
-        }
-        failAll(plan.failed(), "its admission or growth in the KV cache");
-        boolean idle = plan.isEmpty();
-        if (!idle) {
-            runStep(plan);
-        }
-        publishCacheState();
-        return idle;
-    }
-
-    /**
-     * A fault of the loop with no request to blame: fails the running requests (their state is in doubt), on a
-     * second fault in a row the waiting ones too, and checks the cache. The engine fails when the fault makes it
-     * unusable, repeats a third time, or the cache's books no longer add up.
-     *
-     * @return whether the loop goes on
-     */
-    private boolean survive(Throwable fault, int faultsInARow) {
-        if (isFatal(fault) || faultsInARow > SURVIVABLE_LOOP_FAULTS) {
-            enterFailed(fault);
-            return false;
-        }
-        LOG.log(System.Logger.Level.ERROR, "step loop fault " + faultsInARow + " in a row; failing the "
-                + (faultsInARow == 1 ? "running" : "running and waiting") + " requests", fault);
-        try {
-            List<Work> dropped = faultsInARow == 1 ? scheduler.abortRunning() : scheduler.abortAll();
-            if (faultsInARow > 1) {
-                for (BatchFeed feed : feeds) {
-                    feed.groups.forEach(group -> group.stream()
-                            .filter(w -> w.status() == SequenceState.Status.NEW).forEach(dropped::add));
-                }
-                feeds.clear();
-            }
-            for (Work work : dropped) {
-                leftQueue(work);
-                fail(work, new IllegalStateException("request " + work.id + " failed: the engine's step loop"
-                        + " faulted while it was held (" + describe(fault) + ")", fault));
-            }
-            cache.checkInvariants();
-            publishCacheState();
-            return true;
-        } catch (Throwable recovery) {
-            recovery.addSuppressed(fault);
-            enterFailed(recovery);
-            return false;
-        }
-    }
-
-    /**
-     * Faults after which the engine cannot serve: a virtual machine error other than a heap or stack overflow
-     * (which unwind and free what they held), e.g. an {@link InternalError} from a model file's mapping.
-     */
-    private static boolean isFatal(Throwable t) {
-        return t instanceof FatalFault || (t instanceof VirtualMachineError
-                && !(t instanceof OutOfMemoryError) && !(t instanceof StackOverflowError));
-    }
-
-    /** Moves the engine to its failed state: the loop ends and every request, held or later, fails with why. */
-    private void enterFailed(Throwable cause) {
-        Throwable reported = cause instanceof FatalFault fatal ? fatal.getCause() : cause;
-        LOG.log(System.Logger.Level.ERROR, "the engine failed and serves no more requests", reported);
-        synchronized (lifecycle) {
-            failure = reported;
-            closed = true;
-            stopping = true;
-        }
-    }
-
-    /**
-     * Handles the commands that arrived; when the last step ran nothing, waits for one first. A command that
-     * throws fails its own request.
-     *
-     * @return false once the engine closes
-     */
-    private boolean takeCommands(boolean idle) throws InterruptedException {
-        Command command;
-        if (!idle) {
-            command = inbox.poll();
-        } else if (deadlines.isEmpty() && scheduler.waitingCount() == 0) {
-            command = inbox.take();
-        } else {
-            command = inbox.poll(IDLE_RECHECK_NANOS, TimeUnit.NANOSECONDS);
-        }
-        for (; command != null; command = inbox.poll()) {
-            if (command instanceof Close) {
-                return false;
-            }
-            try {
-                handle(command);
-            } catch (RuntimeException | Error e) {
-                if (isFatal(e)) {
-                    throw e;
-                }
-                failCommand(command, e);
-            }
-        }
-        return true;
-    }
-
-    private void handle(Command command) {
-        switch (command) {
-            case Submit s -> {
-                scheduler.add(s.work);
-                watchDeadline(s.work);
-            }
-            case Feed f -> {
-                feeds.add(f.feed);
-                f.feed.groups.forEach(group -> group.forEach(this::watchDeadline));
-            }
-            case Abort a -> abort(a.work);
-            case Task t -> t.task.run();
-            case Close c -> {
-            }
-        }
-    }
-
-    /** A command threw: the requests it carried fail with the fault, and leave the scheduler if they entered. */
-    private void failCommand(Command command, Throwable fault) {
-        List<Work> works = switch (command) {
-            case Submit s -> List.of(s.work);
-            case Feed f -> {
-                feeds.remove(f.feed);
-                List<Work> all = new ArrayList<>();
-                f.feed.groups.forEach(all::addAll);
-                yield all;
-            }
-            case Abort a -> List.of(a.work);
-            case Task t -> {
-                t.done.completeExceptionally(fault);
-                yield List.of();
-            }
-            case Close c -> List.of();
-        };
-        for (Work work : works) {
-            scheduler.abort(work);
-            leftQueue(work);
-            fail(work, new IllegalStateException("request " + work.id + " failed: " + describe(fault), fault));
-        }
-    }
-
-    private void watchDeadline(Work work) {
-        if (work.deadline != Long.MAX_VALUE) {
-            deadlines.add(work);
-        }
-    }
-
-    /** A request's future was completed from outside (cancelled, or its listener threw): stop it. */
-    private void abort(Work work) {
-        if (work.status() == SequenceState.Status.DONE) {
-            return;
-        }
-        scheduler.abort(work);
-        leftQueue(work);
-        retire(work);
-    }
-
-    private void expireDeadlines(long now) {
-        while (!deadlines.isEmpty() && deadlines.peek().deadline - now <= 0) {
-            Work work = deadlines.poll();
-            if (work.status() == SequenceState.Status.DONE) {
-                continue;
-            }
-            int generated = work.generated();
-            scheduler.abort(work);
-            leftQueue(work);
-            fail(work, new TimeoutException("request " + work.id + " passed its deadline of "
-                    + work.request.timeout() + " after " + generated + " generated tokens"));
-        }
-    }
-
-    /** Puts the next group of each batch into the scheduler once the group before it is admitted. */
-    private void feedBatches() {
-        for (Iterator<BatchFeed> it = feeds.iterator(); it.hasNext(); ) {
-            BatchFeed feed = it.next();
-            while (feed.waiting == 0 && feed.next < feed.groups.size()) {
-                for (Work work : feed.groups.get(feed.next)) {
-                    if (work.status() == SequenceState.Status.NEW) {
-                        work.fed = true;
-                        feed.waiting++;
-                        scheduler.add(work);
-                    }
-                }
-                feed.next++;
-            }
-            if (feed.next == feed.groups.size()) {
-                it.remove();
-            }
-        }
-    }
-
-    /** Counts a request out of the queue: admitted, or ended before it. Once per request. */
-    private void leftQueue(Work work) {
-        if (!work.awaitingAdmission) {
-            return;
-        }
-        work.awaitingAdmission = false;
-        if (work.counted) {
-            queued.decrementAndGet();
-        }
-        if (work.fed) {
-            work.feed.waiting--;
-        }
-    }
-
-    /** Forgets a request the loop is done with: its deadline and sampler. */
-    private void retire(Work work) {
-        if (work.deadline != Long.MAX_VALUE) {
-            deadlines.remove(work);
-        }
-        work.sampler = null;
-    }
-
-    /** Fails a request the scheduler has let go of: its future completes with {@code cause}, in event order. */
-    private void fail(Work work, Throwable cause) {
-        retire(work);
-        deliver(() -> end(work, null, cause));
-    }
-
-    /** Fails each request the scheduler dropped, naming what of it faulted. */
-    private void failAll(List<StepPlan.Failure<Work>> failures, String where) {
-        for (StepPlan.Failure<Work> f : failures) {
-            Work work = f.sequence();
-            leftQueue(work);
-            fail(work, new IllegalStateException("request " + work.id + " failed in " + where + ": "
-                    + describe(f.cause()), f.cause()));
-        }
-    }
-
-    private void runStep(StepPlan<Work> plan) {
-        float[] logits;
-        try {
-            logits = forward(plan);
-        } catch (Throwable fault) {
-            if (isFatal(fault)) {
-                throw fault;
-            }
-            stepFailed(plan, fault);
-            return;
-        }
-        // The rows of logits, in batch order: known before completeStep moves the sequences on.
-        List<Work> sampling = new ArrayList<>();
-        for (Work s : plan.batch()) {
-            if (s.samplesThisStep()) {
-                sampling.add(s);
-            }
-        }
-        failAll(scheduler.completeStep(plan), "the compaction of its KV entries");
-        long now = ticker.read();
-        int vocabulary = executor.vocabularySize();
-        for (int row = 0; row < sampling.size(); row++) {
-            Work work = sampling.get(row);
-            if (work.status() != SequenceState.Status.RUNNING) {
-                continue;
-            }
-            try {
-                sample(work, logits, row * vocabulary, now);
-            } catch (RuntimeException | StackOverflowError e) {
-                int position = work.length() - 1;
-                Throwable cause = e instanceof NonFiniteLogitsException nonFinite
-                        ? nonFinite.at(config.model().description(), position) : e;
-                scheduler.abort(work);
-                fail(work, new IllegalStateException("request " + work.id + " failed sampling the token after"
-                        + " position " + position + ": " + (cause == e ? describe(e) : cause.getMessage()), cause));
-            }
-        }
-    }
-
-    /** Runs the plan's forward pass, the probe first (tests inject faults there), and returns its logits. */
-    private float[] forward(StepPlan<Work> plan) {
-        List<String> ids = new ArrayList<>(plan.batch().size());
-        plan.batch().forEach(s -> ids.add(s.id));
-        stepProbe.beforeForward(plan.step(), ids);
-        return executor.run(plan);
-    }
-
-    /**
-     * A forward pass failed. Each sequence of the batch runs its rows again alone: those that fail alone are the
-     * culprits and fail with their own fault; the others keep their place and run their rows again next step
-     * (nothing of the failed step was recorded as computed). With no culprit the whole batch fails. The cache's
-     * invariants are checked after.
-     */
-    private void stepFailed(StepPlan<Work> plan, Throwable fault) {
-        List<Work> batch = plan.batch();
-        List<Work> culprits = new ArrayList<>();
-        List<Throwable> causes = new ArrayList<>();
-        if (batch.size() > 1) {
-            for (Work s : batch) {
-                StepPlan<Work> alone = plan.alone(s);
-                try {
-                    scheduler.rewind(s);
-                    forward(alone);
-                } catch (Throwable own) {
-                    if (isFatal(own)) {
-                        throw new FatalFault(own);
-                    }
-                    culprits.add(s);
-                    causes.add(own);
-                }
-            }
-        }
-        if (culprits.isEmpty()) {
-            for (Work s : batch) {
-                culprits.add(s);
-                causes.add(fault);
-            }
-        }
-        LOG.log(System.Logger.Level.WARNING, "step " + plan.step() + " failed (" + describe(fault) + "); failing "
-                + culprits.size() + " of its " + batch.size() + " requests");
-        scheduler.stepFailed(plan);
-        for (int i = 0; i < culprits.size(); i++) {
-            Work work = culprits.get(i);
-            Throwable cause = causes.get(i);
-            scheduler.abort(work);
-            leftQueue(work);
-            fail(work, new IllegalStateException("request " + work.id + " failed in the forward pass of step "
-                    + plan.step() + ": " + describe(cause), cause));
-        }
-        try {
-            cache.checkInvariants();
-        } catch (RuntimeException broken) {
-            broken.addSuppressed(fault);
-            throw new FatalFault(broken);
-        }
-    }
-
-    /** Samples a sequence's next token from its logits and appends it, streams it, or finishes the sequence. */
-    private void sample(Work work, float[] logits, int offset, long now) {
-        int vocabulary = executor.vocabularySize();
-        // Log-probabilities are of the raw logits, which sampling overwrites.
-        float[] raw = work.request.logprobs() == Request.NO_LOGPROBS ? null
-                : Arrays.copyOfRange(logits, offset, offset + vocabulary);
-        int token = work.sampler().sample(logits, offset);
-        if (work.generated() == 0) {
-            work.firstTokenNanos = now;
-        }
-        if (token == model.tokenizer().bosId() || token == model.tokenizer().eosId()) {
-            finish(work, StopReason.END_OF_SEQUENCE, now);
-            return;
-        }
-        int previous = work.token(work.length() - 1);
-        TokenLogprob logprob = raw == null ? null : logprob(raw, previous, token, work.request.logprobs());
-        work.append(token);
-        work.sampler().accept(token);
-        if (logprob != null) {
-            work.logprobs.add(logprob);
-        }
-        String text = work.detokenizer == null ? null : work.detokenizer.append(previous, token);
-        stream(work, token, text, logprob);
-        if (work.detokenizer != null && work.detokenizer.stopped()) {
-            finish(work, StopReason.STOP_STRING, now);
-        } else if (work.generated() == work.maxNewTokens()) {
-            finish(work, work.request.maxNewTokens() > work.maxNewTokens() ? StopReason.CONTEXT_FULL
-                    : StopReason.MAX_TOKENS, now);
-        }
-    }
-
-    /** The log-probability of {@code token} and of the {@code top} most likely tokens, over the raw logits. */
-    private TokenLogprob logprob(float[] raw, int previous, int token, int top) {
-        double logPartition = Logprobs.logPartition(raw, 0, raw.length);
-        List<TokenLogprob.Alternative> alternatives = new ArrayList<>(top);
-        for (int id : Logprobs.top(raw, 0, raw.length, top)) {
-            alternatives.add(new TokenLogprob.Alternative(id, tokenText(previous, id),
-                    (float) (raw[id] - logPartition)));
-        }
-        return new TokenLogprob(token, tokenText(previous, token), (float) (raw[token] - logPartition),
-                alternatives);
-    }
-
-    private String tokenText(int previous, int token) {
-        return new String(model.tokenizer().decodeBytes(previous, token), StandardCharsets.UTF_8);
-    }
-
-    private void stream(Work work, int token, String text, TokenLogprob logprob) {
-        if (work.listener == null) {
-            return;
-        }
-        GeneratedToken generated = new GeneratedToken(work.id, work.generated() - 1, token, text, logprob);
-        deliver(() -> {
-            if (!work.future.isDone()) {
-                try {
-                    work.listener.onToken(generated);
-                } catch (Throwable e) {
-                    // Documented: a listener that throws, anything, stops its request.
-                    end(work, null, e);
-                }
-            }
-        });
-    }
-
-    private void finish(Work work, StopReason reason, long now) {
-        int[] generated = work.generatedTokens();
-        String text = reason == StopReason.STOP_STRING ? work.detokenizer.text()
-                : SequenceRunner.decode(model.tokenizer(), work.token(work.promptTokens() - 1), generated);
-        RequestResult result = new RequestResult(work.id, text, work.promptTokens(), work.cachedPromptTokens(),
-                generated, reason, work.firstTokenNanos - work.arrivalNanos(), now - work.arrivalNanos(),
-                work.logprobs);
-        scheduler.finish(work);
-        retire(work);
-        deliver(() -> end(work, result, null));
-    }
-
+    /** Hands an event to the delivery thread; once that is shut down (the engine halted), runs it here. */
     private void deliver(Runnable event) {
-        delivery.execute(event);
-    }
-
-    /** Fails everything the engine still holds, frees the cache and closes the model. */
-    private void shutDown() {
-        synchronized (lifecycle) {
-            closed = true;
-            stopping = true;
-        }
         try {
-            List<Work> left = new ArrayList<>();
-            try {
-                left.addAll(scheduler.abortAll());
-            } catch (RuntimeException | Error e) {
-                // The scheduler's books are beyond trust (the engine failed): fail every request still pending.
-                left.addAll(outstanding);
-            }
-            for (BatchFeed feed : feeds) {
-                feed.groups.forEach(left::addAll);
-            }
-            IllegalStateException halted = haltedException();
-            for (Work work : left) {
-                deliver(() -> end(work, null, halted));
-            }
-            for (Command command; (command = inbox.poll()) != null; ) {
-                failClosed(command);
-            }
-        } finally {
-            delivery.shutdown();
-            try {
-                cache.close();
-            } finally {
-                model.close();
-            }
-        }
-    }
-
-    private void failClosed(Command command) {
-        IllegalStateException halted = haltedException();
-        switch (command) {
-            case Submit s -> end(s.work, null, halted);
-            case Feed f -> f.feed.groups.forEach(g -> g.forEach(w -> end(w, null, halted)));
-            case Task t -> t.done.completeExceptionally(halted);
-            case Abort a -> {
-            }
-            case Close c -> {
-            }
+            delivery.execute(event);
+        } catch (RejectedExecutionException e) {
+            event.run();
         }
     }
 
@@ -1164,20 +574,6 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
         }
     }
 
-    private void publishCacheState() {
-        PrefixIndexStats index = cache.indexStats();
-        synchronized (statsLock) {
-            evictions = index.evictedBlocks();
-            blocksUsed = cache.usedBlocks();
-            blocksFree = cache.freeBlocks();
-            kvBytesInUse = cache.usedBytes();
-            blocksPinned = cache.pinnedBlocks();
-            preemptions = scheduler.preemptions();
-            waiting = scheduler.waitingCount();
-            running = scheduler.runningCount();
-        }
-    }
-
     private void countFailure() {
         synchronized (statsLock) {
             failed++;
@@ -1190,87 +586,77 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
         }
     }
 
-    /** Called before each forward pass with the step's number and its requests' ids (tests inject faults). */
-    @FunctionalInterface
-    interface StepProbe {
-        void beforeForward(long step, List<String> requestIds);
-    }
+    /** What the core tells the front, handed to the delivery thread in the order the loop produced it. */
+    private final class Outputs implements CoreOutputs<Work> {
+        @Override
+        public void leftQueue(Work work) {
+            if (work.counted) {
+                queued.decrementAndGet();
+            }
+        }
 
-    /** A fault that leaves the engine unusable, found while handling another: the loop fails the engine. */
-    private static final class FatalFault extends RuntimeException {
-        FatalFault(Throwable cause) {
-            super(cause);
+        @Override
+        public void token(Work work, int index, int tokenId, String text, TokenLogprob logprob) {
+            GeneratedToken generated = new GeneratedToken(work.id(), index, tokenId, text, logprob);
+            deliver(() -> {
+                if (!work.future.isDone()) {
+                    try {
+                        work.listener.onToken(generated);
+                    } catch (Throwable e) {
+                        // Documented: a listener that throws, anything, stops its request.
+                        end(work, null, e);
+                    }
+                }
+            });
+        }
+
+        @Override
+        public void finished(Work work, String text, StopReason reason, long nowNanos) {
+            RequestResult result = new RequestResult(work.id(), text, work.promptTokens(),
+                    work.cachedPromptTokens(), work.generatedTokens(), reason,
+                    work.firstTokenNanos() - work.arrivalNanos(), nowNanos - work.arrivalNanos(), work.logprobs());
+            deliver(() -> end(work, result, null));
+        }
+
+        @Override
+        public void failed(Work work, Throwable cause) {
+            deliver(() -> end(work, null, cause));
+        }
+
+        @Override
+        public void halted() {
+            delivery.shutdown();
         }
     }
 
-    /** What the loop is told through its inbox. */
-    private sealed interface Command permits Submit, Feed, Abort, Task, Close {
-    }
-
-    /** A request to queue. */
-    private record Submit(Work work) implements Command {
-    }
-
-    /** A batch to feed group by group. */
-    private record Feed(BatchFeed feed) implements Command {
-    }
-
-    /** A request whose future completed from outside. */
-    private record Abort(Work work) implements Command {
-    }
-
-    /** Code to run on the loop between steps (tests), and the future it completes. */
-    private record Task(Runnable task, CompletableFuture<Void> done) implements Command {
-    }
-
-    /** The engine closes. */
-    private record Close() implements Command {
-    }
-
-    /** A request checked and tokenized on the caller's thread. */
-    private record Prepared(Request request, String id, int priority, long arrivalNanos, int[] prompt,
-                            int newTokens, TokenListener listener, CompletableFuture<RequestResult> future) {
-    }
-
-    /** A batch of {@link #processBatchOptimized}: its groups, and how many of the current one wait. */
-    private static final class BatchFeed {
-        final List<List<Work>> groups = new ArrayList<>();
-        int next;
-        int waiting;
-    }
-
-    /** One request in the scheduler, with what answering it needs. */
-    private final class Work extends SequenceState {
+    /** One request in the core, with what answering it needs. */
+    private final class Work extends CoreRequest {
         final Request request;
-        final String id;
+        final int[] prompt;
         final TokenListener listener;
-        /** Decodes the generation for a stream or for stop strings; null when neither is asked for. */
-        final Detokenizer detokenizer;
-        /** Log-probabilities of the generated tokens, when asked for. */
-        final List<TokenLogprob> logprobs = new ArrayList<>();
         final CompletableFuture<RequestResult> future;
-        /** Ticker time by which it must be done; {@code Long.MAX_VALUE} for none. */
-        final long deadline;
-        final BatchFeed feed;
-        /** Made at the first sample: a sampler holds two vocabulary-sized arrays, too much for every waiter. */
-        Sampler sampler;
         boolean counted;
-        boolean fed;
-        boolean awaitingAdmission = true;
-        long firstTokenNanos;
         /** Set by whoever ends the request first; its outcome is counted once. */
         private final AtomicBoolean ended = new AtomicBoolean();
 
-        Work(Prepared p, long order, BatchFeed feed) {
-            super(order, p.priority, p.arrivalNanos, p.prompt, p.newTokens);
-            this.request = p.request;
-            this.id = p.id;
-            this.listener = p.listener;
-            this.detokenizer = p.listener == null && p.request.stop().isEmpty() ? null
-                    : new Detokenizer(model.tokenizer(), p.request.stop());
-            this.future = p.future;
-            this.deadline = deadline(p.arrivalNanos, p.request.timeout());
-            this.feed = feed;
+        Work(Request request, String id, long order, int priority, long arrivalNanos, int[] prompt, int newTokens,
+             TokenListener listener, CompletableFuture<RequestResult> future) {
+            super(id, order, priority, arrivalNanos, prompt, newTokens, request.maxNewTokens(), request.sampling(),
+                    request.seed(), request.stop(), request.logprobs(), request.timeout(), listener != null);
+            this.request = request;
+            this.prompt = prompt;
+            this.listener = listener;
+            this.future = future;
+        }
+
+        /** This request, placed {@code order}-th in submission order (a batch sorts its requests first). */
+        Work inOrder(long order) {
+            return new Work(request, id(), order, priority(), arrivalNanos(), prompt, maxNewTokens(), listener,
+                    future);
+        }
+
+        /** Follows the future: counted once if completed from outside, and stopped in the core when it fails. */
+        void watch() {
             outstanding.add(this);
             future.whenComplete((result, e) -> {
                 outstanding.remove(this);
@@ -1279,20 +665,13 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
                     countOutcome(result, e);
                 }
                 if (e != null) {
-                    inbox.add(new Abort(this));
+                    core.abort(this);
                 }
             });
         }
 
         boolean claimEnd() {
             return ended.compareAndSet(false, true);
-        }
-
-        Sampler sampler() {
-            if (sampler == null) {
-                sampler = new Sampler(model.config().vocabularySize(), request.sampling(), request.seed());
-            }
-            return sampler;
         }
     }
 }

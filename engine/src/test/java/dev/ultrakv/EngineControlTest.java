@@ -91,15 +91,6 @@ class EngineControlTest {
         }
     }
 
-    @Test
-    void utf8SplitOverTokensIsStreamedWhenItsCharacterIsComplete() {
-        Utf8Stream stream = new Utf8Stream();
-        byte[] euro = "€".getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        assertEquals("a", stream.append(new byte[] {'a', euro[0]}));
-        assertEquals("", stream.append(new byte[] {euro[1]}));
-        assertEquals("€b", stream.append(new byte[] {euro[2], 'b'}));
-        assertEquals("\uFFFDc", stream.append(new byte[] {(byte) 0xFF, 'c'}));
-    }
 
     @Test
     void cancellingARunningOrWaitingRequestFreesItsBlocksBeforeTheNextStep() {

@@ -1,5 +1,6 @@
 package dev.ultrakv;
 
+import dev.ultrakv.core.StepProbe;
 import dev.ultrakv.kvcache.compress.CompressionMethod;
 import dev.ultrakv.model.synthetic.SyntheticShape;
 import dev.ultrakv.scheduler.SchedulerConfig;
@@ -95,7 +96,7 @@ class EngineFaultsTest {
             KVCacheConfig config = KVCacheConfig.builder().model(MODEL).maxTokens(2048).build();
             String expected = referenceText(config);
             AtomicBoolean armed = new AtomicBoolean();
-            UltraAdaptiveKVCacheEngine.StepProbe probe = (step, ids) -> {
+            StepProbe probe = (step, ids) -> {
                 if (ids.size() > 1 && armed.compareAndSet(true, false)) {
                     throw new AssertionError("injected kernel fault in step " + step);
                 }
@@ -139,7 +140,7 @@ class EngineFaultsTest {
     private static void poisonedRequestFailsAlone(KVCacheConfig config) {
         assertTimeoutPreemptively(DEADLINE, () -> {
             String expected = referenceText(config);
-            UltraAdaptiveKVCacheEngine.StepProbe probe = (step, ids) -> {
+            StepProbe probe = (step, ids) -> {
                 if (ids.contains("poison")) {
                     throw new IllegalStateException("a codec refused the K/V of the poisoned request");
                 }
@@ -169,7 +170,7 @@ class EngineFaultsTest {
             KVCacheConfig config = KVCacheConfig.builder().model(MODEL).maxTokens(2048).build();
             String expected = referenceText(config);
             AtomicInteger steps = new AtomicInteger();
-            UltraAdaptiveKVCacheEngine.StepProbe probe = (step, ids) -> {
+            StepProbe probe = (step, ids) -> {
                 if (steps.incrementAndGet() == 3) {
                     throw new OutOfMemoryError("Java heap space (injected)");
                 }
@@ -186,7 +187,7 @@ class EngineFaultsTest {
     @Test
     void aVirtualMachineErrorFailsTheEngineWithItsCauseReportedEverywhere() {
         assertTimeoutPreemptively(DEADLINE, () -> {
-            UltraAdaptiveKVCacheEngine.StepProbe probe = (step, ids) -> {
+            StepProbe probe = (step, ids) -> {
                 throw new InternalError("a fault occurred in an unsafe memory access operation (injected)");
             };
             var engine = new UltraAdaptiveKVCacheEngine(KVCacheConfig.builder().model(MODEL).build(),

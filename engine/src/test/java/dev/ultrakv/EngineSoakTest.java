@@ -1,5 +1,6 @@
 package dev.ultrakv;
 
+import dev.ultrakv.core.StepProbe;
 import dev.ultrakv.kvcache.compress.CompressionMethod;
 import dev.ultrakv.scheduler.SchedulerConfig;
 import dev.ultrakv.scheduler.Ticker;
@@ -69,7 +70,7 @@ class EngineSoakTest {
         List<KVCacheConfig> configs = configs();
         List<UltraAdaptiveKVCacheEngine> engines = new ArrayList<>();
         List<String> before = new ArrayList<>();
-        UltraAdaptiveKVCacheEngine.StepProbe faults = (step, ids) -> {
+        StepProbe faults = (step, ids) -> {
             if (ids.stream().anyMatch(id -> id.startsWith("poison"))) {
                 throw new IllegalStateException("injected fault in the rows of a poisoned request");
             }

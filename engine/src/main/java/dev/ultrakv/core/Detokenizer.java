@@ -1,7 +1,9 @@
-package dev.ultrakv;
+package dev.ultrakv.core;
 
 import dev.ultrakv.tokenizer.Tokenizer;
 
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
@@ -15,7 +17,7 @@ import java.util.List;
  *
  * <p>Not thread-safe: the step loop owns it.
  */
-final class Detokenizer {
+public final class Detokenizer {
     private final Tokenizer tokenizer;
     private final List<String> stops;
     private final Utf8Stream utf8 = new Utf8Stream();
@@ -54,6 +56,19 @@ final class Detokenizer {
         String out = end > released ? text.substring(released, end) : "";
         released = Math.max(released, end);
         return out;
+    }
+
+    /**
+     * The text of {@code tokens} after {@code previous}: every token's raw bytes concatenated, then decoded as
+     * UTF-8, so that characters split over byte tokens come out whole (malformed bytes become U+FFFD).
+     */
+    public static String decode(Tokenizer tokenizer, int previous, int[] tokens) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        for (int token : tokens) {
+            bytes.writeBytes(tokenizer.decodeBytes(previous, token));
+            previous = token;
+        }
+        return bytes.toString(StandardCharsets.UTF_8);
     }
 
     /** Whether a stop string ended the text. */

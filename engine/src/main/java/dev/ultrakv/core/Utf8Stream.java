@@ -1,4 +1,4 @@
-package dev.ultrakv;
+package dev.ultrakv.core;
 
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;

@@ -6,20 +6,16 @@ import dev.ultrakv.model.LlamaModel;
 import dev.ultrakv.model.StopReason;
 import dev.ultrakv.sampling.NonFiniteLogitsException;
 import dev.ultrakv.sampling.Sampler;
-import dev.ultrakv.tokenizer.Tokenizer;
 
-import java.io.ByteArrayOutputStream;
-import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 /**
  * Runs one sequence alone from prompt to stop over the KV cache: acquire its cached prefix, prefill only what is
  * not cached, decode as llama2.c's run.c does (stop at BOS or EOS, at {@code maxNewTokens}, or at the end of the
  * context), then give its blocks to the cache. The engine batches sequences in its step loop instead; this is
- * the one-at-a-time reference that tests compare cached and batched runs with, and the home of the helpers
- * both share.
+ * the one-at-a-time reference that tests compare cached and batched runs with (test sources only).
  *
- * <p>Not thread-safe: owned by the step-loop thread with the cache manager and the forward state.
+ * <p>Not thread-safe: one thread owns it with the cache manager and the forward state.
  */
 final class SequenceRunner {
     /** Receives the logits from which each generated token is sampled (tests compare cached and fresh runs). */
@@ -120,16 +116,4 @@ final class SequenceRunner {
         }
     }
 
-    /**
-     * The text of {@code generated} after {@code previous}: every token's raw bytes concatenated, then decoded as
-     * UTF-8, so that characters split over byte tokens come out whole (malformed bytes become U+FFFD).
-     */
-    static String decode(Tokenizer tokenizer, int previous, int[] generated) {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        for (int token : generated) {
-            bytes.writeBytes(tokenizer.decodeBytes(previous, token));
-            previous = token;
-        }
-        return bytes.toString(StandardCharsets.UTF_8);
-    }
 }

@@ -1,4 +1,4 @@
-package dev.ultrakv;
+package dev.ultrakv.core;
 
 import dev.ultrakv.model.LlamaModel;
 import dev.ultrakv.model.ModelLoader;
