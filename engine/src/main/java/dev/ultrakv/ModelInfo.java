@@ -8,10 +8,12 @@ import java.util.Optional;
  * @param id             the model's identity in the KV cache ({@link ModelSource#description()})
  * @param name           a short name: the file name without its extension, or the embedded model's name
  * @param contextLength  positions the model attends over (its trained context, or the one asked for)
+ * @param trainedContextLength the context length its file gives (the one it was trained for)
  * @param vocabularySize tokens of its vocabulary
  * @param chatTemplate   the Jinja chat template its file carries (GGUF {@code tokenizer.chat_template}), or null
  */
-public record ModelInfo(String id, String name, int contextLength, int vocabularySize, String chatTemplate) {
+public record ModelInfo(String id, String name, int contextLength, int trainedContextLength, int vocabularySize,
+                        String chatTemplate) {
 
     /** The chat template, if the model file carries one. */
     public Optional<String> template() {

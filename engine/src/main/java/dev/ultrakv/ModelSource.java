@@ -87,6 +87,31 @@ public final class ModelSource {
     }
 
     /**
+     * This model with another context length (llama.cpp's {@code --ctx-size}): the same weights; RoPE extends to
+     * any position, though quality past the trained length is not promised. A different identity in the cache.
+     *
+     * @throws IllegalArgumentException if {@code contextLength} is not positive
+     */
+    public ModelSource withContextLength(int contextLength) {
+        if (contextLength <= 0) {
+            throw new IllegalArgumentException("context length must be positive, got " + contextLength);
+        }
+        Loader base = loader;
+        return new ModelSource(description + "|context=" + contextLength, () -> {
+            LlamaModel model = base.load();
+            if (model.config().contextLength() == contextLength) {
+                return model;
+            }
+            try {
+                return model.withContextLength(contextLength);
+            } catch (RuntimeException e) {
+                model.close();
+                throw e;
+            }
+        }, kvLayout);
+    }
+
+    /**
      * The model's K/V shape when it is known without loading the model (the embedded and synthetic models), so
      * that {@link KVCacheConfig.Builder#build()} can check the cache's size; empty for files, whose size is
      * checked when the engine starts, before anything is allocated.

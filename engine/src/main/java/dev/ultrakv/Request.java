@@ -41,6 +41,8 @@ public final class Request {
 
     private final String id;
     private final String text;
+    /** The prompt as token ids, when given so instead of as text; null otherwise. */
+    private final int[] promptTokens;
     private final int priority;
     private final int maxNewTokens;
     private final float temperature;
@@ -56,7 +58,8 @@ public final class Request {
 
     private Request(Builder b) {
         this.id = b.id;
-        this.text = Objects.requireNonNull(b.text, "text");
+        this.promptTokens = b.promptTokens == null ? null : b.promptTokens.clone();
+        this.text = b.promptTokens != null && b.text == null ? "" : Objects.requireNonNull(b.text, "text");
         this.priority = b.priority;
         this.maxNewTokens = b.maxNewTokens;
         this.temperature = b.temperature;
@@ -89,9 +92,17 @@ public final class Request {
         return id;
     }
 
-    /** The prompt text; the engine puts BOS before its tokens. */
+    /** The prompt text; the engine puts BOS before its tokens. Empty when the prompt is given as tokens. */
     public String text() {
         return text;
+    }
+
+    /**
+     * The prompt as token ids, used as they are (BOS is not added), or null when the prompt is {@link #text()}:
+     * what an OpenAI-style client sends as a token prompt, and how {@code ultrakv generate} sends run.c's prompt.
+     */
+    public int[] promptTokens() {
+        return promptTokens == null ? null : promptTokens.clone();
     }
 
     /** The numeric priority as given (valid values 0 to 4, see {@link Priority}). */
@@ -144,13 +155,14 @@ public final class Request {
     public String toString() {
         return "Request[" + (id != null ? id + ", " : "") + "priority " + priority + ", maxNewTokens "
                 + maxNewTokens + ", temperature " + temperature + (timeout != null ? ", timeout " + timeout : "")
-                + ", " + text.length() + " chars]";
+                + ", " + (promptTokens != null ? promptTokens.length + " prompt tokens" : text.length() + " chars") + "]";
     }
 
     /** Builds a {@link Request}. */
     public static final class Builder {
         private String id;
         private String text;
+        private int[] promptTokens;
         private int priority = Priority.NORMAL.value();
         private int maxNewTokens = DEFAULT_MAX_NEW_TOKENS;
         private float temperature = DEFAULT_TEMPERATURE;
@@ -216,9 +228,18 @@ public final class Request {
             return this;
         }
 
-        /** The prompt text (required). */
+        /** The prompt text (required unless the prompt is given as {@link #promptTokens tokens}). */
         public Builder text(String text) {
             this.text = text;
+            return this;
+        }
+
+        /**
+         * The prompt as token ids of the model's vocabulary, used as they are (BOS is not added), instead of
+         * {@link #text}; at least one.
+         */
+        public Builder promptTokens(int[] promptTokens) {
+            this.promptTokens = promptTokens;
             return this;
         }
 
@@ -267,7 +288,7 @@ public final class Request {
         /**
          * The request.
          *
-         * @throws NullPointerException if no text was given
+         * @throws NullPointerException if neither text nor prompt tokens were given
          */
         public Request build() {
             return new Request(this);

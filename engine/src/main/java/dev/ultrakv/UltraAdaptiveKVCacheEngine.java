@@ -186,8 +186,7 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
         try {
             manager = new KvCacheManager(config.model().description(), model.config().kvLayout(),
                     cacheSpec(config));
-            started = new EngineCore<>(model, config.model().description(), manager, scheduling, ticker, stepProbe,
-                    new Outputs());
+            started = new EngineCore<>(model, manager, scheduling, ticker, stepProbe, new Outputs());
         } catch (RuntimeException | Error e) {
             if (manager != null) {
                 manager.close();
@@ -222,7 +221,7 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
     /** The model this engine serves. */
     public ModelInfo modelInfo() {
         return new ModelInfo(config.model().description(), model.name(), contextLength,
-                model.config().vocabularySize(), model.chatTemplate().orElse(null));
+                model.trainedContextLength(), model.config().vocabularySize(), model.chatTemplate().orElse(null));
     }
 
     /**
@@ -259,6 +258,22 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
             throw core.haltedException();
         }
         return Detokenizer.decode(model.tokenizer(), -1, tokens);
+    }
+
+    /**
+     * The bytes llama2.c's run.c prints for {@code token} after {@code previous}: its piece, less the leading space
+     * after BOS, with a lone non-printable byte dropped ({@code safe_printf}). {@code ultrakv generate} prints these
+     * so that its output is run.c's byte for byte; {@link GeneratedToken#text()} is the UTF-8 text instead.
+     *
+     * @throws IllegalArgumentException if a token id is outside the vocabulary
+     */
+    public byte[] printedBytes(int previous, int token) {
+        int vocabulary = model.config().vocabularySize();
+        if (token < 0 || token >= vocabulary || previous >= vocabulary) {
+            throw new IllegalArgumentException("token ids " + previous + ", " + token + " outside the vocabulary of "
+                    + vocabulary + " tokens");
+        }
+        return model.tokenizer().decode(previous, token);
     }
 
     /**
@@ -468,8 +483,12 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
      */
     private Work prepare(Request request, TokenListener listener, long order) {
         Priority priority = Priority.of(request.priority());
-        if (request.text().isEmpty()) {
+        int[] given = request.promptTokens();
+        if (given == null && request.text().isEmpty()) {
             throw new IllegalArgumentException("request text is empty");
+        }
+        if (given != null) {
+            checkTokens(given);
         }
         if (request.maxNewTokens() < 1) {
             throw new IllegalArgumentException("maxNewTokens must be at least 1: " + request.maxNewTokens());
@@ -484,7 +503,7 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
         if (request.timeout() != null && (request.timeout().isNegative() || request.timeout().isZero())) {
             throw new IllegalArgumentException("timeout must be positive: " + request.timeout());
         }
-        int[] prompt = model.tokenizer().encode(request.text(), true);
+        int[] prompt = given != null ? given : model.tokenizer().encode(request.text(), true);
         if (prompt.length > contextLength) {
             throw new IllegalArgumentException("the prompt has " + prompt.length + " tokens, more than the model's"
                     + " context length " + contextLength);
@@ -503,6 +522,20 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
         String id = request.id() != null ? request.id() : "request-" + unnamedRequests.incrementAndGet();
         return new Work(request, id, order, priority.value(), ticker.read(), prompt, newTokens, listener,
                 new CompletableFuture<>());
+    }
+
+    /** A prompt given as tokens: at least one, each in the vocabulary. */
+    private void checkTokens(int[] tokens) {
+        if (tokens.length == 0) {
+            throw new IllegalArgumentException("the prompt has no tokens");
+        }
+        int vocabulary = model.config().vocabularySize();
+        for (int i = 0; i < tokens.length; i++) {
+            if (tokens[i] < 0 || tokens[i] >= vocabulary) {
+                throw new IllegalArgumentException("prompt token " + i + " is " + tokens[i]
+                        + ", outside the vocabulary of " + vocabulary + " tokens");
+            }
+        }
     }
 
     private static void checkStops(List<String> stops) {

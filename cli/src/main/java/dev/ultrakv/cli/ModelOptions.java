@@ -1,5 +1,7 @@
 package dev.ultrakv.cli;
 
+import dev.ultrakv.ModelInfo;
+import dev.ultrakv.ModelSource;
 import dev.ultrakv.model.LlamaModel;
 import dev.ultrakv.model.ModelLoader;
 import picocli.CommandLine.Option;
@@ -19,6 +21,31 @@ final class ModelOptions {
     @Option(names = {"--context-length", "-c"}, paramLabel = "N",
             description = "Override the model's context length (default: the one it was trained for).")
     Integer contextLength;
+
+    /** Where the model comes from, with the context length asked for: what an engine loads. */
+    ModelSource source() {
+        check();
+        ModelSource source = model == null ? ModelSource.embedded()
+                : tokenizer == null ? ModelSource.file(model) : ModelSource.file(model, tokenizer);
+        return contextLength == null ? source : source.withContextLength(contextLength);
+    }
+
+    /** Warns when the context asked for is longer than the one the model was trained for. */
+    static void warnIfBeyondTraining(ModelInfo info) {
+        if (info.contextLength() > info.trainedContextLength()) {
+            System.err.printf("ultrakv: warning: context length %d is longer than the %d tokens %s was trained"
+                    + " on%n", info.contextLength(), info.trainedContextLength(), info.name());
+        }
+    }
+
+    private void check() {
+        if (contextLength != null && contextLength <= 0) {
+            throw new IllegalArgumentException("--context-length must be positive, got " + contextLength);
+        }
+        if (model == null && tokenizer != null) {
+            throw new IllegalArgumentException("--tokenizer needs --model (the embedded model has its own)");
+        }
+    }
 
     LlamaModel load() {
         if (contextLength != null && contextLength <= 0) {

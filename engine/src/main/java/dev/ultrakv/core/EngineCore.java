@@ -63,7 +63,6 @@ public final class EngineCore<R extends CoreRequest> {
     private static final System.Logger LOG = System.getLogger("dev.ultrakv.UltraAdaptiveKVCacheEngine");
 
     private final LlamaModel model;
-    private final String modelDescription;
     private final KvCacheManager cache;
     private final Scheduler<R> scheduler;
     private final StepExecutor executor;
@@ -90,13 +89,11 @@ public final class EngineCore<R extends CoreRequest> {
     /**
      * Starts the loop over {@code model} and {@code cache}, which the core closes when its loop ends.
      *
-     * @param modelDescription the model's identity, named in errors
      * @throws IllegalArgumentException from the executor's buffers (nothing is then started or closed)
      */
-    public EngineCore(LlamaModel model, String modelDescription, KvCacheManager cache, SchedulerConfig scheduling,
-                      Ticker ticker, StepProbe stepProbe, CoreOutputs<R> outputs) {
+    public EngineCore(LlamaModel model, KvCacheManager cache, SchedulerConfig scheduling, Ticker ticker,
+                      StepProbe stepProbe, CoreOutputs<R> outputs) {
         this.model = Objects.requireNonNull(model, "model");
-        this.modelDescription = Objects.requireNonNull(modelDescription, "modelDescription");
         this.cache = Objects.requireNonNull(cache, "cache");
         this.ticker = Objects.requireNonNull(ticker, "ticker");
         this.stepProbe = Objects.requireNonNull(stepProbe, "stepProbe");
@@ -521,7 +518,7 @@ public final class EngineCore<R extends CoreRequest> {
             } catch (RuntimeException | StackOverflowError e) {
                 int position = request.length() - 1;
                 Throwable cause = e instanceof NonFiniteLogitsException nonFinite
-                        ? nonFinite.at(modelDescription, position) : e;
+                        ? nonFinite.at(model.name(), position) : e;
                 scheduler.abort(request);
                 fail(request, new IllegalStateException("request " + request.id() + " failed sampling the token"
                         + " after position " + position + ": " + (cause == e ? describe(e) : cause.getMessage()),

@@ -32,6 +32,8 @@ public final class LlamaModel implements AutoCloseable {
     private final AutoCloseable resource;
     /** The Jinja chat template the model file carries ({@code tokenizer.chat_template}); null when none. */
     private final String chatTemplate;
+    /** The context length the model file gives, before any {@link #withContextLength} override. */
+    private final int trainedContextLength;
 
     /**
      * @param name      a name for messages and the cache's model identity
@@ -51,7 +53,13 @@ public final class LlamaModel implements AutoCloseable {
      */
     public LlamaModel(String name, LlamaConfig config, LlamaWeights weights, Tokenizer tokenizer,
                       AutoCloseable resource, String chatTemplate) {
+        this(name, config, weights, tokenizer, resource, chatTemplate, config.contextLength());
+    }
+
+    private LlamaModel(String name, LlamaConfig config, LlamaWeights weights, Tokenizer tokenizer,
+                       AutoCloseable resource, String chatTemplate, int trainedContextLength) {
         this.chatTemplate = chatTemplate;
+        this.trainedContextLength = trainedContextLength;
         this.name = Objects.requireNonNull(name, "name");
         this.config = Objects.requireNonNull(config, "config");
         this.weights = Objects.requireNonNull(weights, "weights");
@@ -80,6 +88,11 @@ public final class LlamaModel implements AutoCloseable {
         return tokenizer;
     }
 
+    /** The context length the model file gives (the one it was trained for), whatever {@link #config()} says. */
+    public int trainedContextLength() {
+        return trainedContextLength;
+    }
+
     /** The Jinja chat template the model file carries, if any (GGUF {@code tokenizer.chat_template}). */
     public Optional<String> chatTemplate() {
         return Optional.ofNullable(chatTemplate);
@@ -94,7 +107,7 @@ public final class LlamaModel implements AutoCloseable {
         LlamaConfig c = config;
         LlamaConfig changed = new LlamaConfig(c.dim(), c.hiddenDim(), c.layers(), c.heads(), c.kvHeads(),
                 c.vocabularySize(), contextLength, c.ropeTheta(), c.normEpsilon(), c.sharedClassifier());
-        return new LlamaModel(name, changed, weights, tokenizer, resource, chatTemplate);
+        return new LlamaModel(name, changed, weights, tokenizer, resource, chatTemplate, trainedContextLength);
     }
 
     /** Buffers for forward passes of up to {@code maxBatch} rows. */

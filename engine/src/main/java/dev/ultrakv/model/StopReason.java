@@ -1,6 +1,6 @@
 package dev.ultrakv.model;
 
-/** Why generation stopped: for a request of the engine and for a {@link TextGenerator} run alike. */
+/** Why generation stopped. */
 public enum StopReason {
     /** The model produced its end-of-sequence (or beginning-of-sequence) token. */
     END_OF_SEQUENCE,
