@@ -33,13 +33,16 @@ import java.time.Duration;
  * @param state              whether the engine serves, was closed, or failed
  * @param failure            why the engine failed (the fault's type and message), or null unless
  *                           {@code state} is {@link EngineState#FAILED}
+ * @param runningSequences   requests running (admitted, holding KV blocks) when the snapshot was taken
+ * @param waitingRequests    requests waiting in the scheduler for admission
+ * @param pinnedBlocks       cached KV blocks pinned by running requests (0 once none runs: nothing leaks)
  */
 public record EngineStats(long totalRequests, long cacheHits, long cacheMisses, long failedRequests,
                           long promptTokens, long cachedPromptTokens, long evictions, int blocksUsed,
                           int blocksFree, long kvBytesInUse, long kvBytesCapacity, Duration latencyP50,
                           Duration latencyP95, Duration latencyP99, long preemptions, long cancelledRequests,
                           long expiredRequests, long rejectedRequests, long submittedRequests, EngineState state,
-                          String failure) {
+                          String failure, int runningSequences, int waitingRequests, int pinnedBlocks) {
 
     /** Requests that ended, one way or another. */
     public long endedRequests() {

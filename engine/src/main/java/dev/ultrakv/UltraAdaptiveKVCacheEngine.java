@@ -173,6 +173,9 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
     private int blocksUsed;
     private int blocksFree;
     private long kvBytesInUse;
+    private int runningSequences;
+    private int waitingRequests;
+    private int pinnedBlocks;
     /** Latencies of served requests in nanoseconds; guarded by statsLock. */
     private final Histogram latencies = new Histogram(LATENCY_SIGNIFICANT_DIGITS);
 
@@ -413,7 +416,7 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
                     evictions, blocksUsed, blocksFree, kvBytesInUse, kvBytesCapacity,
                     percentile(latencies, 50), percentile(latencies, 95), percentile(latencies, 99),
                     preemptions, cancelled, expired, rejected, submitted, state,
-                    cause == null ? null : describe(cause));
+                    cause == null ? null : describe(cause), runningSequences, waitingRequests, pinnedBlocks);
         }
     }
 
@@ -1099,6 +1102,9 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
             blocksFree = cache.freeBlocks();
             kvBytesInUse = cache.usedBytes();
             preemptions = scheduler.preemptions();
+            runningSequences = scheduler.runningCount();
+            waitingRequests = scheduler.waitingCount();
+            pinnedBlocks = cache.pinnedBlocks();
         }
     }
 
