@@ -75,6 +75,9 @@ public final class UltraKvServer implements AutoCloseable {
             javalin.http.compressionStrategy = CompressionStrategy.NONE;
             javalin.jetty.host = config.host();
             javalin.jetty.port = config.port();
+            // Jetty reuses a connection's header values from a cache that by default matches them ignoring case:
+            // "Bearer S3CRET" after "Bearer s3cret" on one connection would pass as the right key.
+            javalin.jetty.modifyHttpConfiguration(http -> http.setHeaderCacheCaseSensitive(true));
             javalin.routes.before(this::guard);
             javalin.routes.get("/", this::page);
             javalin.routes.get("/health", this::health);
