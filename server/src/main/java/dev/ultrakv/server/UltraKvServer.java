@@ -77,6 +77,8 @@ public final class UltraKvServer implements AutoCloseable {
             javalin.jetty.port = config.port();
             // Jetty reuses a connection's header values from a cache that by default matches them ignoring case:
             // "Bearer S3CRET" after "Bearer s3cret" on one connection would pass as the right key.
+            // The drain stops Jetty itself, after the requests in flight: Jetty's own shutdown hook would cut them.
+            javalin.jetty.modifyServer(jetty -> jetty.setStopAtShutdown(false));
             javalin.jetty.modifyHttpConfiguration(http -> http.setHeaderCacheCaseSensitive(true));
             javalin.routes.before(this::guard);
             javalin.routes.get("/", this::page);
