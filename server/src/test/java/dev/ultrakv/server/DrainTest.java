@@ -45,7 +45,8 @@ class DrainTest {
                     + " \"stream\": true}";
             HttpResponse<InputStream> response = TestServers.HTTP.send(HttpRequest.newBuilder(
                     URI.create("http://127.0.0.1:" + port + "/v1/completions"))
-                    .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofInputStream());
+                    .POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                    HttpResponse.BodyHandlers.ofInputStream());
             assertEquals(200, response.statusCode());
             try (InputStream stream = response.body()) {
                 byte[] first = stream.readNBytes(64);

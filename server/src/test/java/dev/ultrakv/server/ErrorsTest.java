@@ -72,8 +72,8 @@ class ErrorsTest {
                 .get("param").asText());
         for (String field : List.of("\"top_p\": 0.9", "\"stop\": [\"\\n\"]", "\"presence_penalty\": 0.5",
                 "\"frequency_penalty\": 1", "\"logprobs\": true")) {
-            JsonNode e = error(send("/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}],"
-                    + field + "}", KEY), 400);
+            JsonNode e = error(send("/v1/chat/completions",
+                    "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]," + field + "}", KEY), 400);
             assertEquals("unsupported_parameter", e.get("code").asText());
             assertTrue(field.startsWith("\"" + e.get("param").asText() + "\""), e.toString());
         }

@@ -77,10 +77,11 @@ class HttpProtocolTest {
             }
         }
         assertEquals("data: [DONE]", events[events.length - 1]);
-        JsonNode whole = json(post(server, "/v1/chat/completions", body.replace("\"stream\": true", "\"stream\": false"))
-                .body());
-        assertEquals(whole.at("/choices/0/message/content").asText(), content.toString());
-        assertEquals("length", whole.at("/choices/0/finish_reason").asText());
+        String whole = json(post(server, "/v1/chat/completions",
+                body.replace("\"stream\": true", "\"stream\": false")).body()).toString();
+        JsonNode wholeJson = json(whole);
+        assertEquals(wholeJson.at("/choices/0/message/content").asText(), content.toString());
+        assertEquals("length", wholeJson.at("/choices/0/finish_reason").asText());
     }
 
     @Test
