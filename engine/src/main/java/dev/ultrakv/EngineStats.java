@@ -131,6 +131,21 @@ public record EngineStats(Requests requests, Cache cache, Latency latency, Engin
         return requests.preempted();
     }
 
+    /** Requests waiting for admission at the snapshot. */
+    public int waitingRequests() {
+        return requests.waiting();
+    }
+
+    /** Sequences running (holding KV blocks) at the snapshot. */
+    public int runningSequences() {
+        return requests.running();
+    }
+
+    /** Cached KV blocks pinned by running requests (none once every request ended). */
+    public int pinnedBlocks() {
+        return cache.blocksPinned();
+    }
+
     /** Served requests whose whole prompt was cached. */
     public long cacheHits() {
         return cache.hits();

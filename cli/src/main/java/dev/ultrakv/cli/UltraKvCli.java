@@ -2,6 +2,7 @@ package dev.ultrakv.cli;
 
 import dev.ultrakv.model.ModelFormatException;
 import dev.ultrakv.sampling.NonFiniteLogitsException;
+import dev.ultrakv.server.ServeCommand;
 import dev.ultrakv.tokenizer.TokenizerFormatException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -18,7 +19,7 @@ import java.io.UncheckedIOException;
 @Command(name = "ultrakv", mixinStandardHelpOptions = true, versionProvider = UltraKvCli.Version.class,
         description = "UltraKV: an LLM inference engine built around an adaptive KV cache.",
         subcommands = {GenerateCommand.class, InfoCommand.class, SynthCommand.class, BenchCommand.class,
-                QualityCommand.class})
+                QualityCommand.class, ServeCommand.class})
 public final class UltraKvCli {
     /** Exit code for a user mistake found while running (as opposed to a usage error, 2). */
     static final int EXIT_USER_ERROR = 1;

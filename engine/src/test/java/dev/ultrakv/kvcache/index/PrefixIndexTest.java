@@ -172,6 +172,24 @@ class PrefixIndexTest {
         index.checkInvariants();
     }
 
+    /**
+     * A superseded partial block stays while pinned; once its successor is evicted, the same tokens can be cached
+     * again beside it. The books allow that twin (found by the engine's soak test, which checks them mid-flight).
+     */
+    @Test
+    void tokensOfAPinnedSupersededBlockCanBeCachedAgainAfterItsSuccessorIsEvicted() {
+        serve(MODEL, tokens(0, 6), 6); // blocks 0 (full) and 1 (2-token partial)
+        PrefixMatch holder = index.match(MODEL, tokens(0, 7));
+        index.pin(holder);
+        index.insert(holder, tokens(0, 7), 7, new int[] {0, 7}); // block 7 supersedes block 1, still pinned
+        assertEquals(1, index.evict(1), "the successor, an unpinned leaf, goes");
+        serve(MODEL, tokens(0, 6), 6); // the 2 tokens of block 1 are cached again, in a new block
+        index.checkInvariants();
+        index.unpin(holder);
+        assertTrue(released.contains(1), "the superseded block is given back with its last pin");
+        index.checkInvariants();
+    }
+
     @Test
     void shorterTailIsADuplicateOfACachedLongerOne() {
         serve(MODEL, tokens(0, 7), 7);
