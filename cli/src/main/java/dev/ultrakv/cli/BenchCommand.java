@@ -18,8 +18,8 @@ import java.util.concurrent.Callable;
                 BenchSuiteCommands.CacheLatency.class, BenchSuiteCommands.Throughput.class,
                 BenchSuiteCommands.Batch.class, BenchSuiteCommands.Memory.class, BenchSuiteCommands.GpuMemory.class,
                 BenchSuiteCommands.HitRate.class, BenchSuiteCommands.Strategies.class,
-                BenchSuiteCommands.Configurations.class, BenchCompareCommand.class, BenchCommand.Roofline.class,
-                BenchCommand.PrefixCache.class, BenchCommand.ThroughputCurve.class})
+                BenchSuiteCommands.Configurations.class, BenchCompareCommand.class, BenchServeCommand.class,
+                BenchCommand.Roofline.class, BenchCommand.PrefixCache.class, BenchCommand.ThroughputCurve.class})
 final class BenchCommand implements Callable<Integer> {
     @Mixin
     SuiteFlags suite;
