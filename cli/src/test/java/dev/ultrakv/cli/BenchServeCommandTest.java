@@ -8,7 +8,11 @@ import com.networknt.schema.SchemaRegistry;
 import com.networknt.schema.SpecificationVersion;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.ultrakv.KVCacheConfig;
+import dev.ultrakv.UltraAdaptiveKVCacheEngine;
 import dev.ultrakv.bench.suite.ResultsJson;
+import dev.ultrakv.server.ServerConfig;
+import dev.ultrakv.server.UltraKvServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -270,6 +274,31 @@ class BenchServeCommandTest {
         assertTrue(trace.err().contains("trace FILE"), trace.err());
         CliRun extra = CliRun.of("bench", "serve", "--url", url, "--workload", "random", "file");
         assertEquals(2, extra.exitCode(), extra.err());
+    }
+
+    /**
+     * The real peer, here: UltraKV's own {@code serve} on the embedded model, driven by the load generator over
+     * loopback with a shared-prefix workload; its usage reports the prefix cache's tokens.
+     */
+    @Test
+    void againstUltraKvServe(@TempDir Path dir) throws Exception {
+        try (UltraKvServer server = UltraKvServer.start(ServerConfig.defaults().withPort(0),
+                () -> new UltraAdaptiveKVCacheEngine(KVCacheConfig.builder().build()))) {
+            Path out = dir.resolve("ultrakv");
+            CliRun run = CliRun.of("bench", "serve", "--url", server.baseUrl(), "--concurrency", "1,4",
+                    "--requests", "8", "--max-tokens", "16", "--prompt-words", "8", "--workload", "shared-prefix",
+                    "--prefix-words", "48", "--prefixes", "1", "--stream", "--timeout", "30", "--deadline", "120",
+                    "--out", out.toString());
+            assertEquals(0, run.exitCode(), run.err() + run.out());
+            JsonNode results = mapper.readTree(out.resolve("results.json").toFile());
+            assertMatchesSchema(results);
+            for (JsonNode level : results.at("/benchmarks/serve/levels")) {
+                assertEquals(8, level.get("completed").asInt(), level.toString());
+                assertEquals(8, level.at("/ttft/count").asInt());
+                assertTrue(level.get("outputTokens").asLong() > 0);
+                assertTrue(level.get("cachedTokensReported").asInt() > 0, "usage reports the cached prefix");
+            }
+        }
     }
 
     /**
