@@ -737,6 +737,8 @@ public final class EngineCore<R extends CoreRequest> {
 
     /** A fault that leaves the engine unusable, found while handling another: the loop fails the core. */
     private static final class FatalFault extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
         FatalFault(Throwable cause) {
             super(cause);
         }

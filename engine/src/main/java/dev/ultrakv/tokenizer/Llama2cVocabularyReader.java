@@ -42,7 +42,7 @@ final class Llama2cVocabularyReader {
             throw new TokenizerFormatException(source + ": negative max_token_length " + maxTokenLength);
         }
         // vocabSize comes from another file (the model's header): size the arrays by what this file can hold.
-        int room = (int) Math.min(vocabSize, (data.length - HEADER_BYTES) / ENTRY_HEADER_BYTES);
+        int room = Math.min(vocabSize, (data.length - HEADER_BYTES) / ENTRY_HEADER_BYTES);
         byte[][] pieces = new byte[room][];
         float[] scores = new float[room];
         int count = 0;

@@ -54,9 +54,9 @@ public final class SentencePieceTokenizer implements Tokenizer {
     /** SentencePiece's visible space, which GGUF llama vocabularies use in place of ' '. */
     private static final char SPM_SPACE = '\u2581';
 
-    /** llama2.c's fixed special ids: {@code <unk>} 0, BOS 1, EOS 2; byte {@code b} is token {@code b + 3}. */
     /** Largest tokenizer.bin read whole (the largest byte array); real ones are a few MB at most. */
     private static final long MAX_FILE_BYTES = Integer.MAX_VALUE - 8;
+    /** llama2.c's fixed special ids: {@code <unk>} 0, BOS 1, EOS 2; byte {@code b} is token {@code b + 3}. */
     private static final int LLAMA2C_UNK = 0;
     private static final int LLAMA2C_BOS = 1;
     private static final int LLAMA2C_EOS = 2;
@@ -312,11 +312,6 @@ public final class SentencePieceTokenizer implements Tokenizer {
      * less its leading space after BOS, or the raw byte of a byte token. Control tokens (BOS, EOS) give nothing.
      * Concatenated over {@code encode(text, true)} this gives back exactly the UTF-8 bytes of {@code text}.
      */
-    @Override
-    public byte[] decodeBytes(int previousToken, int token) {
-        return decodeUnfiltered(previousToken, token);
-    }
-
     public byte[] decodeUnfiltered(int previousToken, int token) {
         if (types[token] == TokenType.CONTROL) {
             return new byte[0];
@@ -326,6 +321,12 @@ public final class SentencePieceTokenizer implements Tokenizer {
             return Arrays.copyOfRange(piece, 1, piece.length);
         }
         return piece.clone();
+    }
+
+    /** The raw bytes of {@code token}: {@link #decodeUnfiltered}. */
+    @Override
+    public byte[] decodeBytes(int previousToken, int token) {
+        return decodeUnfiltered(previousToken, token);
     }
 
     @Override
