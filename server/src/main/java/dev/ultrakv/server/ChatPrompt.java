@@ -67,7 +67,7 @@ public final class ChatPrompt {
     /** A renderer whose {@code strftime_now} reads {@code clock} (tests fix the date). */
     ChatPrompt(String template, String bosToken, String eosToken, Clock clock) {
         this.clock = Objects.requireNonNull(clock, "clock");
-        this.template = template;
+        this.template = template == null ? null : expressionWhitespaceControl(template);
         this.bosToken = bosToken;
         this.eosToken = eosToken;
         if (template == null) {
@@ -81,6 +81,16 @@ public final class ChatPrompt {
                 ChatPrompt.class, "raiseException", String.class));
         jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition("", "strftime_now",
                 ChatPrompt.class, "strftimeNow", String.class));
+    }
+
+    /**
+     * Applies jinja2's whitespace control of expressions and comments ({@code {{- x }}} strips the whitespace
+     * before it, {@code {{ x -}}} the whitespace after it; {@code {#- … -#}} likewise), which Jinjava leaves to
+     * statements: Qwen's, Mistral's and Llama 3's templates indent their expressions and rely on it.
+     */
+    static String expressionWhitespaceControl(String template) {
+        return template.replaceAll("\\s*\\{\\{-", "{{").replaceAll("-}}\\s*", "}}")
+                .replaceAll("\\s*\\{#-", "{#").replaceAll("-#}\\s*", "#}");
     }
 
     /** Whether the model's own template is used (else the plain format). */
