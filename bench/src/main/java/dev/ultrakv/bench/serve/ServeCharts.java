@@ -1,14 +1,8 @@
 package dev.ultrakv.bench.serve;
 
-import org.knowm.xchart.BitmapEncoder;
+import dev.ultrakv.bench.suite.ChartStyle;
 import org.knowm.xchart.XYChart;
-import org.knowm.xchart.XYChartBuilder;
-import org.knowm.xchart.style.Styler;
 
-import java.awt.Color;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -23,18 +17,6 @@ final class ServeCharts {
     static final String THROUGHPUT = "serve-throughput.png";
     /** The latency chart's file name. */
     static final String LATENCY = "serve-latency.png";
-    /** The suite's panel size. */
-    private static final int WIDTH = 800;
-    private static final int HEIGHT = 500;
-    private static final float TITLE_POINTS = 16f;
-    private static final float AXIS_POINTS = 13f;
-
-    static {
-        if (System.getProperty("java.awt.headless") == null) {
-            System.setProperty("java.awt.headless", "true");
-        }
-    }
-
     private ServeCharts() {
     }
 
@@ -49,19 +31,19 @@ final class ServeCharts {
         requests.addSeries("requests/s", x, values(levels, ServeBenchmark.Level::requestsPerSecond));
         tokens.getStyler().setLegendVisible(false);
         requests.getStyler().setLegendVisible(false);
-        charts.put(THROUGHPUT, png(List.of(tokens, requests), 1, 2));
+        charts.put(THROUGHPUT, ChartStyle.png(List.of(tokens, requests), 1, 2));
 
         XYChart latency = chart("Latency against concurrency", "ms (log scale)", x.length);
         latency.getStyler().setYAxisLogarithmic(true);
-        latency.addSeries("end to end p50", x, values(levels, l -> positive(l.e2el().p50())));
-        latency.addSeries("end to end p99", x, values(levels, l -> positive(l.e2el().p99())));
+        latency.addSeries("end to end p50", x, values(levels, l -> ChartStyle.positive(l.e2el().p50())));
+        latency.addSeries("end to end p99", x, values(levels, l -> ChartStyle.positive(l.e2el().p99())));
         if (result.stream()) {
-            latency.addSeries("TTFT p50", x, values(levels, l -> positive(l.ttft().p50())));
-            latency.addSeries("TTFT p99", x, values(levels, l -> positive(l.ttft().p99())));
-            latency.addSeries("TPOT p50", x, values(levels, l -> positive(l.tpot().p50())));
-            latency.addSeries("TPOT p99", x, values(levels, l -> positive(l.tpot().p99())));
+            latency.addSeries("TTFT p50", x, values(levels, l -> ChartStyle.positive(l.ttft().p50())));
+            latency.addSeries("TTFT p99", x, values(levels, l -> ChartStyle.positive(l.ttft().p99())));
+            latency.addSeries("TPOT p50", x, values(levels, l -> ChartStyle.positive(l.tpot().p50())));
+            latency.addSeries("TPOT p99", x, values(levels, l -> ChartStyle.positive(l.tpot().p99())));
         }
-        charts.put(LATENCY, png(List.of(latency), 1, 1));
+        charts.put(LATENCY, ChartStyle.png(List.of(latency), 1, 1));
         return charts;
     }
 
@@ -71,36 +53,9 @@ final class ServeCharts {
 
     /** A line chart over the levels; the concurrency axis is logarithmic where there are two levels or more. */
     private static XYChart chart(String title, String yTitle, int levels) {
-        XYChart chart = new XYChartBuilder().width(WIDTH).height(HEIGHT).title(title)
-                .xAxisTitle(levels > 1 ? "requests in flight (log scale)" : "requests in flight").yAxisTitle(yTitle)
-                .build();
-        var styler = chart.getStyler();
-        styler.setChartBackgroundColor(Color.WHITE);
-        styler.setChartTitleBoxBackgroundColor(Color.WHITE);
-        styler.setYAxisDecimalPattern("#,##0.##");
-        styler.setChartTitleFont(styler.getChartTitleFont().deriveFont(TITLE_POINTS));
-        styler.setAxisTitleFont(styler.getAxisTitleFont().deriveFont(AXIS_POINTS));
-        styler.setAxisTickLabelsFont(styler.getAxisTickLabelsFont().deriveFont(AXIS_POINTS));
-        styler.setXAxisLogarithmic(levels > 1);
-        styler.setLegendPosition(Styler.LegendPosition.InsideNW);
+        XYChart chart = ChartStyle.lines(title,
+                levels > 1 ? "requests in flight (log scale)" : "requests in flight", yTitle);
+        chart.getStyler().setXAxisLogarithmic(levels > 1);
         return chart;
-    }
-
-    /** Logarithmic axes cannot show 0 (a level with no streamed token, or all failed). */
-    private static double positive(double value) {
-        return Math.max(value, 1e-3);
-    }
-
-    private static byte[] png(List<XYChart> charts, int rows, int columns) {
-        try {
-            if (charts.size() == 1) {
-                return BitmapEncoder.getBitmapBytes(charts.getFirst(), BitmapEncoder.BitmapFormat.PNG);
-            }
-            var out = new ByteArrayOutputStream();
-            BitmapEncoder.saveBitmap(charts, rows, columns, out, BitmapEncoder.BitmapFormat.PNG);
-            return out.toByteArray();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }

@@ -1,20 +1,11 @@
 package dev.ultrakv.bench.suite;
 
-import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
-import org.knowm.xchart.CategoryChartBuilder;
 import org.knowm.xchart.XYChart;
-import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.XYSeries;
-import org.knowm.xchart.internal.chartpart.Chart;
-import org.knowm.xchart.style.AxesChartStyler;
 import org.knowm.xchart.style.Styler;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
-import java.awt.Color;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -26,22 +17,10 @@ import java.util.Map;
  * Each is drawn only when its benchmark ran.
  */
 final class SuiteCharts {
-    /** One panel's size: readable on a laptop screen and small as a file. */
-    static final int WIDTH = 800;
-    static final int HEIGHT = 500;
     /** Charts with a category per workload: wide enough that the workloads' names do not overlap. */
     static final int WIDE = 1150;
-    /** Font sizes that stay legible when a panel is shown at half size in the report. */
-    private static final float TITLE_POINTS = 16f;
-    private static final float AXIS_POINTS = 13f;
     /** Percent per unit of a rate. */
     private static final double PERCENT = 100;
-
-    static {
-        if (System.getProperty("java.awt.headless") == null) {
-            System.setProperty("java.awt.headless", "true");
-        }
-    }
 
     private SuiteCharts() {
     }
@@ -82,7 +61,7 @@ final class SuiteCharts {
         List<CategoryChart> panels = List.of(bars("P50 latency", "ms", names, p50),
                 bars("P95 latency", "ms", names, p95), bars("Memory (resident set after the run)", "MB", names,
                         memory), bars("Throughput", "requests/s", names, throughput));
-        return png(panels, 2, 2);
+        return ChartStyle.png(panels, 2, 2);
     }
 
     /** Requests per second against concurrency. */
@@ -92,7 +71,7 @@ final class SuiteCharts {
         chart.addSeries("requests/s", x, result.levels().stream()
                 .mapToDouble(ThroughputBenchmark.Level::requestsPerSecond).toArray());
         chart.getStyler().setLegendVisible(false);
-        return png(List.of(chart), 1, 1);
+        return ChartStyle.png(List.of(chart), 1, 1);
     }
 
     /** Each request's own latency percentiles against concurrency. */
@@ -101,10 +80,10 @@ final class SuiteCharts {
                 "latency (ms, log scale)");
         chart.getStyler().setYAxisLogarithmic(true);
         double[] x = result.levels().stream().mapToDouble(ThroughputBenchmark.Level::concurrency).toArray();
-        chart.addSeries("p50", x, result.levels().stream().mapToDouble(l -> positive(l.latency().p50())).toArray());
-        chart.addSeries("p95", x, result.levels().stream().mapToDouble(l -> positive(l.latency().p95())).toArray());
-        chart.addSeries("p99", x, result.levels().stream().mapToDouble(l -> positive(l.latency().p99())).toArray());
-        return png(List.of(chart), 1, 1);
+        chart.addSeries("p50", x, result.levels().stream().mapToDouble(l -> ChartStyle.positive(l.latency().p50())).toArray());
+        chart.addSeries("p95", x, result.levels().stream().mapToDouble(l -> ChartStyle.positive(l.latency().p95())).toArray());
+        chart.addSeries("p99", x, result.levels().stream().mapToDouble(l -> ChartStyle.positive(l.latency().p99())).toArray());
+        return ChartStyle.png(List.of(chart), 1, 1);
     }
 
     /** Request and token hit rate per workload, one bar per strategy. */
@@ -122,7 +101,7 @@ final class SuiteCharts {
             tokens.addSeries(strategy, workloads, rows.stream().map(r -> (Number) (r.tokenHitRate() * PERCENT))
                     .toList());
         });
-        return png(List.of(requests, tokens), 2, 1);
+        return ChartStyle.png(List.of(requests, tokens), 2, 1);
     }
 
     /** Latencies of the latency benchmark in equal bins. */
@@ -138,22 +117,18 @@ final class SuiteCharts {
         series.setMarker(SeriesMarkers.NONE);
         chart.getStyler().setXAxisDecimalPattern("#,##0.#");
         chart.getStyler().setYAxisDecimalPattern("#,##0");
-        return png(List.of(chart), 1, 1);
+        return ChartStyle.png(List.of(chart), 1, 1);
     }
 
     private static CategoryChart bars(String title, String unit, List<String> names, List<Number> values) {
-        CategoryChart chart = new CategoryChartBuilder().width(WIDTH).height(HEIGHT).title(title)
-                .xAxisTitle("configuration").yAxisTitle(unit).build();
-        style(chart.getStyler());
+        CategoryChart chart = ChartStyle.bars(ChartStyle.WIDTH, title, "configuration", unit);
         chart.getStyler().setLegendVisible(false);
         chart.addSeries(title, names, values);
         return chart;
     }
 
     private static CategoryChart grouped(String title, String yTitle) {
-        CategoryChart chart = new CategoryChartBuilder().width(WIDE).height(HEIGHT).title(title)
-                .xAxisTitle("workload").yAxisTitle(yTitle).build();
-        style(chart.getStyler());
+        CategoryChart chart = ChartStyle.bars(WIDE, title, "workload", yTitle);
         chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
         chart.getStyler().setYAxisMin(0.0);
         chart.getStyler().setYAxisMax(PERCENT);
@@ -161,38 +136,8 @@ final class SuiteCharts {
     }
 
     private static XYChart lines(String title, String xTitle, String yTitle) {
-        XYChart chart = new XYChartBuilder().width(WIDTH).height(HEIGHT).title(title).xAxisTitle(xTitle)
-                .yAxisTitle(yTitle).build();
-        style(chart.getStyler());
+        XYChart chart = ChartStyle.lines(title, xTitle, yTitle);
         chart.getStyler().setXAxisLogarithmic(true);
-        chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNW);
         return chart;
-    }
-
-    private static void style(AxesChartStyler styler) {
-        styler.setChartBackgroundColor(Color.WHITE);
-        styler.setChartTitleBoxBackgroundColor(Color.WHITE);
-        styler.setYAxisDecimalPattern("#,##0.##");
-        styler.setChartTitleFont(styler.getChartTitleFont().deriveFont(TITLE_POINTS));
-        styler.setAxisTitleFont(styler.getAxisTitleFont().deriveFont(AXIS_POINTS));
-        styler.setAxisTickLabelsFont(styler.getAxisTickLabelsFont().deriveFont(AXIS_POINTS));
-    }
-
-    /** Logarithmic axes cannot show 0. */
-    private static double positive(double value) {
-        return Math.max(value, 1e-3);
-    }
-
-    private static <T extends Chart<?, ?>> byte[] png(List<T> charts, int rows, int columns) {
-        try {
-            if (charts.size() == 1) {
-                return BitmapEncoder.getBitmapBytes(charts.getFirst(), BitmapEncoder.BitmapFormat.PNG);
-            }
-            var out = new ByteArrayOutputStream();
-            BitmapEncoder.saveBitmap(charts, rows, columns, out, BitmapEncoder.BitmapFormat.PNG);
-            return out.toByteArray();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }
