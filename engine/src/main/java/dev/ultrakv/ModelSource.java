@@ -3,14 +3,14 @@ package dev.ultrakv;
 import dev.ultrakv.kvcache.KvLayout;
 import dev.ultrakv.model.LlamaModel;
 import dev.ultrakv.model.ModelLoader;
+import dev.ultrakv.model.llama2c.Llama2cCheckpoint;
 import dev.ultrakv.model.synthetic.SyntheticShape;
 import dev.ultrakv.tensor.GgmlType;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.Objects;
 import java.util.Optional;
@@ -21,9 +21,6 @@ import java.util.Optional;
  * two different models never share cached entries. Immutable; loading happens when the engine starts.
  */
 public final class ModelSource {
-    /** The embedded checkpoint's header: seven little-endian ints, as llama2.c writes them. */
-    private static final int LLAMA2C_HEADER_INTS = 7;
-
     private final String description;
     private final Loader loader;
     /** The model's K/V shape when known without loading it (embedded, synthetic); null for files. */
@@ -68,7 +65,7 @@ public final class ModelSource {
         Objects.requireNonNull(shape, "shape");
         return new ModelSource("synthetic:" + shape + ":F32:seed=" + seed,
                 () -> ModelLoader.synthetic(shape, GgmlType.F32, seed),
-                new KvLayout(shape.layers(), shape.heads(), shape.kvHeads(), shape.dim() / shape.heads()));
+                new KvLayout(shape.layers(), shape.heads(), shape.kvHeads(), shape.headSize()));
     }
 
     /**
@@ -125,7 +122,7 @@ public final class ModelSource {
         return loader.load();
     }
 
-    /** The embedded model's K/V shape, read from its checkpoint's header (dim, hidden, layers, heads, kv heads). */
+    /** The embedded model's K/V shape, read from its checkpoint's header. */
     private static final KvLayout EMBEDDED_LAYOUT = embeddedLayout();
 
     private static KvLayout embeddedLayout() {
@@ -134,12 +131,8 @@ public final class ModelSource {
             if (in == null) {
                 throw new IllegalStateException("the embedded model " + resource + " is missing from the jar");
             }
-            ByteBuffer header = ByteBuffer.wrap(in.readNBytes(LLAMA2C_HEADER_INTS * Integer.BYTES))
-                    .order(ByteOrder.LITTLE_ENDIAN);
-            int dim = header.getInt(0);
-            int heads = header.getInt(3 * Integer.BYTES);
-            return new KvLayout(header.getInt(2 * Integer.BYTES), heads, header.getInt(4 * Integer.BYTES),
-                    dim / heads);
+            byte[] header = in.readNBytes(Llama2cCheckpoint.HEADER_INTS * Integer.BYTES);
+            return Llama2cCheckpoint.header(MemorySegment.ofArray(header), Path.of(resource)).kvLayout();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the embedded model " + resource, e);
         }

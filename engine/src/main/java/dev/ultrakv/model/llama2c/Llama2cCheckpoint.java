@@ -24,7 +24,7 @@ import java.nio.file.Path;
  */
 public final class Llama2cCheckpoint {
     /** Header fields, each an int32. */
-    private static final int HEADER_INTS = 7;
+    public static final int HEADER_INTS = 7;
     private static final long HEADER_BYTES = HEADER_INTS * Integer.BYTES;
     /** llama2.c's RoPE base and RMSNorm epsilon are fixed in run.c, not stored in the file. */
     private static final float ROPE_THETA = 10000f;
@@ -56,6 +56,39 @@ public final class Llama2cCheckpoint {
      * @throws ModelFormatException if the header is invalid or the data is shorter than the header implies
      */
     public static Llama2cCheckpoint read(MemorySegment data, Path source) {
+        LlamaConfig config = header(data, source);
+        long expected;
+        try {
+            expected = expectedBytes(config);
+        } catch (ArithmeticException e) {
+            throw new ModelFormatException(source, "not a llama2.c checkpoint: its header (" + describe(config)
+                    + ") implies more than 2^63 bytes");
+        }
+        if (data.byteSize() < expected) {
+            throw new ModelFormatException(source, "truncated llama2.c checkpoint: " + data.byteSize()
+                    + " bytes, but its header (dim=" + config.dim() + ", n_layers=" + config.layers()
+                    + ", vocab_size=" + signedVocabulary(config) + ") needs " + expected);
+        }
+        return new Llama2cCheckpoint(config, new Reader(data, config).weights());
+    }
+
+    private static String describe(LlamaConfig c) {
+        return "dim=" + c.dim() + ", hidden_dim=" + c.hiddenDim() + ", n_layers=" + c.layers() + ", vocab_size="
+                + signedVocabulary(c) + ", seq_len=" + c.contextLength();
+    }
+
+    /** The header's vocab_size: negative when the classifier is a separate matrix. */
+    private static int signedVocabulary(LlamaConfig c) {
+        return c.sharedClassifier() ? c.vocabularySize() : -c.vocabularySize();
+    }
+
+    /**
+     * The configuration in a checkpoint's header: the first {@value #HEADER_INTS} little-endian ints of
+     * {@code data}, which may hold the header alone.
+     *
+     * @throws ModelFormatException if the data is shorter than the header or the header is invalid
+     */
+    public static LlamaConfig header(MemorySegment data, Path source) {
         if (data.byteSize() < HEADER_BYTES) {
             throw new ModelFormatException(source, "truncated llama2.c checkpoint: " + data.byteSize()
                     + " bytes, shorter than its " + HEADER_BYTES + "-byte header");
@@ -78,20 +111,7 @@ public final class Llama2cCheckpoint {
                     + hidden + ", n_layers=" + layers + ", n_heads=" + heads + ", n_kv_heads=" + kvHeads
                     + ", vocab_size=" + signedVocab + ", seq_len=" + seqLen + ") is invalid: " + e.getMessage());
         }
-        long expected;
-        try {
-            expected = expectedBytes(config);
-        } catch (ArithmeticException e) {
-            throw new ModelFormatException(source, "not a llama2.c checkpoint: its header (dim=" + dim
-                    + ", hidden_dim=" + hidden + ", n_layers=" + layers + ", vocab_size=" + signedVocab + ", seq_len="
-                    + seqLen + ") implies more than 2^63 bytes");
-        }
-        if (data.byteSize() < expected) {
-            throw new ModelFormatException(source, "truncated llama2.c checkpoint: " + data.byteSize()
-                    + " bytes, but its header (dim=" + dim + ", n_layers=" + layers + ", vocab_size=" + signedVocab
-                    + ") needs " + expected);
-        }
-        return new Llama2cCheckpoint(config, new Reader(data, config).weights());
+        return config;
     }
 
     /**
