@@ -66,12 +66,10 @@ public final class BlockPool implements AutoCloseable {
     private int freeCount;
     private boolean closed;
 
+    /** A pool of {@code blocks} blocks, which the factories have checked against {@link KvMemoryLimits}. */
     private BlockPool(KvBlockLayout blockLayout, long blocks) {
         this.blockLayout = blockLayout;
-        if (blocks > MAX_BLOCKS) {
-            throw new IllegalArgumentException(blocks + " blocks asked for; a pool holds at most " + MAX_BLOCKS);
-        }
-        this.totalBlocks = (int) blocks;
+        this.totalBlocks = Math.toIntExact(blocks);
         this.refCounts = new int[totalBlocks];
         this.generations = new int[totalBlocks];
         this.next = new int[totalBlocks + 2];
