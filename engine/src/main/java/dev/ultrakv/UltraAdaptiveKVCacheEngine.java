@@ -247,13 +247,7 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
      * @throws IllegalStateException    once the engine is closed or failed
      */
     public String detokenize(int[] tokens) {
-        int vocabulary = model.config().vocabularySize();
-        for (int i = 0; i < tokens.length; i++) {
-            if (tokens[i] < 0 || tokens[i] >= vocabulary) {
-                throw new IllegalArgumentException("token " + i + " is " + tokens[i] + ", outside the vocabulary of "
-                        + vocabulary + " tokens");
-            }
-        }
+        checkVocabulary(tokens, "token ");
         if (core.isHalted()) {
             throw core.haltedException();
         }
@@ -306,7 +300,7 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
         }
         Work work;
         try {
-            work = prepare(request, listener, submissions.getAndIncrement());
+            work = new Work(prepare(request), submissions.getAndIncrement(), listener);
         } catch (IllegalArgumentException e) {
             countFailure();
             return CompletableFuture.failedFuture(e);
@@ -349,23 +343,23 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
             return CompletableFuture.failedFuture(core.haltedException());
         }
         List<CompletableFuture<RequestResult>> futures = new ArrayList<>(requests.size());
-        List<Work> valid = new ArrayList<>(requests.size());
+        List<Prepared> valid = new ArrayList<>(requests.size());
         for (Request request : requests) {
             try {
-                Work work = prepare(request, null, 0);
-                valid.add(work);
-                futures.add(work.future);
+                Prepared prepared = prepare(request);
+                valid.add(prepared);
+                futures.add(prepared.future());
             } catch (IllegalArgumentException e) {
                 countFailure();
                 futures.add(CompletableFuture.failedFuture(e));
             }
         }
-        valid.sort((a, b) -> Arrays.compare(a.prompt, b.prompt));
+        valid.sort((a, b) -> Arrays.compare(a.prompt(), b.prompt()));
         List<List<Work>> groups = new ArrayList<>();
         for (int start = 0; start < valid.size(); start += batchSize) {
             List<Work> group = new ArrayList<>(Math.min(batchSize, valid.size() - start));
-            for (Work prepared : valid.subList(start, Math.min(valid.size(), start + batchSize))) {
-                Work work = prepared.inOrder(submissions.getAndIncrement());
+            for (Prepared prepared : valid.subList(start, Math.min(valid.size(), start + batchSize))) {
+                Work work = new Work(prepared, submissions.getAndIncrement(), null);
                 work.watch();
                 group.add(work);
             }
@@ -476,12 +470,8 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
         return core.runOnLoop(() -> check.accept(core.scheduler()));
     }
 
-    /**
-     * Checks {@code request} and tokenizes it on the caller's thread (the tokenizer is thread-safe).
-     *
-     * @param order the request's place in submission order, for ties
-     */
-    private Work prepare(Request request, TokenListener listener, long order) {
+    /** Checks {@code request} and tokenizes it on the caller's thread (the tokenizer is thread-safe). */
+    private Prepared prepare(Request request) {
         Priority priority = Priority.of(request.priority());
         int[] given = request.promptTokens();
         if (given == null && request.text().isEmpty()) {
@@ -520,7 +510,7 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
                     + " kept for copying a cached prefix");
         }
         String id = request.id() != null ? request.id() : "request-" + unnamedRequests.incrementAndGet();
-        return new Work(request, id, order, priority.value(), ticker.read(), prompt, newTokens, listener,
+        return new Prepared(request, id, priority.value(), ticker.read(), prompt, newTokens,
                 new CompletableFuture<>());
     }
 
@@ -529,11 +519,16 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
         if (tokens.length == 0) {
             throw new IllegalArgumentException("the prompt has no tokens");
         }
+        checkVocabulary(tokens, "prompt token ");
+    }
+
+    /** Every id of {@code tokens} is in the vocabulary; else the first that is not, named as {@code what} i. */
+    private void checkVocabulary(int[] tokens, String what) {
         int vocabulary = model.config().vocabularySize();
         for (int i = 0; i < tokens.length; i++) {
             if (tokens[i] < 0 || tokens[i] >= vocabulary) {
-                throw new IllegalArgumentException("prompt token " + i + " is " + tokens[i]
-                        + ", outside the vocabulary of " + vocabulary + " tokens");
+                throw new IllegalArgumentException(what + i + " is " + tokens[i] + ", outside the vocabulary of "
+                        + vocabulary + " tokens");
             }
         }
     }
@@ -662,30 +657,26 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
         }
     }
 
+    /** A request checked and tokenized on the caller's thread, before it has a place in submission order. */
+    private record Prepared(Request request, String id, int priority, long arrivalNanos, int[] prompt, int newTokens,
+                            CompletableFuture<RequestResult> future) {
+    }
+
     /** One request in the core, with what answering it needs. */
     private final class Work extends CoreRequest {
-        final Request request;
-        final int[] prompt;
         final TokenListener listener;
         final CompletableFuture<RequestResult> future;
         boolean counted;
         /** Set by whoever ends the request first; its outcome is counted once. */
         private final AtomicBoolean ended = new AtomicBoolean();
 
-        Work(Request request, String id, long order, int priority, long arrivalNanos, int[] prompt, int newTokens,
-             TokenListener listener, CompletableFuture<RequestResult> future) {
-            super(id, order, priority, arrivalNanos, prompt, newTokens, request.maxNewTokens(), request.sampling(),
-                    request.seed(), request.stop(), request.logprobs(), request.timeout(), listener != null);
-            this.request = request;
-            this.prompt = prompt;
+        /** {@code p}, placed {@code order}-th in submission order (a batch sorts its requests first). */
+        Work(Prepared p, long order, TokenListener listener) {
+            super(p.id(), order, p.priority(), p.arrivalNanos(), p.prompt(), p.newTokens(),
+                    p.request().maxNewTokens(), p.request().sampling(), p.request().seed(), p.request().stop(),
+                    p.request().logprobs(), p.request().timeout(), listener != null);
             this.listener = listener;
-            this.future = future;
-        }
-
-        /** This request, placed {@code order}-th in submission order (a batch sorts its requests first). */
-        Work inOrder(long order) {
-            return new Work(request, id(), order, priority(), arrivalNanos(), prompt, maxNewTokens(), listener,
-                    future);
+            this.future = p.future();
         }
 
         /** Follows the future: counted once if completed from outside, and stopped in the core when it fails. */
