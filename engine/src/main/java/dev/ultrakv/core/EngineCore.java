@@ -529,9 +529,12 @@ public final class EngineCore<R extends CoreRequest> {
 
     /** Runs the plan's forward pass, the probe first (tests inject faults there), and returns its logits. */
     private float[] forward(StepPlan<R> plan) {
-        List<String> ids = new ArrayList<>(plan.batch().size());
-        plan.batch().forEach(request -> ids.add(request.id()));
-        stepProbe.beforeForward(plan.step(), ids);
+        if (stepProbe != StepProbe.NONE) {
+            // Only tests probe: a serving engine builds no list of ids per step.
+            List<String> ids = new ArrayList<>(plan.batch().size());
+            plan.batch().forEach(request -> ids.add(request.id()));
+            stepProbe.beforeForward(plan.step(), ids);
+        }
         return executor.run(plan);
     }
 
