@@ -7,12 +7,10 @@ import dev.ultrakv.Request;
 import dev.ultrakv.RequestResult;
 import dev.ultrakv.UltraAdaptiveKVCacheEngine;
 import dev.ultrakv.model.synthetic.SyntheticShape;
-import dev.ultrakv.model.synthetic.SyntheticVocabulary;
-import dev.ultrakv.tokenizer.SentencePieceTokenizer;
-import dev.ultrakv.tokenizer.Tokenizer;
 
 import java.util.Locale;
 import java.util.SplittableRandom;
+import java.util.function.ToIntFunction;
 
 /**
  * Time to first token of a long prompt uncached and then cached, through the engine API on one engine: the
@@ -62,10 +60,6 @@ public final class PrefixCacheBenchmark {
             throw new IllegalArgumentException("prompt tokens must be in [2, " + (shape.contextLength() - 1)
                     + "] and prompts >= 1: got " + promptTokens + ", " + prompts);
         }
-        SyntheticVocabulary vocabulary = SyntheticVocabulary.of(shape.vocab());
-        Tokenizer tokenizer = SentencePieceTokenizer.fromGguf(vocabulary.tokens(), vocabulary.scores(),
-                vocabulary.tokenTypes(), SyntheticVocabulary.BOS_ID, SyntheticVocabulary.EOS_ID,
-                SyntheticVocabulary.UNK_ID);
         KVCacheConfig config = KVCacheConfig.builder()
                 .maxTokens(Math.max(4 * promptTokens * (prompts + 1), 4096))
                 .cacheStrategy(CacheStrategy.ADAPTIVE)
@@ -75,11 +69,12 @@ public final class PrefixCacheBenchmark {
         double[] cached = new double[prompts];
         int cachedTokens = 0;
         try (UltraAdaptiveKVCacheEngine engine = new UltraAdaptiveKVCacheEngine(config)) {
+            ToIntFunction<String> tokenCount = text -> engine.tokenize(text, true).length;
             for (int i = 0; i < WARMUP_REQUESTS; i++) {
-                engine.processRequest(request(prompt(tokenizer, 64, seed + 1000 + i))).join();
+                engine.processRequest(request(prompt(tokenCount, 64, seed + 1000 + i))).join();
             }
             for (int p = 0; p < prompts; p++) {
-                String text = prompt(tokenizer, promptTokens, seed + p);
+                String text = prompt(tokenCount, promptTokens, seed + p);
                 RequestResult miss = engine.processRequest(request(text)).join();
                 RequestResult hit = engine.processRequest(request(text)).join();
                 if (miss.cacheHit() || !hit.cacheHit()) {
@@ -98,28 +93,37 @@ public final class PrefixCacheBenchmark {
         return Request.builder().text(text).priority(2).maxNewTokens(1).build();
     }
 
-    /** Random words until the prompt (BOS included) is exactly {@code tokens} tokens long. */
-    static String prompt(Tokenizer tokenizer, int tokens, long seed) {
+    /** Attempts at a word before {@link #prompt} gives up on a tokenizer that cannot reach the length. */
+    private static final int MAX_PROMPT_ATTEMPTS = 100_000;
+
+    /**
+     * Random words until the prompt (BOS included) is exactly {@code tokens} tokens long.
+     *
+     * @param tokenCount the tokens of a text with BOS, by the model's tokenizer
+     */
+    static String prompt(ToIntFunction<String> tokenCount, int tokens, long seed) {
         SplittableRandom random = new SplittableRandom(seed);
         StringBuilder text = new StringBuilder();
-        while (true) {
+        for (int attempt = 0; attempt < MAX_PROMPT_ATTEMPTS; attempt++) {
             int before = text.length();
             text.append(before == 0 ? "" : " ").append(WORDS[random.nextInt(WORDS.length)]);
-            int length = tokenizer.encode(text.toString(), true).length;
+            int length = tokenCount.applyAsInt(text.toString());
             if (length == tokens) {
                 return text.toString();
             }
             if (length > tokens) {
                 text.setLength(before);
                 // Fill the last few tokens with single letters, one token each.
-                while (tokenizer.encode(text.toString(), true).length < tokens) {
+                while (tokenCount.applyAsInt(text.toString()) < tokens) {
                     text.append(" a");
                 }
-                if (tokenizer.encode(text.toString(), true).length == tokens) {
+                if (tokenCount.applyAsInt(text.toString()) == tokens) {
                     return text.toString();
                 }
                 text.setLength(before);
             }
         }
+        throw new IllegalStateException("no prompt of exactly " + tokens + " tokens found from random words in "
+                + MAX_PROMPT_ATTEMPTS + " attempts");
     }
 }

@@ -6,22 +6,18 @@ import dev.ultrakv.ModelSource;
 import dev.ultrakv.Request;
 import dev.ultrakv.RequestResult;
 import dev.ultrakv.UltraAdaptiveKVCacheEngine;
-import dev.ultrakv.model.synthetic.SyntheticShape;
-import dev.ultrakv.model.synthetic.SyntheticVocabulary;
-import dev.ultrakv.tokenizer.SentencePieceTokenizer;
-import dev.ultrakv.tokenizer.Tokenizer;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Aggregate generation speed against concurrency, through the engine API on one engine: what continuous batching
- * is for. At each level {@code c}, {@code c} clients each send a request, wait for its result and send the next
- * (a closed loop), until {@code c × rounds} requests (at least {@value #MIN_REQUESTS_PER_LEVEL}) are served; the
+ * is for. At each level {@code c}, {@code c} clients (threads) each send a request, wait for its result and send
+ * the next (a closed loop, as {@code bench serve}'s clients over HTTP), until the level's requests ({@code c ×
+ * rounds}, at least {@value #MIN_REQUESTS_PER_LEVEL}, or a count given for every level) are served; the
  * figure is generated tokens over wall time, with the percentiles of time to first token (TTFT) and time per
  * output token (TPOT, the latency after the first token over the tokens after it).
  *
@@ -58,7 +54,7 @@ public final class ThroughputCurveBenchmark {
     }
 
     /** The curve. */
-    public record Result(String shape, int promptTokens, int newTokens, List<Level> levels, long preemptions) {
+    public record Result(String model, int promptTokens, int newTokens, List<Level> levels, long preemptions) {
 
         /** Tokens per second at {@code concurrency} over those at the first level. */
         public double speedup(int concurrency) {
@@ -70,8 +66,8 @@ public final class ThroughputCurveBenchmark {
         /** A table for people (markdown). */
         public String format() {
             StringBuilder out = new StringBuilder(String.format(Locale.ROOT,
-                    "model %s F32 (synthetic), prompts of %d tokens, up to %d new tokens, closed loop%n%n",
-                    shape, promptTokens, newTokens));
+                    "model %s, prompts of %d tokens, up to %d new tokens, closed loop%n%n",
+                    model, promptTokens, newTokens));
             out.append("| concurrency | requests | tokens | seconds | tokens/s | vs c=")
                     .append(levels.getFirst().concurrency())
                     .append(" | TTFT p50 / p95 / p99 ms | TPOT p50 / p95 / p99 ms |\n");
@@ -94,57 +90,70 @@ public final class ThroughputCurveBenchmark {
     }
 
     /**
-     * Runs the curve on a synthetic model of {@code shape}.
+     * Runs the curve on the model of {@code source}: a synthetic shape, a GGUF file or a llama2.c checkpoint, so
+     * that the in-process figure can stand beside {@code bench serve}'s on the same file.
      *
      * @param concurrency levels, ascending, each at least 1
-     * @param rounds      requests per client at each level
+     * @param rounds      requests per client at each level (when {@code requests} is 0)
+     * @param requests    requests at each level, whatever the concurrency, or 0 for {@code concurrency × rounds}
+     *                    (at least {@value #MIN_REQUESTS_PER_LEVEL})
      */
-    public static Result run(SyntheticShape shape, int[] concurrency, int promptTokens, int newTokens, int rounds,
-                             long seed) {
+    public static Result run(ModelSource source, int[] concurrency, int promptTokens, int newTokens, int rounds,
+                             int requests, long seed) {
         if (concurrency.length == 0 || Arrays.stream(concurrency).anyMatch(c -> c < 1) || rounds < 1
-                || newTokens < 2 || promptTokens < 2 || promptTokens + newTokens > shape.contextLength()) {
-            throw new IllegalArgumentException("need concurrency levels >= 1, rounds >= 1, new tokens >= 2 and"
-                    + " prompt tokens >= 2 within the context (" + shape.contextLength() + ")");
+                || requests < 0 || newTokens < 2 || promptTokens < 2) {
+            throw new IllegalArgumentException("need concurrency levels >= 1, rounds >= 1, requests >= 0, new"
+                    + " tokens >= 2 and prompt tokens >= 2");
         }
-        SyntheticVocabulary vocabulary = SyntheticVocabulary.of(shape.vocab());
-        Tokenizer tokenizer = SentencePieceTokenizer.fromGguf(vocabulary.tokens(), vocabulary.scores(),
-                vocabulary.tokenTypes(), SyntheticVocabulary.BOS_ID, SyntheticVocabulary.EOS_ID,
-                SyntheticVocabulary.UNK_ID);
         int maxConcurrency = Arrays.stream(concurrency).max().orElseThrow();
         KVCacheConfig config = KVCacheConfig.builder()
                 .maxTokens(2 * Math.max(maxConcurrency, WARMUP_CONCURRENCY) * (promptTokens + newTokens))
                 .cacheStrategy(CacheStrategy.LRU)
-                .model(ModelSource.synthetic(shape, seed))
+                .model(source)
                 .build();
         List<Level> levels = new ArrayList<>();
         long preemptions;
+        String model;
         try (UltraAdaptiveKVCacheEngine engine = new UltraAdaptiveKVCacheEngine(config)) {
-            level(engine, tokenizer, WARMUP_CONCURRENCY, WARMUP_CONCURRENCY, promptTokens, newTokens,
-                    seed + WARMUP_SEED);
+            model = engine.modelInfo().name() + " (" + source.description() + ")";
+            int context = engine.modelInfo().contextLength();
+            if (promptTokens + newTokens > context) {
+                throw new IllegalArgumentException("prompt tokens + new tokens (" + (promptTokens + newTokens)
+                        + ") exceed the model's context (" + context + ")");
+            }
+            level(engine, WARMUP_CONCURRENCY, WARMUP_CONCURRENCY, promptTokens, newTokens, seed + WARMUP_SEED);
             for (int c : concurrency) {
-                levels.add(level(engine, tokenizer, c, Math.max(MIN_REQUESTS_PER_LEVEL, c * rounds), promptTokens,
-                        newTokens, seed + 1000L * c));
+                int count = requests > 0 ? requests : Math.max(MIN_REQUESTS_PER_LEVEL, c * rounds);
+                levels.add(level(engine, c, count, promptTokens, newTokens, seed + 1000L * c));
             }
             preemptions = engine.getStats().preemptions();
         }
-        return new Result(shape.name(), promptTokens, newTokens, levels, preemptions);
+        return new Result(model, promptTokens, newTokens, levels, preemptions);
     }
 
-    private static Level level(UltraAdaptiveKVCacheEngine engine, Tokenizer tokenizer, int concurrency,
-                               int requests, int promptTokens, int newTokens, long seed) {
+    private static Level level(UltraAdaptiveKVCacheEngine engine, int concurrency, int requests, int promptTokens, int newTokens, long seed) {
         List<Request> work = new ArrayList<>(requests);
         for (int i = 0; i < requests; i++) {
-            work.add(Request.builder().text(PrefixCacheBenchmark.prompt(tokenizer, promptTokens, seed + i))
+            work.add(Request.builder().text(PrefixCacheBenchmark.prompt(text -> engine.tokenize(text, true).length,
+                            promptTokens, seed + i))
                     .maxNewTokens(newTokens).build());
         }
         RequestResult[] results = new RequestResult[requests];
         AtomicInteger next = new AtomicInteger();
         long start = System.nanoTime();
-        List<CompletableFuture<Void>> clients = new ArrayList<>(concurrency);
+        List<Thread> clients = new ArrayList<>(concurrency);
         for (int k = 0; k < concurrency; k++) {
-            clients.add(client(engine, work, results, next));
+            clients.add(Thread.ofVirtual().name("throughput-curve-client-" + k)
+                    .start(() -> client(engine, work, results, next)));
         }
-        CompletableFuture.allOf(clients.toArray(CompletableFuture[]::new)).join();
+        for (Thread client : clients) {
+            try {
+                client.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("throughput-curve interrupted", e);
+            }
+        }
         double seconds = (System.nanoTime() - start) / 1e9;
         long tokens = 0;
         double[] ttft = new double[requests];
@@ -162,17 +171,17 @@ public final class ThroughputCurveBenchmark {
                 percentiles(tpot.stream().mapToDouble(Double::doubleValue).toArray()));
     }
 
-    /** One closed-loop client: sends the next request when its last one is done, until none are left. */
-    private static CompletableFuture<Void> client(UltraAdaptiveKVCacheEngine engine, List<Request> work,
-                                                  RequestResult[] results, AtomicInteger next) {
-        int i = next.getAndIncrement();
-        if (i >= work.size()) {
-            return CompletableFuture.completedFuture(null);
+    /**
+     * One closed-loop client on its own thread: sends the next request when its last one is done, until none are
+     * left. A thread, as a user's or a server's would be, rather than a callback chained on the engine's delivery:
+     * a resubmission from inside the delivery would reach the scheduler before the next step more often than any
+     * real client can, and flatter TTFT.
+     */
+    private static void client(UltraAdaptiveKVCacheEngine engine, List<Request> work, RequestResult[] results,
+                               AtomicInteger next) {
+        for (int i = next.getAndIncrement(); i < work.size(); i = next.getAndIncrement()) {
+            results[i] = engine.processRequest(work.get(i)).join();
         }
-        return engine.processRequest(work.get(i)).thenCompose(r -> {
-            results[i] = r;
-            return client(engine, work, results, next);
-        });
     }
 
     /** p50, p95 and p99 by nearest rank; zeros when there are no values. */

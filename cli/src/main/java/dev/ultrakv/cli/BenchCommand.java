@@ -1,5 +1,6 @@
 package dev.ultrakv.cli;
 
+import dev.ultrakv.ModelSource;
 import dev.ultrakv.bench.PrefixCacheBenchmark;
 import dev.ultrakv.bench.RooflineBenchmark;
 import dev.ultrakv.bench.ThroughputCurveBenchmark;
@@ -19,7 +20,8 @@ import java.util.concurrent.Callable;
                 BenchSuiteCommands.Batch.class, BenchSuiteCommands.Memory.class, BenchSuiteCommands.GpuMemory.class,
                 BenchSuiteCommands.HitRate.class, BenchSuiteCommands.Strategies.class,
                 BenchSuiteCommands.Configurations.class, BenchCompareCommand.class, BenchServeCommand.class,
-                BenchCommand.Roofline.class, BenchCommand.PrefixCache.class, BenchCommand.ThroughputCurve.class})
+                BenchCommand.Roofline.class, BenchCommand.PrefixCache.class, BenchCommand.ThroughputCurve.class,
+                BenchSpeedCommand.class})
 final class BenchCommand implements Callable<Integer> {
     @Mixin
     SuiteFlags suite;
@@ -94,8 +96,11 @@ final class BenchCommand implements Callable<Integer> {
             description = "Generated tokens/s and TTFT/TPOT percentiles at each concurrency, through the engine API.")
     static final class ThroughputCurve implements Callable<Integer> {
         @Option(names = "--shape", defaultValue = "llama-110m",
-                description = "Synthetic shape (default: ${DEFAULT-VALUE}).")
+                description = "Synthetic shape, when no --model is given (default: ${DEFAULT-VALUE}).")
         String shape;
+
+        @Mixin
+        ModelOptions model = new ModelOptions();
 
         @Option(names = "--concurrency", split = ",", defaultValue = "1,2,4,8,16,32,64",
                 description = "Concurrency levels, ascending (default: ${DEFAULT-VALUE}).")
@@ -113,14 +118,20 @@ final class BenchCommand implements Callable<Integer> {
                 description = "Requests per client at each level (default: ${DEFAULT-VALUE}).")
         int rounds;
 
+        @Option(names = "--requests", paramLabel = "N",
+                description = "Requests at each level, instead of concurrency x rounds (as bench serve counts).")
+        Integer requests;
+
         @Option(names = "--seed", defaultValue = "42",
                 description = "Seed of the weights and prompts (default: ${DEFAULT-VALUE}).")
         long seed;
 
         @Override
         public Integer call() {
-            System.out.print(ThroughputCurveBenchmark.run(SyntheticShape.named(shape), concurrency, promptTokens,
-                    newTokens, rounds, seed).format());
+            ModelSource source = model.model == null ? ModelSource.synthetic(SyntheticShape.named(shape), seed)
+                    : model.source();
+            System.out.print(ThroughputCurveBenchmark.run(source, concurrency, promptTokens, newTokens, rounds,
+                    requests == null ? 0 : requests, seed).format());
             return 0;
         }
     }

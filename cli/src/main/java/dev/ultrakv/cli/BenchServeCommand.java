@@ -90,6 +90,11 @@ final class BenchServeCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42", description = "Seed of the prompts (default: ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(names = "--warmup-requests", defaultValue = "0", paramLabel = "N",
+            description = "Requests sent first at the highest concurrency and not measured, with prompts no level"
+                    + " sends: they let both JVMs compile (default: ${DEFAULT-VALUE}).")
+    int warmupRequests;
+
     @Option(names = "--timeout", defaultValue = "60", paramLabel = "SECONDS",
             description = "Per-request timeout (default: ${DEFAULT-VALUE}).")
     double timeout;
@@ -130,6 +135,7 @@ final class BenchServeCommand implements Callable<Integer> {
                 .concurrencyLevels(concurrency).requests(requests).maxTokens(maxTokens).temperature(temperature)
                 .workload(kind, workload.size() == 2 ? workload.get(1) : null).promptWords(promptWords)
                 .prefixWords(prefixWords).prefixes(prefixes).turns(turns).wordsPerBlock(wordsPerBlock).seed(seed)
+                .warmupRequests(warmupRequests)
                 .timeoutSeconds(timeout).deadlineSeconds(deadline).build();
     }
 }

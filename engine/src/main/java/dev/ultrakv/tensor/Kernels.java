@@ -561,7 +561,9 @@ public final class Kernels {
     /**
      * Σ W[i]·x[xOffset + i] over {@code blocks} Q4_0 blocks starting at block {@code firstBlock}, in the canonical
      * order: weights dequantized to {@code (q - 8) · scale} exactly as {@link #copyQ4_0} does. Nibbles are split
-     * in 32-bit lanes, where shifts are native (x86 has no byte shift).
+     * in 32-bit lanes, where shifts are native (x86 has no byte shift). The low nibbles (elements 0..15) are
+     * multiplied in first, then the high ones (16..31), reading the packed bytes twice: each vector goes straight
+     * into the accumulator, since vectors kept in an array are boxed on the heap, one allocation per chunk.
      */
     static float dotQ4_0(MemorySegment w, long firstBlock, float[] x, int xOffset, int blocks) {
         if (!QUANT_SIMD) {
@@ -569,8 +571,6 @@ public final class Kernels {
         }
         final int blockBytes = GgmlType.Q4_0.blockBytes();
         FloatVector eight = FloatVector.broadcast(F, 8f);
-        // Chunks in element order: the low nibbles of bytes 0..15 are elements 0..15, the high nibbles 16..31.
-        FloatVector[] chunks = new FloatVector[QK / L];
         FloatVector acc = FloatVector.zero(F);
         for (int k = 0; k < blocks; k++) {
             long o = (firstBlock + k) * blockBytes;
@@ -579,13 +579,16 @@ public final class Kernels {
             for (int j = 0; j < QK / 2; j += L) {
                 IntVector packed = (IntVector) ByteVector.fromMemorySegment(B, w, o + Short.BYTES + j, LE)
                         .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                chunks[j / L] = ((FloatVector) packed.and(0x0F).convertShape(VectorOperators.I2F, F, 0))
+                FloatVector low = ((FloatVector) packed.and(0x0F).convertShape(VectorOperators.I2F, F, 0))
                         .sub(eight).mul(scale);
-                chunks[(QK / 2 + j) / L] = ((FloatVector) packed.lanewise(VectorOperators.LSHR, 4)
-                        .convertShape(VectorOperators.I2F, F, 0)).sub(eight).mul(scale);
+                acc = low.fma(FloatVector.fromArray(F, x, xo + j), acc);
             }
-            for (int c = 0; c < chunks.length; c++) {
-                acc = chunks[c].fma(FloatVector.fromArray(F, x, xo + c * L), acc);
+            for (int j = 0; j < QK / 2; j += L) {
+                IntVector packed = (IntVector) ByteVector.fromMemorySegment(B, w, o + Short.BYTES + j, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                FloatVector high = ((FloatVector) packed.lanewise(VectorOperators.LSHR, 4)
+                        .convertShape(VectorOperators.I2F, F, 0)).sub(eight).mul(scale);
+                acc = high.fma(FloatVector.fromArray(F, x, xo + QK / 2 + j), acc);
             }
         }
         return sumLanes(acc);

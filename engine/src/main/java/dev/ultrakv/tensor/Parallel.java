@@ -21,20 +21,28 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class Parallel {
 
-    /** Worker count: one per core the JVM may use. */
-    private static final int THREADS = Runtime.getRuntime().availableProcessors();
+    /** The most threads {@link #setThreads} accepts. */
+    public static final int MAX_THREADS = 1024;
+    /** Threads asked for by {@link #setThreads} before the pool started; 0 for one per core. */
+    private static int requestedThreads;
+    /** Whether the pool has started (its size is then fixed). */
+    private static boolean started;
     /**
      * Chunks per thread a loop is cut into at most: a thread slowed by the OS or another process leaves its
      * unclaimed chunks to the others instead of holding everyone up, at a cost of a few atomic increments.
      */
     static final int CHUNKS_PER_THREAD = 4;
 
-    private static final ForkJoinPool POOL = new ForkJoinPool(THREADS, pool -> {
-        ForkJoinWorkerThread t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
-        t.setName("ultrakv-kernel-" + t.getPoolIndex());
-        t.setDaemon(true);
-        return t;
-    }, null, false);
+    /** The pool, started by the first use of {@link Parallel} that needs it (the holder idiom). */
+    private static final class Pool {
+        static final int THREADS = startedThreads();
+        static final ForkJoinPool POOL = new ForkJoinPool(THREADS, pool -> {
+            ForkJoinWorkerThread t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
+            t.setName("ultrakv-kernel-" + t.getPoolIndex());
+            t.setDaemon(true);
+            return t;
+        }, null, false);
+    }
 
     /** The body of a parallel loop: runs iterations {@code [from, to)}. */
     @FunctionalInterface
@@ -50,6 +58,29 @@ public final class Parallel {
     }
 
     /**
+     * Sets how many threads kernels use (as llama.cpp's {@code -t}), before any kernel has run: the pool is sized
+     * once per process.
+     *
+     * @throws IllegalArgumentException if {@code threads} is outside {@code [1, MAX_THREADS]}
+     * @throws IllegalStateException    if the pool already runs with another count
+     */
+    public static synchronized void setThreads(int threads) {
+        if (threads < 1 || threads > MAX_THREADS) {
+            throw new IllegalArgumentException("threads must be in [1, " + MAX_THREADS + "], got " + threads);
+        }
+        if (started && Pool.THREADS != threads) {
+            throw new IllegalStateException("the kernel threads already run with " + Pool.THREADS
+                    + " threads; set the count before the first model runs");
+        }
+        requestedThreads = threads;
+    }
+
+    private static synchronized int startedThreads() {
+        started = true;
+        return requestedThreads > 0 ? requestedThreads : Runtime.getRuntime().availableProcessors();
+    }
+
+    /**
      * Whether worker threads may read {@code segment}: true for global, automatic and shared arenas, false for a
      * segment confined to one thread, which a kernel must then process on that thread alone.
      */
@@ -57,9 +88,9 @@ public final class Parallel {
         return segment.isAccessibleBy(STRANGER);
     }
 
-    /** Threads a loop may be split across: the number of cores the JVM may use. */
+    /** Threads a loop may be split across: one per core the JVM may use, unless {@link #setThreads} said so. */
     public static int threads() {
-        return THREADS;
+        return Pool.THREADS;
     }
 
     /**
@@ -83,9 +114,9 @@ public final class Parallel {
                 task.run(bound(count, chunks, k), bound(count, chunks, k + 1));
             }
         };
-        ForkJoinTask<?>[] helpers = new ForkJoinTask<?>[Math.min(THREADS, chunks) - 1];
+        ForkJoinTask<?>[] helpers = new ForkJoinTask<?>[Math.min(Pool.THREADS, chunks) - 1];
         for (int h = 0; h < helpers.length; h++) {
-            helpers[h] = POOL.submit(drain);
+            helpers[h] = Pool.POOL.submit(drain);
         }
         Throwable failure = null;
         try {
@@ -117,7 +148,7 @@ public final class Parallel {
             return 0;
         }
         long byGrain = Math.max(1, count / Math.max(1, (long) grain));
-        return (int) Math.min((long) THREADS * CHUNKS_PER_THREAD, byGrain);
+        return (int) Math.min((long) Pool.THREADS * CHUNKS_PER_THREAD, byGrain);
     }
 
     /** Start of chunk {@code k} of {@code chunks} equal chunks of {@code count}. */
@@ -126,6 +157,6 @@ public final class Parallel {
     }
 
     private static boolean onOwnWorker() {
-        return Thread.currentThread() instanceof ForkJoinWorkerThread w && w.getPool() == POOL;
+        return Thread.currentThread() instanceof ForkJoinWorkerThread w && w.getPool() == Pool.POOL;
     }
 }

@@ -59,4 +59,15 @@ class ParallelTest {
         // The pool rethrows a worker's exception as a copy of the same type (with the caller's stack).
         assertTrue(e.getMessage().contains("last chunk"), e.getMessage());
     }
+
+    @Test
+    void setThreads_refusesBadCountsAndAChangeOnceThePoolRuns() {
+        int running = Parallel.threads();
+        Parallel.setThreads(running);
+        IllegalStateException changed = assertThrows(IllegalStateException.class,
+                () -> Parallel.setThreads(running + 1));
+        assertTrue(changed.getMessage().contains("already run with " + running), changed.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Parallel.setThreads(0));
+        assertThrows(IllegalArgumentException.class, () -> Parallel.setThreads(Parallel.MAX_THREADS + 1));
+    }
 }

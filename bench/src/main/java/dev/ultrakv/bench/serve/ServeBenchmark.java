@@ -106,10 +106,16 @@ public final class ServeBenchmark {
                 Duration.ofMillis((long) (settings.timeoutSeconds() * 1000)), clock);
         String model = settings.model() != null ? settings.model() : client.firstModel().orElse(null);
         long deadline = began + (long) (settings.deadlineSeconds() * NANOS_PER_SECOND);
+        if (settings.warmupRequests() > 0) {
+            int highest = settings.concurrencyLevels().stream().max(Integer::compare).orElseThrow();
+            new LevelRun(settings, client, model, highest, deadline, clock, "warm-up c=" + highest)
+                    .run(ServeWorkloads.warmup(settings), progress);
+        }
         List<Level> levels = new ArrayList<>();
         for (int i = 0; i < settings.concurrencyLevels().size(); i++) {
             List<Conversation> conversations = ServeWorkloads.conversations(settings, i);
-            levels.add(new LevelRun(settings, client, model, settings.concurrencyLevels().get(i), deadline, clock)
+            int concurrency = settings.concurrencyLevels().get(i);
+            levels.add(new LevelRun(settings, client, model, concurrency, deadline, clock, "serve c=" + concurrency)
                     .run(conversations, progress));
         }
         var result = new Result(settings.endpoint().toString(), model, settings.stream(), settings.workload(),
@@ -197,9 +203,11 @@ public final class ServeBenchmark {
         private final long timeoutNanos;
         private final Queue<RequestRecord> records = new ConcurrentLinkedQueue<>();
         private final AtomicInteger notSent = new AtomicInteger();
+        private final String label;
 
         LevelRun(ServeSettings settings, OpenAiClient client, String model, int concurrency, long deadline,
-                 LongSupplier clock) {
+                 LongSupplier clock, String label) {
+            this.label = label;
             this.settings = settings;
             this.client = client;
             this.model = model;
@@ -211,7 +219,7 @@ public final class ServeBenchmark {
 
         Level run(List<Conversation> conversations, Progress progress) {
             int planned = conversations.stream().mapToInt(c -> c.userTurns().size()).sum();
-            progress.begin("serve c=" + concurrency, planned);
+            progress.begin(label, planned);
             Queue<Conversation> queue = new ConcurrentLinkedQueue<>(conversations);
             long start = clock.getAsLong();
             List<Thread> clients = new ArrayList<>();

@@ -26,6 +26,8 @@ import java.util.Locale;
  * @param turns             turns per conversation ({@code multi-turn})
  * @param wordsPerBlock     words that stand for one Mooncake hash id (a block of 512 tokens in the trace)
  * @param seed              seed of the generated prompts
+ * @param warmupRequests    requests sent before the first level at the highest concurrency and not measured, with
+ *                          prompts of their own (they warm the client's and the server's JIT, not the cache)
  * @param timeoutSeconds    the longest one request may take before it is abandoned and counted as a timeout
  * @param deadlineSeconds   the longest the whole run may take: no request is sent after it, running ones are
  *                          cancelled
@@ -33,7 +35,8 @@ import java.util.Locale;
 public record ServeSettings(String url, String model, boolean chat, boolean stream, List<Integer> concurrencyLevels,
                             int requests, int maxTokens, double temperature, boolean ignoreEos, String workload,
                             String traceFile, int promptWords, int prefixWords, int prefixes, int turns,
-                            int wordsPerBlock, long seed, double timeoutSeconds, double deadlineSeconds) {
+                            int wordsPerBlock, long seed, int warmupRequests, double timeoutSeconds,
+                            double deadlineSeconds) {
     /** The workloads by name. */
     public static final List<String> WORKLOADS = List.of("random", "shared-prefix", "multi-turn", "trace");
 
@@ -56,6 +59,9 @@ public record ServeSettings(String url, String model, boolean chat, boolean stre
         positive("--prefixes", prefixes);
         positive("--turns", turns);
         positive("--words-per-block", wordsPerBlock);
+        if (warmupRequests < 0) {
+            throw new IllegalArgumentException("--warmup-requests must be >= 0: " + warmupRequests);
+        }
         if (!(temperature >= 0) || Double.isInfinite(temperature)) {
             throw new IllegalArgumentException("--temperature must be a number >= 0: " + temperature);
         }
@@ -105,6 +111,7 @@ public record ServeSettings(String url, String model, boolean chat, boolean stre
         private int turns = 4;
         private int wordsPerBlock = 16;
         private long seed = 42;
+        private int warmupRequests;
         private double timeoutSeconds = 60;
         private double deadlineSeconds = 1800;
 
@@ -203,6 +210,12 @@ public record ServeSettings(String url, String model, boolean chat, boolean stre
             return this;
         }
 
+        /** Unmeasured requests before the first level (default 0). */
+        public Builder warmupRequests(int value) {
+            warmupRequests = value;
+            return this;
+        }
+
         /** Per-request timeout in seconds (default 60). */
         public Builder timeoutSeconds(double value) {
             timeoutSeconds = value;
@@ -223,7 +236,7 @@ public record ServeSettings(String url, String model, boolean chat, boolean stre
         public ServeSettings build() {
             return new ServeSettings(url, model, chat, stream, concurrencyLevels, requests, maxTokens, temperature,
                     ignoreEos, workload, traceFile, promptWords, prefixWords, prefixes, turns, wordsPerBlock, seed,
-                    timeoutSeconds, deadlineSeconds);
+                    warmupRequests, timeoutSeconds, deadlineSeconds);
         }
     }
 

@@ -56,12 +56,28 @@ public final class ServeWorkloads {
      * @throws IllegalArgumentException if the trace file cannot be read or is malformed
      */
     public static List<Conversation> conversations(ServeSettings settings, int salt) {
+        return conversations(settings, salt, settings.requests());
+    }
+
+    /**
+     * The conversations of the warm-up: {@code settings.warmupRequests()} turns, of text that no level sends.
+     *
+     * @throws IllegalArgumentException if the trace file cannot be read or is malformed
+     */
+    public static List<Conversation> warmup(ServeSettings settings) {
+        return conversations(settings, WARMUP_SALT, settings.warmupRequests());
+    }
+
+    /** The salt of the warm-up's text: the levels' salts are their indexes, from 0. */
+    private static final int WARMUP_SALT = -1;
+
+    private static List<Conversation> conversations(ServeSettings settings, int salt, int requests) {
         long seed = settings.seed() ^ (salt + 1L) * MIX;
         var random = new SplittableRandom(seed);
         List<Conversation> conversations = new ArrayList<>();
         switch (settings.workload()) {
             case "random" -> {
-                for (int i = 0; i < settings.requests(); i++) {
+                for (int i = 0; i < requests; i++) {
                     conversations.add(new Conversation("", List.of(words(random, settings.promptWords()))));
                 }
             }
@@ -70,13 +86,13 @@ public final class ServeWorkloads {
                 for (int p = 0; p < settings.prefixes(); p++) {
                     prefixes.add(words(random, settings.prefixWords()));
                 }
-                for (int i = 0; i < settings.requests(); i++) {
+                for (int i = 0; i < requests; i++) {
                     String prefix = prefixes.get(random.nextInt(prefixes.size()));
                     conversations.add(new Conversation(prefix, List.of(words(random, settings.promptWords()))));
                 }
             }
             case "multi-turn" -> {
-                for (int left = settings.requests(); left > 0; left -= settings.turns()) {
+                for (int left = requests; left > 0; left -= settings.turns()) {
                     List<String> turns = new ArrayList<>();
                     for (int t = 0; t < Math.min(left, settings.turns()); t++) {
                         turns.add(words(random, settings.promptWords()));
@@ -86,7 +102,7 @@ public final class ServeWorkloads {
             }
             case "trace" -> {
                 List<TraceRequest> trace = readTrace(Path.of(settings.traceFile())).requests();
-                for (TraceRequest request : trace.subList(0, Math.min(settings.requests(), trace.size()))) {
+                for (TraceRequest request : trace.subList(0, Math.min(requests, trace.size()))) {
                     conversations.add(new Conversation("", List.of(traceText(request.prompt(),
                             settings.wordsPerBlock(), seed))));
                 }

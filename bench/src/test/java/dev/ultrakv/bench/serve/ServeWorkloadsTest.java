@@ -40,6 +40,26 @@ class ServeWorkloadsTest {
     }
 
     @Test
+    void warmup_hasItsOwnCountAndNoPromptALevelSends() {
+        ServeSettings settings = ServeSettings.builder(URL).workload("shared-prefix", null).requests(30)
+                .prefixes(2).prefixWords(20).promptWords(8).warmupRequests(5).concurrencyLevels(List.of(1, 4)).build();
+        List<Conversation> warmup = ServeWorkloads.warmup(settings);
+        assertEquals(5, warmup.size());
+        Set<String> measured = new HashSet<>();
+        for (int level = 0; level < 2; level++) {
+            for (Conversation c : ServeWorkloads.conversations(settings, level)) {
+                measured.add(c.system());
+                measured.addAll(c.userTurns());
+            }
+        }
+        for (Conversation c : warmup) {
+            assertTrue(!measured.contains(c.system()), "a warm-up prefix is also a level's: " + c.system());
+            assertTrue(c.userTurns().stream().noneMatch(measured::contains));
+        }
+        assertThrows(IllegalArgumentException.class, () -> ServeSettings.builder(URL).warmupRequests(-1).build());
+    }
+
+    @Test
     void sharedPrefix_usesFewPrefixes_andTheSharedShareIsPrefixOverPrompt() {
         ServeSettings settings = ServeSettings.builder(URL).workload("shared-prefix", null).requests(200)
                 .prefixes(3).prefixWords(48).promptWords(16).build();
