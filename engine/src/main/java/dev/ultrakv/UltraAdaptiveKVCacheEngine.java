@@ -10,6 +10,7 @@ import dev.ultrakv.kvcache.KvCacheManager;
 import dev.ultrakv.kvcache.KvCacheSpec;
 import dev.ultrakv.model.LlamaModel;
 import dev.ultrakv.model.StopReason;
+import dev.ultrakv.runner.CpuModelRunner;
 import dev.ultrakv.sampling.TokenLogprob;
 import dev.ultrakv.scheduler.Scheduler;
 import dev.ultrakv.scheduler.SchedulerConfig;
@@ -186,7 +187,8 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
         try {
             manager = new KvCacheManager(config.model().description(), model.config().kvLayout(),
                     cacheSpec(config));
-            started = new EngineCore<>(model, manager, scheduling, ticker, stepProbe, new Outputs());
+            started = new EngineCore<>(model, new CpuModelRunner(model, scheduling.stepTokens()), manager,
+                    scheduling, ticker, stepProbe, new Outputs());
         } catch (RuntimeException | Error e) {
             if (manager != null) {
                 manager.close();

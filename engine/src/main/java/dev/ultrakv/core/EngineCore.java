@@ -4,6 +4,7 @@ import dev.ultrakv.kvcache.KvCacheManager;
 import dev.ultrakv.kvcache.index.PrefixIndexStats;
 import dev.ultrakv.model.LlamaModel;
 import dev.ultrakv.model.StopReason;
+import dev.ultrakv.runner.ModelRunner;
 import dev.ultrakv.sampling.Logprobs;
 import dev.ultrakv.sampling.NonFiniteLogitsException;
 import dev.ultrakv.sampling.TokenLogprob;
@@ -87,18 +88,24 @@ public final class EngineCore<R extends CoreRequest> {
     private final List<BatchFeed<R>> feeds = new ArrayList<>();
 
     /**
-     * Starts the loop over {@code model} and {@code cache}, which the core closes when its loop ends.
+     * Starts the loop over {@code model} (its tokenizer; {@code runner} runs its forward passes) and {@code cache},
+     * which the core closes when its loop ends.
      *
-     * @throws IllegalArgumentException from the executor's buffers (nothing is then started or closed)
+     * @throws IllegalArgumentException if the runner takes fewer rows than a step holds (nothing is then started
+     *                                  or closed)
      */
-    public EngineCore(LlamaModel model, KvCacheManager cache, SchedulerConfig scheduling, Ticker ticker,
-                      StepProbe stepProbe, CoreOutputs<R> outputs) {
+    public EngineCore(LlamaModel model, ModelRunner runner, KvCacheManager cache, SchedulerConfig scheduling,
+                      Ticker ticker, StepProbe stepProbe, CoreOutputs<R> outputs) {
         this.model = Objects.requireNonNull(model, "model");
         this.cache = Objects.requireNonNull(cache, "cache");
         this.ticker = Objects.requireNonNull(ticker, "ticker");
         this.stepProbe = Objects.requireNonNull(stepProbe, "stepProbe");
         this.outputs = Objects.requireNonNull(outputs, "outputs");
-        this.executor = new StepExecutor(model, scheduling.stepTokens());
+        if (runner.maxRows() < scheduling.stepTokens()) {
+            throw new IllegalArgumentException("the model runner takes " + runner.maxRows() + " rows a step; the"
+                    + " scheduler plans up to " + scheduling.stepTokens());
+        }
+        this.executor = new StepExecutor(runner);
         this.scheduler = new Scheduler<>(cache, scheduling, ticker);
         publishCacheState();
         this.loop = Thread.ofPlatform().name(LOOP_THREAD_NAME).daemon(true).unstarted(this::runLoop);

@@ -1,7 +1,5 @@
 package dev.ultrakv.scheduler;
 
-import dev.ultrakv.model.LlamaModel;
-
 import java.time.Duration;
 import java.util.Objects;
 
@@ -22,8 +20,11 @@ public final class SchedulerConfig {
      * submit at once, and a few megabytes of tokenized prompts at most.
      */
     public static final int DEFAULT_MAX_QUEUED_REQUESTS = 16_384;
-    /** Rows per step unless asked otherwise: the prefill chunk, where the matmul kernels are compute-bound. */
-    public static final int DEFAULT_STEP_TOKENS = LlamaModel.DEFAULT_PREFILL_CHUNK;
+    /**
+     * Rows per step unless asked otherwise: the model's prefill chunk ({@code LlamaModel.DEFAULT_PREFILL_CHUNK}),
+     * where the matmul kernels are compute-bound.
+     */
+    public static final int DEFAULT_STEP_TOKENS = 256;
     /**
      * Sequences running together unless asked otherwise (or the step's rows, if fewer): half the default step, so
      * that a step whose running sequences all decode still has room for prompt chunks; beyond it the CPU is
