@@ -118,8 +118,8 @@ public final class SpeedBenchmark {
         LlamaConfig c = model.config();
         for (int n : concat(prompts, gens)) {
             if (n < 0 || n > c.contextLength()) {
-                throw new IllegalArgumentException("test length " + n + " is outside [0, " + c.contextLength()
-                        + "], the model's context");
+                throw new IllegalArgumentException("a test of " + n + " tokens does not fit the model's context of "
+                        + c.contextLength() + " positions (--context-length sets another)");
             }
         }
         String type = modelType(model);

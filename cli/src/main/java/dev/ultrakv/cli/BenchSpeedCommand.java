@@ -55,6 +55,10 @@ final class BenchSpeedCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--repetitions must be at least 1, got " + repetitions);
         }
         if (threads != null) {
+            if (threads < 1 || threads > Parallel.MAX_THREADS) {
+                throw new IllegalArgumentException("--threads must be in [1, " + Parallel.MAX_THREADS + "], got "
+                        + threads);
+            }
             Parallel.setThreads(threads);
         }
         String file = model.model == null ? "<embedded stories260K>" : model.model.toString();
