@@ -1,6 +1,6 @@
 package dev.ultrakv.kvcache;
 
-import dev.ultrakv.tensor.Kernels;
+import dev.ultrakv.tensor.Attention;
 
 import java.util.Arrays;
 
@@ -76,7 +76,7 @@ public final class DenseKvStore implements KvStore {
         int headSize = layout.headSize();
         int kvDim = layout.kvDim();
         int headOffset = (head / layout.queriesPerKvHead()) * headSize;
-        Kernels.attention(query, queryOffset, keys[layer], values[layer], headOffset, kvDim, headSize,
+        Attention.attention(query, queryOffset, keys[layer], values[layer], headOffset, kvDim, headSize,
                 position + 1, scratch, out, outOffset);
     }
 

@@ -2,7 +2,8 @@ package dev.ultrakv.kvcache;
 
 import dev.ultrakv.kvcache.codec.ChannelKeyCodec;
 import dev.ultrakv.kvcache.codec.KvCodec;
-import dev.ultrakv.tensor.Kernels;
+import dev.ultrakv.tensor.Attention;
+import dev.ultrakv.tensor.VectorOps;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
@@ -294,10 +295,10 @@ public final class PagedKvStore implements KvStore {
      * {@inheritDoc}
      *
      * <p>Over float32 blocks, composes
-     * {@link Kernels#attentionScores(float[], int, MemorySegment, long, int, int, int, float[], int)},
-     * {@link Kernels#softmax} and
-     * {@link Kernels#attentionValues(float[], int, MemorySegment, long, int, int, int, float[], int)} exactly as
-     * {@link Kernels#attention(float[], int, float[], float[], int, int, int, int, float[], float[], int)} does
+     * {@link Attention#attentionScores(float[], int, MemorySegment, long, int, int, int, float[], int)},
+     * {@link VectorOps#softmax} and
+     * {@link Attention#attentionValues(float[], int, MemorySegment, long, int, int, int, float[], int)} exactly as
+     * {@link Attention#attention(float[], int, float[], float[], int, int, int, int, float[], float[], int)} does
      * for {@link DenseKvStore}, block by block. Both dot products (on heap and off heap) sum in the kernels'
      * canonical order, which depends on the element count alone, so the result is the dense store's bit for bit.
      *
@@ -337,10 +338,10 @@ public final class PagedKvStore implements KvStore {
         int windowOffset = 0;
         if (window != null) {
             windowOffset = window.offset(layer, encoded) + kvHead * headSize;
-            Kernels.attentionScores(query, queryOffset, window.keys(layer), windowOffset, layout.kvDim(), headSize,
+            Attention.attentionScores(query, queryOffset, window.keys(layer), windowOffset, layout.kvDim(), headSize,
                     length - encoded, scratch, encoded);
         }
-        Kernels.softmax(scratch, 0, length);
+        VectorOps.softmax(scratch, 0, length);
         AttentionObserver told = observer;
         if (told != null) {
             told.observe(layer, head, length - 1, scratch, length);
@@ -351,7 +352,7 @@ public final class PagedKvStore implements KvStore {
                     Math.min(blockSize, encoded - start), headSize, out, outOffset);
         }
         if (window != null) {
-            Kernels.attentionValues(scratch, encoded, window.values(layer), windowOffset, layout.kvDim(), headSize,
+            Attention.attentionValues(scratch, encoded, window.values(layer), windowOffset, layout.kvDim(), headSize,
                     length - encoded, out, outOffset);
             window.markRead(layer);
         }

@@ -1,8 +1,9 @@
 package dev.ultrakv.model;
 
 import dev.ultrakv.kvcache.KvStore;
-import dev.ultrakv.tensor.Kernels;
+import dev.ultrakv.tensor.Matmul;
 import dev.ultrakv.tensor.Parallel;
+import dev.ultrakv.tensor.VectorOps;
 import dev.ultrakv.tokenizer.Tokenizer;
 
 import java.util.Objects;
@@ -177,39 +178,39 @@ public final class LlamaModel implements AutoCloseable {
         for (int l = 0; l < c.layers(); l++) {
             // Attention: normalise, project to Q/K/V, rotate Q and K by position, store K/V, attend.
             normalizeRows(s, count, weights.attentionNorm()[l]);
-            Kernels.matmul(weights.wq()[l], dim, dim, s.xb, count, s.q);
-            Kernels.matmul(weights.wk()[l], kvDim, dim, s.xb, count, s.k);
-            Kernels.matmul(weights.wv()[l], kvDim, dim, s.xb, count, s.v);
+            Matmul.matmul(weights.wq()[l], dim, dim, s.xb, count, s.q);
+            Matmul.matmul(weights.wk()[l], kvDim, dim, s.xb, count, s.k);
+            Matmul.matmul(weights.wv()[l], kvDim, dim, s.xb, count, s.v);
             Parallel.forRange(count, ROW_GRAIN, (from, to) -> {
                 for (int i = from; i < to; i++) {
-                    Kernels.rope(s.q, i * dim, c.heads(), headSize, positions[i], c.ropeTheta());
-                    Kernels.rope(s.k, i * kvDim, c.kvHeads(), headSize, positions[i], c.ropeTheta());
+                    VectorOps.rope(s.q, i * dim, c.heads(), headSize, positions[i], c.ropeTheta());
+                    VectorOps.rope(s.k, i * kvDim, c.kvHeads(), headSize, positions[i], c.ropeTheta());
                 }
             });
             for (int i = 0; i < count; i++) {
                 stores[i].write(l, positions[i], s.k, i * kvDim, s.v, i * kvDim);
             }
             attend(s, l, count, positions, stores);
-            Kernels.matmul(weights.wo()[l], dim, dim, s.xb, count, s.xb2);
-            Kernels.add(s.x, s.xb2, count * dim);
+            Matmul.matmul(weights.wo()[l], dim, dim, s.xb, count, s.xb2);
+            VectorOps.add(s.x, s.xb2, count * dim);
 
             // Feed-forward: normalise, SwiGLU, project down, add to the residual.
             normalizeRows(s, count, weights.ffnNorm()[l]);
-            Kernels.matmul(weights.w1()[l], hidden, dim, s.xb, count, s.hb);
-            Kernels.matmul(weights.w3()[l], hidden, dim, s.xb, count, s.hb2);
+            Matmul.matmul(weights.w1()[l], hidden, dim, s.xb, count, s.hb);
+            Matmul.matmul(weights.w3()[l], hidden, dim, s.xb, count, s.hb2);
             Parallel.forRange(count, ROW_GRAIN,
-                    (from, to) -> Kernels.swiglu(s.hb, s.hb2, from * hidden, (to - from) * hidden));
-            Kernels.matmul(weights.w2()[l], dim, hidden, s.hb, count, s.xb);
-            Kernels.add(s.x, s.xb, count * dim);
+                    (from, to) -> VectorOps.swiglu(s.hb, s.hb2, from * hidden, (to - from) * hidden));
+            Matmul.matmul(weights.w2()[l], dim, hidden, s.hb, count, s.xb);
+            VectorOps.add(s.x, s.xb, count * dim);
         }
 
         if (logitRows.length > 0) {
             s.ensureLogitRows(logitRows.length);
             for (int j = 0; j < logitRows.length; j++) {
-                Kernels.rmsnorm(s.xLogits, j * dim, s.x, logitRows[j] * dim, weights.finalNorm(), dim,
+                VectorOps.rmsnorm(s.xLogits, j * dim, s.x, logitRows[j] * dim, weights.finalNorm(), dim,
                         c.normEpsilon());
             }
-            Kernels.matmul(weights.classifier(), c.vocabularySize(), dim, s.xLogits, logitRows.length, s.logits);
+            Matmul.matmul(weights.classifier(), c.vocabularySize(), dim, s.xLogits, logitRows.length, s.logits);
         }
     }
 
@@ -218,7 +219,7 @@ public final class LlamaModel implements AutoCloseable {
         int dim = config.dim();
         Parallel.forRange(count, ROW_GRAIN, (from, to) -> {
             for (int i = from; i < to; i++) {
-                Kernels.rmsnorm(s.xb, i * dim, s.x, i * dim, weight, dim, config.normEpsilon());
+                VectorOps.rmsnorm(s.xb, i * dim, s.x, i * dim, weight, dim, config.normEpsilon());
             }
         });
     }

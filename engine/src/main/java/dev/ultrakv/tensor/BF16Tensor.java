@@ -17,18 +17,18 @@ final class BF16Tensor extends SegmentTensor {
     @Override
     public float getFloat(long index) {
         checkIndex(index);
-        return Float.intBitsToFloat(segment.get(Kernels.I16_LE, index * Short.BYTES) << 16);
+        return Float.intBitsToFloat(segment.get(WeightKernels.I16_LE, index * Short.BYTES) << 16);
     }
 
     @Override
     public float dot(long offset, float[] x, int xOffset, int n) {
         checkRange(offset, x, xOffset, n);
-        return Kernels.dotBF16(segment, offset * Short.BYTES, x, xOffset, n);
+        return WeightKernels.dotBF16(segment, offset * Short.BYTES, x, xOffset, n);
     }
 
     @Override
     public void copyTo(long offset, float[] dst, int dstOffset, int n) {
         checkRange(offset, dst, dstOffset, n);
-        Kernels.copyBF16(segment, offset * Short.BYTES, dst, dstOffset, n);
+        WeightKernels.copyBF16(segment, offset * Short.BYTES, dst, dstOffset, n);
     }
 }

@@ -17,18 +17,18 @@ final class F16Tensor extends SegmentTensor {
     @Override
     public float getFloat(long index) {
         checkIndex(index);
-        return Float.float16ToFloat(segment.get(Kernels.I16_LE, index * Short.BYTES));
+        return Float.float16ToFloat(segment.get(WeightKernels.I16_LE, index * Short.BYTES));
     }
 
     @Override
     public float dot(long offset, float[] x, int xOffset, int n) {
         checkRange(offset, x, xOffset, n);
-        return Kernels.dotF16(segment, offset * Short.BYTES, x, xOffset, n);
+        return WeightKernels.dotF16(segment, offset * Short.BYTES, x, xOffset, n);
     }
 
     @Override
     public void copyTo(long offset, float[] dst, int dstOffset, int n) {
         checkRange(offset, dst, dstOffset, n);
-        Kernels.copyF16(segment, offset * Short.BYTES, dst, dstOffset, n);
+        WeightKernels.copyF16(segment, offset * Short.BYTES, dst, dstOffset, n);
     }
 }

@@ -102,14 +102,14 @@ public final class MachinePeaks {
             // Never true; reading the sums keeps the chains from being optimised away.
             throw new AssertionError();
         }
-        return 2L * iterations * FMA_CHAINS * Kernels.L * threads;
+        return 2L * iterations * FMA_CHAINS * WeightKernels.L * threads;
     }
 
     /** a = a·m + c converges to 1 from any start, so the chains never overflow or turn subnormal. */
     private static float fmaChains(long iterations, int seed) {
-        FloatVector m = FloatVector.broadcast(Kernels.F, 0.999f);
-        FloatVector c = FloatVector.broadcast(Kernels.F, 0.001f);
-        FloatVector a0 = FloatVector.broadcast(Kernels.F, seed + 0.1f);
+        FloatVector m = FloatVector.broadcast(WeightKernels.F, 0.999f);
+        FloatVector c = FloatVector.broadcast(WeightKernels.F, 0.001f);
+        FloatVector a0 = FloatVector.broadcast(WeightKernels.F, seed + 0.1f);
         FloatVector a1 = a0.add(0.01f), a2 = a0.add(0.02f), a3 = a0.add(0.03f);
         FloatVector a4 = a0.add(0.04f), a5 = a0.add(0.05f), a6 = a0.add(0.06f), a7 = a0.add(0.07f);
         FloatVector a8 = a0.add(0.08f), a9 = a0.add(0.09f), a10 = a0.add(0.10f), a11 = a0.add(0.11f);
@@ -143,8 +143,9 @@ public final class MachinePeaks {
 
         /** Allocates three arrays of {@code floats} floats (a multiple of the vector length), b and c filled. */
         public TriadArrays(long floats) {
-            if (floats % Kernels.L != 0) {
-                throw new IllegalArgumentException("triad length " + floats + " is not a multiple of " + Kernels.L);
+            if (floats % WeightKernels.L != 0) {
+                throw new IllegalArgumentException("triad length " + floats + " is not a multiple of "
+                        + WeightKernels.L);
             }
             this.floats = floats;
             long bytes = floats * Float.BYTES;
@@ -157,8 +158,8 @@ public final class MachinePeaks {
             java.util.Arrays.fill(twos, 2f);
             for (long i = 0; i < floats; i += FILL_CHUNK) {
                 int n = (int) Math.min(FILL_CHUNK, floats - i);
-                MemorySegment.copy(ones, 0, b, Kernels.F32_LE, i * Float.BYTES, n);
-                MemorySegment.copy(twos, 0, c, Kernels.F32_LE, i * Float.BYTES, n);
+                MemorySegment.copy(ones, 0, b, WeightKernels.F32_LE, i * Float.BYTES, n);
+                MemorySegment.copy(twos, 0, c, WeightKernels.F32_LE, i * Float.BYTES, n);
             }
         }
 
@@ -168,14 +169,14 @@ public final class MachinePeaks {
          * @return bytes counted as moved, STREAM's way: 12 per element
          */
         public long pass() {
-            int vectors = Math.toIntExact(floats / Kernels.L);
+            int vectors = Math.toIntExact(floats / WeightKernels.L);
             int grain = Math.max(1, vectors / Parallel.threads());
-            FloatVector s = FloatVector.broadcast(Kernels.F, 3f);
-            long step = Kernels.F.vectorByteSize();
+            FloatVector s = FloatVector.broadcast(WeightKernels.F, 3f);
+            long step = WeightKernels.F.vectorByteSize();
             Parallel.forRange(vectors, grain, (from, to) -> {
                 for (long o = from * step, end = to * step; o < end; o += step) {
-                    FloatVector cv = FloatVector.fromMemorySegment(Kernels.F, c, o, ByteOrder.LITTLE_ENDIAN);
-                    FloatVector bv = FloatVector.fromMemorySegment(Kernels.F, b, o, ByteOrder.LITTLE_ENDIAN);
+                    FloatVector cv = FloatVector.fromMemorySegment(WeightKernels.F, c, o, ByteOrder.LITTLE_ENDIAN);
+                    FloatVector bv = FloatVector.fromMemorySegment(WeightKernels.F, b, o, ByteOrder.LITTLE_ENDIAN);
                     cv.fma(s, bv).intoMemorySegment(a, o, ByteOrder.LITTLE_ENDIAN);
                 }
             });

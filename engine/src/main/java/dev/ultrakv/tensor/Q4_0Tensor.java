@@ -21,23 +21,23 @@ final class Q4_0Tensor extends SegmentTensor {
     @Override
     public float getFloat(long index) {
         checkIndex(index);
-        long block = index / Kernels.QK * GgmlType.Q4_0.blockBytes();
-        float scale = Float.float16ToFloat(segment.get(Kernels.I16_LE, block));
-        int j = (int) (index % Kernels.QK);
-        int packed = segment.get(Kernels.I8, block + Short.BYTES + j % (Kernels.QK / 2)) & 0xFF;
-        int nibble = j < Kernels.QK / 2 ? packed & 0x0F : packed >>> 4;
+        long block = index / WeightKernels.QK * GgmlType.Q4_0.blockBytes();
+        float scale = Float.float16ToFloat(segment.get(WeightKernels.I16_LE, block));
+        int j = (int) (index % WeightKernels.QK);
+        int packed = segment.get(WeightKernels.I8, block + Short.BYTES + j % (WeightKernels.QK / 2)) & 0xFF;
+        int nibble = j < WeightKernels.QK / 2 ? packed & 0x0F : packed >>> 4;
         return (nibble - 8) * scale;
     }
 
     @Override
     public float dot(long offset, float[] x, int xOffset, int n) {
         checkBlockRange(offset, x, xOffset, n);
-        return Kernels.dotQ4_0(segment, offset / Kernels.QK, x, xOffset, n / Kernels.QK);
+        return WeightKernels.dotQ4_0(segment, offset / WeightKernels.QK, x, xOffset, n / WeightKernels.QK);
     }
 
     @Override
     public void copyTo(long offset, float[] dst, int dstOffset, int n) {
         checkBlockRange(offset, dst, dstOffset, n);
-        Kernels.copyQ4_0(segment, offset / Kernels.QK, dst, dstOffset, n / Kernels.QK);
+        WeightKernels.copyQ4_0(segment, offset / WeightKernels.QK, dst, dstOffset, n / WeightKernels.QK);
     }
 }

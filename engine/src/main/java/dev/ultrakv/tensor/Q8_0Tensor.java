@@ -20,21 +20,21 @@ final class Q8_0Tensor extends SegmentTensor {
     @Override
     public float getFloat(long index) {
         checkIndex(index);
-        long block = index / Kernels.QK * GgmlType.Q8_0.blockBytes();
-        float scale = Float.float16ToFloat(segment.get(Kernels.I16_LE, block));
-        byte q = segment.get(Kernels.I8, block + Short.BYTES + index % Kernels.QK);
+        long block = index / WeightKernels.QK * GgmlType.Q8_0.blockBytes();
+        float scale = Float.float16ToFloat(segment.get(WeightKernels.I16_LE, block));
+        byte q = segment.get(WeightKernels.I8, block + Short.BYTES + index % WeightKernels.QK);
         return q * scale;
     }
 
     @Override
     public float dot(long offset, float[] x, int xOffset, int n) {
         checkBlockRange(offset, x, xOffset, n);
-        return Kernels.dotQ8_0(segment, offset / Kernels.QK, x, xOffset, n / Kernels.QK);
+        return WeightKernels.dotQ8_0(segment, offset / WeightKernels.QK, x, xOffset, n / WeightKernels.QK);
     }
 
     @Override
     public void copyTo(long offset, float[] dst, int dstOffset, int n) {
         checkBlockRange(offset, dst, dstOffset, n);
-        Kernels.copyQ8_0(segment, offset / Kernels.QK, dst, dstOffset, n / Kernels.QK);
+        WeightKernels.copyQ8_0(segment, offset / WeightKernels.QK, dst, dstOffset, n / WeightKernels.QK);
     }
 }

@@ -29,8 +29,8 @@ public final class TensorEncoder {
     /** Largest Q4_0 nibble. */
     private static final int Q4_TOP = 15;
 
-    private static final ValueLayout.OfFloat F32_LE = Kernels.F32_LE;
-    private static final ValueLayout.OfShort I16_LE = Kernels.I16_LE;
+    private static final ValueLayout.OfFloat F32_LE = WeightKernels.F32_LE;
+    private static final ValueLayout.OfShort I16_LE = WeightKernels.I16_LE;
 
     private TensorEncoder() {
     }
@@ -62,13 +62,13 @@ public final class TensorEncoder {
                 }
             }
             case Q8_0 -> {
-                for (int b = 0; b < src.length / Kernels.QK; b++) {
-                    encodeQ8_0Block(src, b * Kernels.QK, dst, dstOffset + (long) b * type.blockBytes());
+                for (int b = 0; b < src.length / WeightKernels.QK; b++) {
+                    encodeQ8_0Block(src, b * WeightKernels.QK, dst, dstOffset + (long) b * type.blockBytes());
                 }
             }
             case Q4_0 -> {
-                for (int b = 0; b < src.length / Kernels.QK; b++) {
-                    encodeQ4_0Block(src, b * Kernels.QK, dst, dstOffset + (long) b * type.blockBytes());
+                for (int b = 0; b < src.length / WeightKernels.QK; b++) {
+                    encodeQ4_0Block(src, b * WeightKernels.QK, dst, dstOffset + (long) b * type.blockBytes());
                 }
             }
         }
@@ -76,7 +76,7 @@ public final class TensorEncoder {
 
     /** {@code src} encoded as {@code type} in a new segment of {@code arena}. */
     public static MemorySegment encode(GgmlType type, float[] src, Arena arena) {
-        MemorySegment dst = arena.allocate(type.bytesFor(src.length), Kernels.F.vectorByteSize());
+        MemorySegment dst = arena.allocate(type.bytesFor(src.length), WeightKernels.F.vectorByteSize());
         encode(type, src, dst, 0);
         return dst;
     }
@@ -92,13 +92,13 @@ public final class TensorEncoder {
 
     private static void encodeQ8_0Block(float[] src, int from, MemorySegment dst, long at) {
         float amax = 0f;
-        for (int j = 0; j < Kernels.QK; j++) {
+        for (int j = 0; j < WeightKernels.QK; j++) {
             amax = Math.max(amax, Math.abs(src[from + j]));
         }
         float d = amax / Q8_MAX;
         float id = d != 0f ? 1.0f / d : 0.0f;
         dst.set(I16_LE, at, Float.floatToFloat16(d));
-        for (int j = 0; j < Kernels.QK; j++) {
+        for (int j = 0; j < WeightKernels.QK; j++) {
             dst.set(ValueLayout.JAVA_BYTE, at + Short.BYTES + j, (byte) roundHalfAway(src[from + j] * id));
         }
     }
@@ -106,7 +106,7 @@ public final class TensorEncoder {
     private static void encodeQ4_0Block(float[] src, int from, MemorySegment dst, long at) {
         float amax = 0f;
         float max = 0f;
-        for (int j = 0; j < Kernels.QK; j++) {
+        for (int j = 0; j < WeightKernels.QK; j++) {
             float v = src[from + j];
             if (amax < Math.abs(v)) {
                 amax = Math.abs(v);
@@ -116,7 +116,7 @@ public final class TensorEncoder {
         float d = max / Q4_MAX_TO;
         float id = d != 0f ? 1.0f / d : 0.0f;
         dst.set(I16_LE, at, Float.floatToFloat16(d));
-        int half = Kernels.QK / 2;
+        int half = WeightKernels.QK / 2;
         for (int j = 0; j < half; j++) {
             int lo = Math.min(Q4_TOP, (byte) (int) (src[from + j] * id + Q4_BIAS));
             int hi = Math.min(Q4_TOP, (byte) (int) (src[from + half + j] * id + Q4_BIAS));

@@ -13,8 +13,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * Every sum is taken in the canonical order (see the Kernels class notes), so results are bit-identical whatever
- * the batch, the address of the weights, the thread or the JIT state. Prefix caching and batching rely on it.
+ * Every sum is taken in the canonical order (see the notes of {@link WeightKernels}), so results are bit-identical
+ * whatever the batch, the address of the weights, the thread or the JIT state. Prefix caching and batching rely on
+ * it.
  */
 class CanonicalOrderTest {
     private static final int L = FloatVector.SPECIES_PREFERRED.length();
@@ -46,7 +47,7 @@ class CanonicalOrderTest {
             float[] a = TestData.floats(random, n + 5);
             float[] b = TestData.floats(random, n + 3);
             for (int rep = 0; rep < 200; rep++) { // interpreted first, then compiled: the bits must not change
-                assertEquals(canonicalDot(a, 5, b, 3, n), Kernels.dot(a, 5, b, 3, n), "n=" + n);
+                assertEquals(canonicalDot(a, 5, b, 3, n), VectorOps.dot(a, 5, b, 3, n), "n=" + n);
             }
         }
     }
@@ -95,12 +96,12 @@ class CanonicalOrderTest {
             for (int batch : new int[] {2, 3, 5, 17, 64}) {
                 float[] x = TestData.floats(random, batch * cols);
                 float[] out = new float[batch * rows];
-                Kernels.matmul(w, rows, cols, x, batch, out);
+                Matmul.matmul(w, rows, cols, x, batch, out);
                 for (int b = 0; b < batch; b++) {
                     float[] one = new float[rows];
                     float[] xb = new float[cols];
                     System.arraycopy(x, b * cols, xb, 0, cols);
-                    Kernels.matmul(w, rows, cols, xb, 1, one);
+                    Matmul.matmul(w, rows, cols, xb, 1, one);
                     float[] row = new float[rows];
                     System.arraycopy(out, b * rows, row, 0, rows);
                     assertArrayEquals(one, row, type + " batch " + batch + " token " + b);
@@ -118,11 +119,11 @@ class CanonicalOrderTest {
         float[] keys = TestData.floats(random, length * headSize);
         float[] onHeap = new float[length];
         float[] offHeap = new float[length];
-        Kernels.attentionScores(q, 0, keys, 0, headSize, headSize, length, onHeap, 0);
+        Attention.attentionScores(q, 0, keys, 0, headSize, headSize, length, onHeap, 0);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment seg = arena.allocate((long) keys.length * Float.BYTES + 4, 64).asSlice(4);
-            MemorySegment.copy(keys, 0, seg, Kernels.F32_LE, 0, keys.length);
-            Kernels.attentionScores(q, 0, seg, 0, headSize, headSize, length, offHeap, 0);
+            MemorySegment.copy(keys, 0, seg, WeightKernels.F32_LE, 0, keys.length);
+            Attention.attentionScores(q, 0, seg, 0, headSize, headSize, length, offHeap, 0);
         }
         assertArrayEquals(onHeap, offHeap);
     }

@@ -1,8 +1,8 @@
 package dev.ultrakv.tensor;
 
 /**
- * Plain scalar twins of {@link Kernels}, written as llama2.c's {@code run.c} writes them (loops in index order,
- * float arithmetic), against which the vector kernels are checked.
+ * Plain scalar twins of {@link Matmul}, {@link VectorOps} and {@link Attention}, written as llama2.c's
+ * {@code run.c} writes them (loops in index order, float arithmetic), against which the vector kernels are checked.
  */
 final class ScalarKernels {
 

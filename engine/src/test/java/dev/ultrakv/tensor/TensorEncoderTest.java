@@ -76,7 +76,7 @@ class TensorEncoderTest {
         block[5] = -127f;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment s = TensorEncoder.encode(GgmlType.Q8_0, block, arena);
-            assertEquals(1f, Float.float16ToFloat(s.get(Kernels.I16_LE, 0)));
+            assertEquals(1f, Float.float16ToFloat(s.get(WeightKernels.I16_LE, 0)));
             byte[] codes = s.asSlice(2, 32).toArray(ValueLayout.JAVA_BYTE);
             assertEquals(127, codes[0]);
             assertEquals(-3, codes[1]);
@@ -124,7 +124,7 @@ class TensorEncoderTest {
         }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment s = TensorEncoder.encode(GgmlType.Q4_0, block, arena);
-            assertEquals(2f, Float.float16ToFloat(s.get(Kernels.I16_LE, 0)));
+            assertEquals(2f, Float.float16ToFloat(s.get(WeightKernels.I16_LE, 0)));
             byte[] packed = s.asSlice(2, 16).toArray(ValueLayout.JAVA_BYTE);
             // Element j (j < 16) in the low nibble: (int) ((j - 16) / 2 + 8.5) = (int) (j / 2 + 0.5).
             // Element 16 + j in the high nibble: min(15, (int) (j / 2 + 8.5)).

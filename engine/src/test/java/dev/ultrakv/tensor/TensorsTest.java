@@ -102,7 +102,7 @@ class TensorsTest {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment segment = arena.allocate(2L * n);
             for (int i = 0; i < n; i++) {
-                segment.set(Kernels.I16_LE, 2L * i, (short) i);
+                segment.set(WeightKernels.I16_LE, 2L * i, (short) i);
             }
             FloatTensor t = Tensors.wrap(GgmlType.F16, segment, n);
             float[] out = new float[n];
@@ -118,14 +118,14 @@ class TensorsTest {
     /** The in-register conversion of the F16 dot: exact except that it may leave a NaN signalling. */
     @Test
     void f16_inRegisterConversion_isExactForEveryNonNaN_andKeepsNaNs() {
-        int lanes = Kernels.L;
+        int lanes = WeightKernels.L;
         short[] halves = new short[lanes];
         float[] out = new float[lanes];
         for (int base = 0; base < 1 << 16; base += lanes) {
             for (int i = 0; i < lanes; i++) {
                 halves[i] = (short) (base + i);
             }
-            Kernels.f16ToFloatForArithmetic(ShortVector.fromArray(Kernels.S, halves, 0)).intoArray(out, 0);
+            WeightKernels.f16ToFloatForArithmetic(ShortVector.fromArray(WeightKernels.S, halves, 0)).intoArray(out, 0);
             for (int i = 0; i < lanes; i++) {
                 float expected = Float.float16ToFloat(halves[i]);
                 String what = "half 0x" + Integer.toHexString(base + i);
@@ -144,7 +144,7 @@ class TensorsTest {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment segment = arena.allocate(2L * n);
             for (int i = 0; i < n; i++) {
-                segment.set(Kernels.I16_LE, 2L * i, (short) i);
+                segment.set(WeightKernels.I16_LE, 2L * i, (short) i);
             }
             FloatTensor t = Tensors.wrap(GgmlType.BF16, segment, n);
             float[] out = new float[n];

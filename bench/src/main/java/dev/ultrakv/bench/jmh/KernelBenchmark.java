@@ -7,7 +7,7 @@ import java.util.concurrent.TimeUnit;
 
 import dev.ultrakv.tensor.FloatTensor;
 import dev.ultrakv.tensor.GgmlType;
-import dev.ultrakv.tensor.Kernels;
+import dev.ultrakv.tensor.Matmul;
 import dev.ultrakv.tensor.TensorEncoder;
 import dev.ultrakv.tensor.Tensors;
 import org.openjdk.jmh.annotations.AuxCounters;
@@ -24,7 +24,7 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 
 /**
- * Matrix-vector (decode) and matrix-matrix (prefill, 512 tokens) products of {@link Kernels#matmul} for each
+ * Matrix-vector (decode) and matrix-matrix (prefill, 512 tokens) products of {@link Matmul#matmul} for each
  * weight type, on the shapes of a dim-768 model: attention (768x768), feed-forward (2048x768) and classifier
  * (32000x768). Besides calls per second, JMH reports the {@code gflop} and {@code gbyte} counters per second:
  * arithmetic throughput (compare with {@link MachineBenchmark#fma}) and weight bytes streamed (compare with
@@ -102,7 +102,7 @@ public class KernelBenchmark {
     /** One token of decode: W·x. */
     @Benchmark
     public float[] matvec(Work work) {
-        Kernels.matmul(weights, rows, cols, vector, 1, vectorOut);
+        Matmul.matmul(weights, rows, cols, vector, 1, vectorOut);
         work.gflop += 2e-9 * rows * cols;
         work.gbyte += 1e-9 * weights.segment().byteSize();
         return vectorOut;
@@ -111,7 +111,7 @@ public class KernelBenchmark {
     /** A prefill of {@value #PREFILL_TOKENS} tokens: W·X. */
     @Benchmark
     public float[] matmul(Work work) {
-        Kernels.matmul(weights, rows, cols, batch, PREFILL_TOKENS, batchOut);
+        Matmul.matmul(weights, rows, cols, batch, PREFILL_TOKENS, batchOut);
         work.gflop += 2e-9 * rows * cols * PREFILL_TOKENS;
         work.gbyte += 1e-9 * weights.segment().byteSize();
         return batchOut;

@@ -15,11 +15,11 @@ import jdk.incubator.vector.VectorSpecies;
  * threads and JIT state.
  *
  * <h2>Notes</h2>
- * <b>Why not {@code Kernels}' constants.</b> They are package-private to {@code dev.ultrakv.tensor}; this class
- * makes the same choices (preferred float species, byte species of the same lane count, the same fold tree).
+ * <b>Why not {@code WeightKernels}' constants.</b> They are package-private to {@code dev.ultrakv.tensor}; this
+ * class makes the same choices (preferred float species, byte species of the same lane count, the same fold tree).
  *
  * <p><b>The four-slot lane sum.</b> Each slot's score ends with the sum of the lanes of one float vector, by the
- * fixed tree of {@code Kernels.sumLanes}: lane {@code i} plus lane {@code i + L/2}, then the same on the halves,
+ * fixed tree of {@code WeightKernels.sumLanes}: lane {@code i} plus lane {@code i + L/2}, then the same on the halves,
  * down to one lane (unlike {@code reduceLanes(ADD)}, whose order the Vector API leaves open). The kernels finish
  * four slots {@code a, b, c, d} together: the first two folds run on pairs, each vector keeping its partial
  * sums in the lanes the other does not need,

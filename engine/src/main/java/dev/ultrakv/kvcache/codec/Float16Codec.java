@@ -3,7 +3,7 @@ package dev.ultrakv.kvcache.codec;
 import static dev.ultrakv.kvcache.codec.CodecVectors.F;
 import static dev.ultrakv.kvcache.codec.CodecVectors.L;
 
-import dev.ultrakv.tensor.Kernels;
+import dev.ultrakv.tensor.Attention;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
@@ -21,13 +21,13 @@ import jdk.incubator.vector.FloatVector;
  * {@code vcvtph2ps}, 16 values in about 2 cycles), so each call converts its run (at most a block: 16 slots of
  * 64 channels are 4 KiB, in L1) into a per-thread buffer. Converting whole runs rather than slot by slot keeps
  * the loads far behind the conversion's stores (no store-forwarding stalls). Converting the bits with integer
- * vector operations in registers, as {@code Kernels.dotF16} does, measured 11.6 against 7.7 ns per slot for the
+ * vector operations in registers, as {@code WeightKernels.dotF16} does, measured 11.6 against 7.7 ns per slot for the
  * scores at headSize 64 (2048 positions, AVX-512, best of 30 rounds).
  *
- * <p>The scores are then {@link Kernels#attentionScores(float[], int, float[], int, int, int, int, float[], int)}
+ * <p>The scores are then {@link Attention#attentionScores(float[], int, float[], int, int, int, int, float[], int)}
  * over the buffer; the value sum keeps each vector of the output in a register across the run instead of
  * reading and writing it once per slot as
- * {@link Kernels#attentionValues(float[], int, float[], int, int, int, int, float[], int)} does, with the same
+ * {@link Attention#attentionValues(float[], int, float[], int, int, int, int, float[], int)} does, with the same
  * arithmetic (each product rounded, then added, in position order). Both give exactly what a float32 cache
  * holding the decoded values gives.
  */
@@ -84,7 +84,7 @@ final class Float16Codec implements KvCodec {
         int n = checkRun(keys, runByteOffset, count, headSize);
         float[] run = RunScratch.floats(n);
         toFloats(keys, runByteOffset, n, run, 0);
-        Kernels.attentionScores(q, qOffset, run, 0, headSize, headSize, count, scores, scoresOffset);
+        Attention.attentionScores(q, qOffset, run, 0, headSize, headSize, count, scores, scoresOffset);
     }
 
     @Override
@@ -97,7 +97,7 @@ final class Float16Codec implements KvCodec {
         float[] run = RunScratch.floats(n);
         toFloats(values, runByteOffset, n, run, 0);
         // Each vector of out stays in a register across the run; each product is rounded before it is added, in
-        // position order: the arithmetic of Kernels.attentionValues, element for element.
+        // position order: the arithmetic of Attention.attentionValues, element for element.
         int c = 0;
         for (int bound = F.loopBound(headSize); c < bound; c += L) {
             FloatVector acc = FloatVector.fromArray(F, out, outOffset + c);

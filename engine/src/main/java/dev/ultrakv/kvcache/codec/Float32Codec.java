@@ -1,6 +1,6 @@
 package dev.ultrakv.kvcache.codec;
 
-import dev.ultrakv.tensor.Kernels;
+import dev.ultrakv.tensor.Attention;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
@@ -11,8 +11,8 @@ import java.util.Objects;
  *
  * <h2>Notes</h2>
  * <b>Bit-identical to the dense cache.</b> {@link #attentionScores} and {@link #attentionValues} call
- * {@link Kernels#attentionScores(float[], int, MemorySegment, long, int, int, int, float[], int)} and
- * {@link Kernels#attentionValues(float[], int, MemorySegment, long, int, int, int, float[], int)} with the run's
+ * {@link Attention#attentionScores(float[], int, MemorySegment, long, int, int, int, float[], int)} and
+ * {@link Attention#attentionValues(float[], int, MemorySegment, long, int, int, int, float[], int)} with the run's
  * offset in floats and a stride of {@code headSize} (a run's slots are contiguous), so a float32 paged cache
  * rounds exactly as before codecs existed. The run must therefore start at a multiple of 4 bytes, as every run of
  * the block pool does.
@@ -52,7 +52,7 @@ final class Float32Codec implements KvCodec {
     public void attentionScores(float[] q, int qOffset, int headSize, MemorySegment keys, long runByteOffset,
                                 int count, float[] scores, int scoresOffset) {
         checkHeadSize(headSize);
-        Kernels.attentionScores(q, qOffset, keys, floatOffset(runByteOffset), headSize, headSize, count, scores,
+        Attention.attentionScores(q, qOffset, keys, floatOffset(runByteOffset), headSize, headSize, count, scores,
                 scoresOffset);
     }
 
@@ -60,7 +60,7 @@ final class Float32Codec implements KvCodec {
     public void attentionValues(float[] weights, int weightsOffset, MemorySegment values, long runByteOffset,
                                 int count, int headSize, float[] out, int outOffset) {
         checkHeadSize(headSize);
-        Kernels.attentionValues(weights, weightsOffset, values, floatOffset(runByteOffset), headSize, headSize,
+        Attention.attentionValues(weights, weightsOffset, values, floatOffset(runByteOffset), headSize, headSize,
                 count, out, outOffset);
     }
 

@@ -13,7 +13,7 @@ import java.lang.foreign.MemorySegment;
  *
  * <p>Implementations are thread-safe and hold no state beyond caches of derived constants; get them from
  * {@link KvCodecs#of}. The float32 codec computes exactly what
- * {@link dev.ultrakv.tensor.Kernels#attentionScores(float[], int, MemorySegment, long, int, int, int, float[], int)}
+ * {@link dev.ultrakv.tensor.Attention#attentionScores(float[], int, MemorySegment, long, int, int, int, float[], int)}
  * and its value twin compute, so an unquantized paged cache stays bit-identical to the dense one; the float16
  * codec computes exactly what they compute over the decoded values.
  *

@@ -1,6 +1,6 @@
 package dev.ultrakv.kvcache.codec;
 
-import dev.ultrakv.tensor.Kernels;
+import dev.ultrakv.tensor.Attention;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -196,7 +196,7 @@ class ChannelKeyCodecTest {
                             codec.attentionScores(q, 1, headSize, segment, runBytes + 32, POSITIONS, count, moved, 2);
                             assertArrayEquals(scores, moved, "the run's address does not matter");
                             float[] twin = new float[count];
-                            Kernels.attentionScores(q, 1, decoded, 0, headSize, headSize, count, twin, 0);
+                            Attention.attentionScores(q, 1, decoded, 0, headSize, headSize, count, twin, 0);
                             // q'·code and the bias each sum terms bounded by |q| · 3 absmax (|m_c| ≤ 2 absmax).
                             double tolerance = KvCodecAttentionTest.sumTolerance(headSize,
                                     3 * qNorm * absmax / Math.sqrt(headSize)) + 1e-30;

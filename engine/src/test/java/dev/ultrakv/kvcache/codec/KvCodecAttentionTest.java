@@ -1,6 +1,7 @@
 package dev.ultrakv.kvcache.codec;
 
-import dev.ultrakv.tensor.Kernels;
+import dev.ultrakv.tensor.Attention;
+import dev.ultrakv.tensor.VectorOps;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -95,7 +96,7 @@ class KvCodecAttentionTest {
     /** The float kernels' score of {@code q} against one float key: what F16 must reproduce bit for bit. */
     private static float kernelScore(float[] q, int qOffset, float[] key) {
         float[] score = new float[1];
-        Kernels.attentionScores(q, qOffset, key, 0, key.length, key.length, 1, score, 0);
+        Attention.attentionScores(q, qOffset, key, 0, key.length, key.length, 1, score, 0);
         return score[0];
     }
 
@@ -132,7 +133,7 @@ class KvCodecAttentionTest {
                     codec.attentionValues(weights, 3, run.segment(), run.offset(), count, headSize, out, 1);
                     if (kind == KvCodecKind.F16) {
                         for (int t = 0; t < count; t++) {
-                            Kernels.axpy(weights[3 + t], run.decoded()[t], 0, twin, 1, headSize);
+                            VectorOps.axpy(weights[3 + t], run.decoded()[t], 0, twin, 1, headSize);
                         }
                         assertArrayEquals(twin, out, kind + " headSize " + headSize + " count " + count);
                         continue;
@@ -163,13 +164,13 @@ class KvCodecAttentionTest {
                 float[] scores = new float[16];
                 float[] expectedScores = new float[16];
                 codec.attentionScores(q, 0, headSize, run.segment(), 64, 16, scores, 0);
-                Kernels.attentionScores(q, 0, run.segment(), 64 / Float.BYTES, headSize, headSize, 16,
+                Attention.attentionScores(q, 0, run.segment(), 64 / Float.BYTES, headSize, headSize, 16,
                         expectedScores, 0);
                 assertArrayEquals(expectedScores, scores, "scores, headSize " + headSize);
                 float[] out = CodecTestData.floats(random, headSize);
                 float[] expectedOut = out.clone();
                 codec.attentionValues(scores, 0, run.segment(), 64, 16, headSize, out, 0);
-                Kernels.attentionValues(scores, 0, run.segment(), 64 / Float.BYTES, headSize, headSize, 16,
+                Attention.attentionValues(scores, 0, run.segment(), 64 / Float.BYTES, headSize, headSize, 16,
                         expectedOut, 0);
                 assertArrayEquals(expectedOut, out, "values, headSize " + headSize);
             }

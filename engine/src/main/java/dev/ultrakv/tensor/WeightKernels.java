@@ -1,0 +1,355 @@
+package dev.ultrakv.tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The dot products and dequantization of each storage type, called by the {@link FloatTensor} subclasses; the
+ * canonical sum of a vector's lanes ({@link #sumLanes}) that every dot product of the engine ends with; and the
+ * vector species, block size and little-endian layouts that all kernels of the package share
+ * ({@link Matmul}, {@link VectorOps}, {@link Attention}).
+ *
+ * <h2>Notes</h2>
+ * <b>Agreement with llama2.c.</b> UltraKV must generate the same text as llama2.c's {@code run.c} for the same
+ * model and sampler. Where it costs little, kernels repeat run.c's float arithmetic in its order: the
+ * elementwise parts of {@link VectorOps#rmsnorm}, {@link VectorOps#rope}, {@link VectorOps#softmax},
+ * {@link VectorOps#swiglu}, {@link VectorOps#add}, {@link VectorOps#axpy} and the attention value sum
+ * ({@link Attention#attentionValues}) give bit-identical results (multiplications and additions are kept
+ * separate, never fused, since run.c is built without FMA contraction). Sums over long vectors (matmul, dot,
+ * attention scores) are vectorised and so add in a different order; they agree to a few ulps, which greedy and
+ * sampled decoding of the reference models absorb.
+ *
+ * <p><b>The canonical order of a sum.</b> Every dot product (decode's matvec, prefill's matmul tiles, attention
+ * scores) adds in one order that depends only on the number of elements: lane {@code j} of one vector
+ * accumulator takes elements {@code j, j + L, j + 2L, ...} by fused multiply-add, in element order, the last
+ * chunk padded with zeros; then {@link #sumLanes} folds the lanes by a fixed tree. Quantized weights are
+ * dequantized to floats first, exactly as {@link FloatTensor#copyTo} does. So a result never depends on the
+ * address of the weights, on the batch a row is part of, on the thread or on whether the JIT has compiled the
+ * loop: prefix caching (a prompt's tail computed without its head) and continuous batching give the logits of a
+ * plain run bit for bit. The price is one accumulator per output (decode stays bound by memory bandwidth;
+ * prefill tiles reuse each loaded vector four times and stay compute-bound).
+ *
+ * <p><b>Vector loops.</b> Quantized types read whole 32-element blocks and dequantize inside the vector loop,
+ * never into an inflated copy of the tensor; batched matmul dequantizes one tile of rows at a time into a small
+ * per-thread buffer and reuses it across the whole batch (see {@link Matmul#matmul}).
+ */
+final class WeightKernels {
+
+    /** The widest float vector the CPU runs natively (512 bits on AVX-512). */
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    /** Floats per vector. */
+    static final int L = F.length();
+    /** Ints of the same lane count as {@link #F}, for bit manipulation of converted halves. */
+    static final VectorSpecies<Integer> I = F.withLanes(int.class);
+    /** Shorts of the same lane count as {@link #F}: one load of 16-bit elements fills one float vector. */
+    static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(L * Short.SIZE));
+    /** Bytes of the same lane count as {@link #F} (at least the 64-bit minimum shape). */
+    static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class,
+            VectorShape.forBitSize(Math.max(64, L * Byte.SIZE)));
+    /** Elements per block of the quantized types (ggml's QK4_0 and QK8_0). */
+    static final int QK = 32;
+
+    /** Quantized kernels vectorise when a byte vector has one lane per float lane and divides a half block. */
+    static final boolean QUANT_SIMD = B.length() == L && (QK / 2) % L == 0;
+
+    static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfByte I8 = ValueLayout.JAVA_BYTE;
+    static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
+    private WeightKernels() {
+    }
+
+    /**
+     * Sums the lanes of {@code v} by a fixed tree: lane {@code i} plus lane {@code i + L/2}, then the same on the
+     * halves, down to lane 0. Unlike {@code reduceLanes(ADD)}, whose order the Vector API leaves open (the
+     * interpreter and C2 were seen to add differently), every run gives the same bits.
+     */
+    static float sumLanes(FloatVector v) {
+        // Constant shuffles (static final fields, conditions on the constant L) so that C2 turns each fold into
+        // one permute; a shuffle read from a collection is not a constant and falls back to slow Java code.
+        v = v.add(v.rearrange(FOLD_HALF));
+        if (L >= 4) {
+            v = v.add(v.rearrange(FOLD_QUARTER));
+        }
+        if (L >= 8) {
+            v = v.add(v.rearrange(FOLD_EIGHTH));
+        }
+        if (L >= 16) {
+            v = v.add(v.rearrange(FOLD_SIXTEENTH));
+        }
+        return v.lane(0);
+    }
+
+    /** The folds of {@link #sumLanes}: lane {@code i} takes lane {@code (i + L/k) mod L}. */
+    static final VectorShuffle<Float> FOLD_HALF = fold(2);
+    static final VectorShuffle<Float> FOLD_QUARTER = fold(4);
+    private static final VectorShuffle<Float> FOLD_EIGHTH = fold(8);
+    private static final VectorShuffle<Float> FOLD_SIXTEENTH = fold(16);
+
+    private static VectorShuffle<Float> fold(int parts) {
+        int shift = Math.max(1, L / parts);
+        return VectorShuffle.fromOp(F, i -> (i + shift) % L);
+    }
+
+    /**
+     * The last folds of {@link #sumLanes}, bit for bit, for a vector stored at {@code lanes[offset..]} that has
+     * already taken the folds by L/2 and L/4: lanes {@code [0, L/4)} are left, and fold as the tree does.
+     */
+    static float foldQuarterLanes(float[] lanes, int offset) {
+        if (L >= 16) {
+            return (lanes[offset] + lanes[offset + 2]) + (lanes[offset + 1] + lanes[offset + 3]);
+        }
+        if (L == 8) {
+            return lanes[offset] + lanes[offset + 1];
+        }
+        return lanes[offset];
+    }
+
+    /** Lanes {@code [0, n)} of a vector, for the zero-padded last chunk of a row (n < L). */
+    static VectorMask<Float> tailMask(int n) {
+        return F.indexInRange(0, n);
+    }
+
+    /** Σ W[i]·x[xOffset + i] over {@code n} float32 weights at {@code byteOffset}, in the canonical order. */
+    static float dotF32(MemorySegment w, long byteOffset, float[] x, int xOffset, int n) {
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += L) {
+            acc = FloatVector.fromMemorySegment(F, w, byteOffset + (long) i * Float.BYTES, LE)
+                    .fma(FloatVector.fromArray(F, x, xOffset + i), acc);
+        }
+        if (i < n) {
+            VectorMask<Float> m = tailMask(n - i);
+            acc = FloatVector.fromMemorySegment(F, w, byteOffset + (long) i * Float.BYTES, LE, m)
+                    .fma(FloatVector.fromArray(F, x, xOffset + i, m), acc);
+        }
+        return sumLanes(acc);
+    }
+
+    /** Converts {@link #L} bfloat16 values (as raw shorts) to floats. */
+    private static FloatVector bf16ToFloat(ShortVector halves) {
+        IntVector bits = (IntVector) halves.convertShape(VectorOperators.S2I, I, 0);
+        return bits.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    /**
+     * Σ W[i]·x[xOffset + i] over {@code n} float16 weights at {@code byteOffset}, converted in registers by
+     * {@link #f16ToFloatForArithmetic}, in the canonical order.
+     */
+    static float dotF16(MemorySegment w, long byteOffset, float[] x, int xOffset, int n) {
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += L) {
+            FloatVector wv = f16ToFloatForArithmetic(ShortVector.fromMemorySegment(S, w, byteOffset + 2L * i, LE));
+            acc = wv.fma(FloatVector.fromArray(F, x, xOffset + i), acc);
+        }
+        if (i < n) {
+            float[] tail = new float[L];
+            copyF16(w, byteOffset + 2L * i, tail, 0, n - i);
+            acc = FloatVector.fromArray(F, tail, 0).fma(FloatVector.fromArray(F, x, xOffset + i, tailMask(n - i)), acc);
+        }
+        return sumLanes(acc);
+    }
+
+    /**
+     * Converts {@link #L} float16 values (raw shorts) to floats with integer operations (JDK 25's Vector API has no
+     * float16 conversion): exact for every finite value and infinity, and NaN for NaN, though a signalling NaN
+     * stays signalling where {@link Float#float16ToFloat} quiets it; any arithmetic on it quiets it anyway. Used
+     * where the values feed arithmetic at once (converting through memory with {@link #copyF16} is faster in bulk
+     * but stalls a dot product on store forwarding).
+     */
+    static FloatVector f16ToFloatForArithmetic(ShortVector halves) {
+        IntVector bits = (IntVector) halves.convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+        // Exponent and mantissa moved to float32 positions; scaling by 2^(127-15) rebiases the exponent and turns
+        // half subnormals into float normals exactly. Half infinities and NaNs (exponent 31) land at 2^16 and
+        // above, where no finite half does, and get an all-ones exponent.
+        FloatVector scaled = bits.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
+        IntVector magnitude = scaled.reinterpretAsInts()
+                .lanewise(VectorOperators.OR, 0x7f800000, scaled.compare(VectorOperators.GE, 0x1p16f).cast(I));
+        return magnitude.or(bits.lanewise(VectorOperators.LSHL, 16).and(0x80000000)).reinterpretAsFloats();
+    }
+
+    /**
+     * Converts {@code n} float16 values at {@code byteOffset} into {@code dst[dstOffset, dstOffset + n)}.
+     *
+     * <p>A plain loop over {@link Float#float16ToFloat}: C2 vectorises it with the CPU's half-precision
+     * conversion (F16C {@code vcvtph2ps}), about 2 cycles per 16 values here, three times faster than converting
+     * the bits with Vector API integer operations, which JDK 25 offers no float16 conversion for. Bit-exact,
+     * NaNs included.
+     */
+    static void copyF16(MemorySegment w, long byteOffset, float[] dst, int dstOffset, int n) {
+        for (int i = 0; i < n; i++) {
+            dst[dstOffset + i] = Float.float16ToFloat(w.get(I16_LE, byteOffset + 2L * i));
+        }
+    }
+
+    /** Σ W[i]·x[xOffset + i] over {@code n} bfloat16 weights at {@code byteOffset}, in the canonical order. */
+    static float dotBF16(MemorySegment w, long byteOffset, float[] x, int xOffset, int n) {
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += L) {
+            FloatVector wv = bf16ToFloat(ShortVector.fromMemorySegment(S, w, byteOffset + 2L * i, LE));
+            acc = wv.fma(FloatVector.fromArray(F, x, xOffset + i), acc);
+        }
+        if (i < n) {
+            float[] tail = new float[L];
+            copyBF16(w, byteOffset + 2L * i, tail, 0, n - i);
+            acc = FloatVector.fromArray(F, tail, 0).fma(FloatVector.fromArray(F, x, xOffset + i, tailMask(n - i)), acc);
+        }
+        return sumLanes(acc);
+    }
+
+    /** Converts {@code n} bfloat16 values at {@code byteOffset} into {@code dst[dstOffset, dstOffset + n)}. */
+    static void copyBF16(MemorySegment w, long byteOffset, float[] dst, int dstOffset, int n) {
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            bf16ToFloat(ShortVector.fromMemorySegment(S, w, byteOffset + 2L * i, LE)).intoArray(dst, dstOffset + i);
+        }
+        for (; i < n; i++) {
+            dst[dstOffset + i] = Float.intBitsToFloat(w.get(I16_LE, byteOffset + 2L * i) << 16);
+        }
+    }
+
+    /** The float16 scale of the quantized block starting at {@code blockByte}. */
+    private static float blockScale(MemorySegment w, long blockByte) {
+        return Float.float16ToFloat(w.get(I16_LE, blockByte));
+    }
+
+    /**
+     * Σ W[i]·x[xOffset + i] over {@code blocks} Q8_0 blocks starting at block {@code firstBlock}, in the canonical
+     * order: each weight is dequantized to {@code q · scale} exactly as {@link #copyQ8_0} does, then multiplied and
+     * added (ggml instead scales each block's sum, which is cheaper but would make decode disagree with prefill).
+     */
+    static float dotQ8_0(MemorySegment w, long firstBlock, float[] x, int xOffset, int blocks) {
+        if (!QUANT_SIMD) {
+            return dotScalar(GgmlType.Q8_0, w, firstBlock, x, xOffset, blocks);
+        }
+        final int blockBytes = GgmlType.Q8_0.blockBytes();
+        FloatVector acc = FloatVector.zero(F);
+        for (int k = 0; k < blocks; k++) {
+            long o = (firstBlock + k) * blockBytes;
+            FloatVector scale = FloatVector.broadcast(F, blockScale(w, o));
+            for (int j = 0; j < QK; j += L) {
+                ByteVector q = ByteVector.fromMemorySegment(B, w, o + Short.BYTES + j, LE);
+                FloatVector wv = ((FloatVector) q.convertShape(VectorOperators.B2F, F, 0)).mul(scale);
+                acc = wv.fma(FloatVector.fromArray(F, x, xOffset + k * QK + j), acc);
+            }
+        }
+        return sumLanes(acc);
+    }
+
+    /** Dequantizes {@code blocks} Q8_0 blocks starting at block {@code firstBlock} into {@code dst}. */
+    static void copyQ8_0(MemorySegment w, long firstBlock, float[] dst, int dstOffset, int blocks) {
+        if (!QUANT_SIMD) {
+            copyScalar(GgmlType.Q8_0, w, firstBlock, dst, dstOffset, blocks);
+            return;
+        }
+        final int blockBytes = GgmlType.Q8_0.blockBytes();
+        for (int k = 0; k < blocks; k++) {
+            long o = (firstBlock + k) * blockBytes;
+            FloatVector scale = FloatVector.broadcast(F, blockScale(w, o));
+            for (int j = 0; j < QK; j += L) {
+                ByteVector q = ByteVector.fromMemorySegment(B, w, o + Short.BYTES + j, LE);
+                ((FloatVector) q.convertShape(VectorOperators.B2F, F, 0)).mul(scale)
+                        .intoArray(dst, dstOffset + k * QK + j);
+            }
+        }
+    }
+
+    /**
+     * Σ W[i]·x[xOffset + i] over {@code blocks} Q4_0 blocks starting at block {@code firstBlock}, in the canonical
+     * order: weights dequantized to {@code (q - 8) · scale} exactly as {@link #copyQ4_0} does. Nibbles are split
+     * in 32-bit lanes, where shifts are native (x86 has no byte shift). The low nibbles (elements 0..15) are
+     * multiplied in first, then the high ones (16..31), reading the packed bytes twice: each vector goes straight
+     * into the accumulator, since vectors kept in an array are boxed on the heap, one allocation per chunk.
+     */
+    static float dotQ4_0(MemorySegment w, long firstBlock, float[] x, int xOffset, int blocks) {
+        if (!QUANT_SIMD) {
+            return dotScalar(GgmlType.Q4_0, w, firstBlock, x, xOffset, blocks);
+        }
+        final int blockBytes = GgmlType.Q4_0.blockBytes();
+        FloatVector eight = FloatVector.broadcast(F, 8f);
+        FloatVector acc = FloatVector.zero(F);
+        for (int k = 0; k < blocks; k++) {
+            long o = (firstBlock + k) * blockBytes;
+            FloatVector scale = FloatVector.broadcast(F, blockScale(w, o));
+            int xo = xOffset + k * QK;
+            for (int j = 0; j < QK / 2; j += L) {
+                IntVector packed = (IntVector) ByteVector.fromMemorySegment(B, w, o + Short.BYTES + j, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                FloatVector low = ((FloatVector) packed.and(0x0F).convertShape(VectorOperators.I2F, F, 0))
+                        .sub(eight).mul(scale);
+                acc = low.fma(FloatVector.fromArray(F, x, xo + j), acc);
+            }
+            for (int j = 0; j < QK / 2; j += L) {
+                IntVector packed = (IntVector) ByteVector.fromMemorySegment(B, w, o + Short.BYTES + j, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                FloatVector high = ((FloatVector) packed.lanewise(VectorOperators.LSHR, 4)
+                        .convertShape(VectorOperators.I2F, F, 0)).sub(eight).mul(scale);
+                acc = high.fma(FloatVector.fromArray(F, x, xo + QK / 2 + j), acc);
+            }
+        }
+        return sumLanes(acc);
+    }
+
+    /** Dequantizes {@code blocks} Q4_0 blocks starting at block {@code firstBlock} into {@code dst}. */
+    static void copyQ4_0(MemorySegment w, long firstBlock, float[] dst, int dstOffset, int blocks) {
+        if (!QUANT_SIMD) {
+            copyScalar(GgmlType.Q4_0, w, firstBlock, dst, dstOffset, blocks);
+            return;
+        }
+        final int blockBytes = GgmlType.Q4_0.blockBytes();
+        FloatVector eight = FloatVector.broadcast(F, 8f);
+        for (int k = 0; k < blocks; k++) {
+            long o = (firstBlock + k) * blockBytes;
+            FloatVector scale = FloatVector.broadcast(F, blockScale(w, o));
+            for (int j = 0; j < QK / 2; j += L) {
+                IntVector packed = (IntVector) ByteVector.fromMemorySegment(B, w, o + Short.BYTES + j, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                ((FloatVector) packed.and(0x0F).convertShape(VectorOperators.I2F, F, 0)).sub(eight).mul(scale)
+                        .intoArray(dst, dstOffset + k * QK + j);
+                ((FloatVector) packed.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0))
+                        .sub(eight).mul(scale).intoArray(dst, dstOffset + k * QK + QK / 2 + j);
+            }
+        }
+    }
+
+    /** Fallback for CPUs whose vectors are too narrow for the block kernels: dequantize, then the F32 order. */
+    private static float dotScalar(GgmlType type, MemorySegment w, long firstBlock, float[] x, int xOffset,
+                                   int blocks) {
+        float[] weights = new float[blocks * QK];
+        copyScalar(type, w, firstBlock, weights, 0, blocks);
+        return VectorOps.dot(weights, 0, x, xOffset, weights.length);
+    }
+
+    /** Scalar dequantization of Q8_0 or Q4_0 blocks. */
+    private static void copyScalar(GgmlType type, MemorySegment w, long firstBlock, float[] dst, int dstOffset,
+                                   int blocks) {
+        for (int k = 0; k < blocks; k++) {
+            long o = (firstBlock + k) * type.blockBytes();
+            float scale = blockScale(w, o);
+            for (int j = 0; j < QK; j++) {
+                int q;
+                if (type == GgmlType.Q8_0) {
+                    q = w.get(I8, o + Short.BYTES + j);
+                } else {
+                    int packed = w.get(I8, o + Short.BYTES + j % (QK / 2)) & 0xFF;
+                    q = (j < QK / 2 ? packed & 0x0F : packed >>> 4) - 8;
+                }
+                dst[dstOffset + k * QK + j] = q * scale;
+            }
+        }
+    }
+}
