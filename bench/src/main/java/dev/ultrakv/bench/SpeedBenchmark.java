@@ -17,6 +17,7 @@ import dev.ultrakv.tensor.Parallel;
 
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
@@ -78,20 +79,16 @@ public final class SpeedBenchmark {
 
         /** Mean duration of a repetition. */
         public long avgNs() {
-            double[] ns = new double[samplesNs.length];
-            for (int i = 0; i < ns.length; i++) {
-                ns[i] = samplesNs[i];
-            }
-            return Math.round(mean(ns));
+            return Math.round(mean(nanos()));
         }
 
         /** Sample standard deviation of the duration of a repetition. */
         public long stddevNs() {
-            double[] ns = new double[samplesNs.length];
-            for (int i = 0; i < ns.length; i++) {
-                ns[i] = samplesNs[i];
-            }
-            return Math.round(stddev(ns));
+            return Math.round(stddev(nanos()));
+        }
+
+        private double[] nanos() {
+            return Arrays.stream(samplesNs).asDoubleStream().toArray();
         }
     }
 
