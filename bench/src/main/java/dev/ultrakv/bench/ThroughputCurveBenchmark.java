@@ -131,7 +131,8 @@ public final class ThroughputCurveBenchmark {
         return new Result(model, promptTokens, newTokens, levels, preemptions);
     }
 
-    private static Level level(UltraAdaptiveKVCacheEngine engine, int concurrency, int requests, int promptTokens, int newTokens, long seed) {
+    private static Level level(UltraAdaptiveKVCacheEngine engine, int concurrency, int requests, int promptTokens,
+                               int newTokens, long seed) {
         List<Request> work = new ArrayList<>(requests);
         for (int i = 0; i < requests; i++) {
             work.add(Request.builder().text(PrefixCacheBenchmark.prompt(text -> engine.tokenize(text, true).length,

@@ -40,7 +40,8 @@ final class BenchSpeedCommand implements Callable<Integer> {
             description = "Output format (default: ${DEFAULT-VALUE}).")
     String output;
 
-    @Option(names = "--seed", defaultValue = "42", description = "Seed of the prompt tokens (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", defaultValue = "42",
+            description = "Seed of the prompt tokens (default: ${DEFAULT-VALUE}).")
     long seed;
 
     @Override

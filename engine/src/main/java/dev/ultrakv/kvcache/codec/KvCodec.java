@@ -60,8 +60,8 @@ public interface KvCodec {
                          float[] scores, int scoresOffset);
 
     /**
-     * Adds weighted encoded values to {@code out}: {@code out[outOffset + i] += Σ_t weights[weightsOffset + t]·v_t[i]}
-     * for {@code t < count}, in position order. The asymmetric integer codecs add the minima's share
+     * Adds weighted encoded values to {@code out}:
+     * {@code out[outOffset + i] += Σ_t weights[weightsOffset + t]·v_t[i]} for {@code t < count}, in position order. The asymmetric integer codecs add the minima's share
      * {@code Σ_t w_t·m_t} once after the codes' share (it is the same for every channel of a group).
      */
     void attentionValues(float[] weights, int weightsOffset, MemorySegment values, long runByteOffset, int count,
