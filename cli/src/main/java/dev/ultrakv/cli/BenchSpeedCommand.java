@@ -56,11 +56,7 @@ final class BenchSpeedCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--repetitions must be at least 1, got " + repetitions);
         }
         if (threads != null) {
-            if (threads < 1 || threads > Parallel.MAX_THREADS) {
-                throw new IllegalArgumentException("--threads must be in [1, " + Parallel.MAX_THREADS + "], got "
-                        + threads);
-            }
-            Parallel.setThreads(threads);
+            Parallel.setThreadsFromOption("--threads", threads);
         }
         String file = model.model == null ? "<embedded stories260K>" : model.model.toString();
         try (LlamaModel loaded = model.load()) {

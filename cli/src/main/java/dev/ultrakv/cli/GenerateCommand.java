@@ -8,6 +8,7 @@ import dev.ultrakv.UltraAdaptiveKVCacheEngine;
 import dev.ultrakv.model.StopReason;
 import dev.ultrakv.sampling.NonFiniteLogitsException;
 import dev.ultrakv.sampling.Sampler;
+import dev.ultrakv.tensor.Parallel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -66,12 +67,18 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = {"--seed", "-s"}, description = "Random seed (default: the current time).")
     Long seed;
 
+    @Option(names = "--threads", paramLabel = "N", description = "Kernel threads (default: one per core).")
+    Integer threads;
+
     @Override
     public Integer call() {
         if (maxTokens < 0) {
             throw new IllegalArgumentException("--max-tokens must be >= 0, got " + maxTokens);
         }
         Sampler.validate(temperature, topP, topK);
+        if (threads != null) {
+            Parallel.setThreadsFromOption("--threads", threads);
+        }
         ENGINE_LOG.setLevel(Level.OFF);
         long effectiveSeed = seed != null ? seed : System.currentTimeMillis() / 1000;
         // The cache holds the prompt (at most a token per byte, with BOS and SentencePiece's dummy prefix) and the

@@ -46,5 +46,6 @@ class BenchSpeedCommandTest {
         assertEquals(1, tooLong.exitCode());
         assertTrue(tooLong.err().contains("100000 tokens does not fit the model's context of 512"), tooLong.err());
         assertEquals(1, CliRun.of("bench", "speed", "-r", "0").exitCode());
+
     }
 }

@@ -75,6 +75,23 @@ public final class Parallel {
         requestedThreads = threads;
     }
 
+    /**
+     * {@link #setThreads} for a command-line option: a bad count is reported under the option's name, e.g.
+     * {@code --threads must be in [1, 1024], got 0}.
+     *
+     * @param option the option's name with its dashes
+     */
+    public static void setThreadsFromOption(String option, int threads) {
+        if (threads < 1 || threads > MAX_THREADS) {
+            throw new IllegalArgumentException(option + " must be in [1, " + MAX_THREADS + "], got " + threads);
+        }
+        try {
+            setThreads(threads);
+        } catch (IllegalStateException e) {
+            throw new IllegalArgumentException(option + ": " + e.getMessage(), e);
+        }
+    }
+
     private static synchronized int startedThreads() {
         started = true;
         return requestedThreads > 0 ? requestedThreads : Runtime.getRuntime().availableProcessors();

@@ -6,6 +6,7 @@ import dev.ultrakv.ModelSource;
 import dev.ultrakv.UltraAdaptiveKVCacheEngine;
 import dev.ultrakv.kvcache.compress.CompressionMethod;
 import dev.ultrakv.scheduler.SchedulerConfig;
+import dev.ultrakv.tensor.Parallel;
 import java.net.BindException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -94,6 +95,9 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Tokens one step computes at most (default: " + SchedulerConfig.DEFAULT_STEP_TOKENS + ").")
     Integer stepTokens;
 
+    @Option(names = "--threads", paramLabel = "N", description = "Kernel threads (default: one per core).")
+    Integer threads;
+
     @Option(names = "--ageing-interval", paramLabel = "SECONDS",
             description = "Waiting this long raises a request's priority one level (default: "
                     + "10).")
@@ -180,6 +184,9 @@ public final class ServeCommand implements Callable<Integer> {
         }
         KVCacheConfig cache = cacheConfig();
         SchedulerConfig scheduling = schedulerConfig();
+        if (threads != null) {
+            Parallel.setThreadsFromOption("--threads", threads);
+        }
         var err = spec.commandLine().getErr();
         if (!config.loopback() && config.apiKey() == null) {
             err.println("ultrakv: warning: listening on " + host + " without --api-key: anyone who can reach this"
