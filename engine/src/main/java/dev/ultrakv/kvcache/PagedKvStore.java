@@ -3,7 +3,6 @@ package dev.ultrakv.kvcache;
 import dev.ultrakv.kvcache.codec.ChannelKeyCodec;
 import dev.ultrakv.kvcache.codec.KvCodec;
 import dev.ultrakv.tensor.Attention;
-import dev.ultrakv.tensor.VectorOps;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
@@ -296,7 +295,7 @@ public final class PagedKvStore implements KvStore {
      *
      * <p>Over float32 blocks, composes
      * {@link Attention#attentionScores(float[], int, MemorySegment, long, int, int, int, float[], int)},
-     * {@link VectorOps#softmax} and
+     * {@link Attention#softmax} and
      * {@link Attention#attentionValues(float[], int, MemorySegment, long, int, int, int, float[], int)} exactly as
      * {@link Attention#attention(float[], int, float[], float[], int, int, int, int, float[], float[], int)} does
      * for {@link DenseKvStore}, block by block. Both dot products (on heap and off heap) sum in the kernels'
@@ -341,7 +340,7 @@ public final class PagedKvStore implements KvStore {
             Attention.attentionScores(query, queryOffset, window.keys(layer), windowOffset, layout.kvDim(), headSize,
                     length - encoded, scratch, encoded);
         }
-        VectorOps.softmax(scratch, 0, length);
+        Attention.softmax(scratch, 0, length);
         AttentionObserver told = observer;
         if (told != null) {
             told.observe(layer, head, length - 1, scratch, length);

@@ -2,7 +2,6 @@ package dev.ultrakv.tensor;
 
 import static dev.ultrakv.tensor.VectorOps.axpy;
 import static dev.ultrakv.tensor.VectorOps.dot;
-import static dev.ultrakv.tensor.VectorOps.softmax;
 import static dev.ultrakv.tensor.WeightKernels.F;
 import static dev.ultrakv.tensor.WeightKernels.F32_LE;
 import static dev.ultrakv.tensor.WeightKernels.L;
@@ -14,6 +13,9 @@ import java.util.Arrays;
 import java.util.Objects;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * Attention of one query head over keys and values on heap or off heap (float32, little-endian): the scaled
@@ -26,6 +28,79 @@ import jdk.incubator.vector.FloatVector;
 public final class Attention {
 
     private Attention() {
+    }
+
+    /** Below this, e^x is under the smallest normal float: {@link #expNonPositive} gives 0. */
+    static final float EXP_UNDERFLOW = -87.33654f;
+    private static final float LOG2E = 1.44269504088896341f;
+    /** ln 2 in two parts (Cody and Waite), so that {@code x - n·ln 2} loses no bits for the n at hand. */
+    private static final float LN2_HIGH = 0.693359375f;
+    private static final float LN2_LOW = -2.12194440e-4f;
+    /** Cephes' minimax polynomial for e^r - 1 - r over r² on |r| <= ln 2 / 2 (published constants). */
+    private static final float P0 = 1.9875691500e-4f;
+    private static final float P1 = 1.3981999507e-3f;
+    private static final float P2 = 8.3334519073e-3f;
+    private static final float P3 = 4.1665795894e-2f;
+    private static final float P4 = 1.6666665459e-1f;
+    private static final float P5 = 5.0000001201e-1f;
+
+    /**
+     * The softmax of attention scores, in place: {@code x[i] = e^(x[i] - max) / Σ e^(x[j] - max)}, the
+     * exponentials by {@link #expNonPositive} a vector at a time, their sum added in position order as run.c adds
+     * it. The per-position scalar {@code Math.exp} was a quarter of a 2048-token prefill.
+     */
+    public static void softmax(float[] x, int offset, int size) {
+        Objects.checkFromIndexSize(offset, size, x.length);
+        if (size == 0) {
+            return;
+        }
+        float max = x[offset];
+        for (int i = 1; i < size; i++) {
+            if (x[offset + i] > max) {
+                max = x[offset + i];
+            }
+        }
+        FloatVector vmax = FloatVector.broadcast(F, max);
+        int i = 0;
+        for (int bound = F.loopBound(size); i < bound; i += L) {
+            expNonPositive(FloatVector.fromArray(F, x, offset + i).sub(vmax)).intoArray(x, offset + i);
+        }
+        if (i < size) {
+            VectorMask<Float> tail = F.indexInRange(i, size);
+            expNonPositive(FloatVector.fromArray(F, x, offset + i, tail).sub(vmax)).intoArray(x, offset + i, tail);
+        }
+        float sum = 0f;
+        for (int j = 0; j < size; j++) {
+            sum += x[offset + j];
+        }
+        FloatVector vs = FloatVector.broadcast(F, sum);
+        i = 0;
+        for (int bound = F.loopBound(size); i < bound; i += L) {
+            FloatVector.fromArray(F, x, offset + i).div(vs).intoArray(x, offset + i);
+        }
+        for (; i < size; i++) {
+            x[offset + i] /= sum;
+        }
+    }
+
+    /**
+     * e^x for lanes {@code x <= 0} (scores minus their maximum), within 2 ulp of {@link Math#exp} (measured over
+     * [-87, 0] by {@code AttentionTest}); 0 below {@link #EXP_UNDERFLOW}, NaN for NaN. Range reduction
+     * {@code x = n·ln 2 + r}, Cephes' degree-5 polynomial for e^r, and 2^n put into the exponent bits. Only IEEE
+     * additions, multiplications and conversions: the same bits interpreted or compiled, on any batch.
+     */
+    static FloatVector expNonPositive(FloatVector x) {
+        VectorMask<Float> underflow = x.compare(VectorOperators.LT, EXP_UNDERFLOW);
+        FloatVector clamped = x.max(EXP_UNDERFLOW);
+        // n = round(x·log2 e), as ceil(v - 0.5) by truncation towards zero (v <= 0).
+        IntVector n = (IntVector) clamped.mul(LOG2E).sub(0.5f).convertShape(VectorOperators.F2I, WeightKernels.I, 0);
+        FloatVector fn = (FloatVector) n.convertShape(VectorOperators.I2F, F, 0);
+        FloatVector r = clamped.sub(fn.mul(LN2_HIGH)).sub(fn.mul(LN2_LOW));
+        FloatVector r2 = r.mul(r);
+        FloatVector p = r.mul(P0).add(P1).mul(r).add(P2).mul(r).add(P3).mul(r).add(P4).mul(r).add(P5);
+        FloatVector e = p.mul(r2).add(r).add(1f);
+        FloatVector twoToN = n.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        return e.mul(twoToN).blend(0f, underflow);
     }
 
     /**

@@ -11,8 +11,8 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 
 /**
- * Vector operations on float arrays: the dot product, normalisation, rotary embedding, softmax and the
- * elementwise operations of the forward pass. All but {@link #dot} repeat run.c's float arithmetic in its order
+ * Vector operations on float arrays: the dot product, normalisation, rotary embedding and the elementwise
+ * operations of the forward pass (the attention's softmax is {@link Attention#softmax}). All but {@link #dot} repeat run.c's float arithmetic in its order
  * and give its bits; {@link #dot} adds in the canonical order (see the notes of {@link WeightKernels}).
  *
  * <p>Arrays are addressed by explicit offsets so that callers can work inside larger buffers without copying.
@@ -130,37 +130,6 @@ public final class VectorOps {
                 x[i] = v0 * cos[p] - v1 * sin[p];
                 x[i + 1] = v0 * sin[p] + v1 * cos[p];
             }
-        }
-    }
-
-    /**
-     * Softmax of {@code x[offset, offset + size)} in place, as run.c computes it: subtract the maximum, take
-     * {@code expf} and sum in index order, then divide each by the sum.
-     */
-    public static void softmax(float[] x, int offset, int size) {
-        Objects.checkFromIndexSize(offset, size, x.length);
-        if (size == 0) {
-            return;
-        }
-        float max = x[offset];
-        for (int i = 1; i < size; i++) {
-            if (x[offset + i] > max) {
-                max = x[offset + i];
-            }
-        }
-        float sum = 0f;
-        for (int i = 0; i < size; i++) {
-            float e = (float) Math.exp(x[offset + i] - max);
-            x[offset + i] = e;
-            sum += e;
-        }
-        FloatVector vs = FloatVector.broadcast(F, sum);
-        int i = 0;
-        for (int bound = F.loopBound(size); i < bound; i += L) {
-            FloatVector.fromArray(F, x, offset + i).div(vs).intoArray(x, offset + i);
-        }
-        for (; i < size; i++) {
-            x[offset + i] /= sum;
         }
     }
 

@@ -23,12 +23,13 @@ import jdk.incubator.vector.VectorSpecies;
  * <h2>Notes</h2>
  * <b>Agreement with llama2.c.</b> UltraKV must generate the same text as llama2.c's {@code run.c} for the same
  * model and sampler. Where it costs little, kernels repeat run.c's float arithmetic in its order: the
- * elementwise parts of {@link VectorOps#rmsnorm}, {@link VectorOps#rope}, {@link VectorOps#softmax},
- * {@link VectorOps#swiglu}, {@link VectorOps#add}, {@link VectorOps#axpy} and the attention value sum
- * ({@link Attention#attentionValues}) give bit-identical results (multiplications and additions are kept
- * separate, never fused, since run.c is built without FMA contraction). Sums over long vectors (matmul, dot,
- * attention scores) are vectorised and so add in a different order; they agree to a few ulps, which greedy and
- * sampled decoding of the reference models absorb.
+ * elementwise parts of {@link VectorOps#rmsnorm}, {@link VectorOps#rope}, {@link VectorOps#swiglu},
+ * {@link VectorOps#add}, {@link VectorOps#axpy}, the attention value sum ({@link Attention#attentionValues}) and
+ * the sampler's softmax give bit-identical results (multiplications and additions are kept separate, never fused,
+ * since run.c is built without FMA contraction). Sums over long vectors (matmul, dot, attention scores) are
+ * vectorised and so add in a different order, and the attention's softmax ({@link Attention#softmax}) takes its
+ * exponentials from a vector polynomial within 2 ulp of {@code expf} (a quarter of a long prefill was scalar
+ * {@code exp}); they agree to a few ulps, which greedy and sampled decoding of the reference models absorb.
  *
  * <p><b>The canonical order of a sum.</b> Every dot product (decode's matvec, prefill's matmul tiles, attention
  * scores) adds in one order that depends only on the number of elements: lane {@code j} of one vector

@@ -1,7 +1,9 @@
 package dev.ultrakv.tensor;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -15,6 +17,77 @@ import org.junit.jupiter.api.Test;
  * and off heap, and its bounds checks.
  */
 class AttentionTest {
+
+    /** The most ulps {@link Attention#expNonPositive} may be from {@link Math#exp}, as its Javadoc says. */
+    private static final int EXP_ULPS = 2;
+
+    @Test
+    void expNonPositive_isWithinTwoUlpsOfMathExpOverTheWholeRange() {
+        int lanes = WeightKernels.L;
+        float[] x = new float[lanes];
+        float[] e = new float[lanes];
+        int worst = 0;
+        // Every float in [-1, 0] would be 2^30 values; a dense grid of 2^22 points over [-87.3, 0] plus the ends.
+        int points = 1 << 22;
+        for (int p = 0; p <= points; p += lanes) {
+            for (int j = 0; j < lanes; j++) {
+                x[j] = -87.33f * Math.min(points, p + j) / points;
+            }
+            Attention.expNonPositive(jdk.incubator.vector.FloatVector.fromArray(WeightKernels.F, x, 0))
+                    .intoArray(e, 0);
+            for (int j = 0; j < lanes; j++) {
+                float exact = (float) Math.exp(x[j]);
+                int ulps = Math.abs(Float.floatToIntBits(e[j]) - Float.floatToIntBits(exact));
+                worst = Math.max(worst, ulps);
+                assertTrue(ulps <= EXP_ULPS, "e^" + x[j] + ": " + e[j] + " against " + exact);
+            }
+        }
+        assertTrue(worst >= 0);
+        float[] edges = new float[lanes];
+        Arrays.fill(edges, 0f);
+        edges[1] = -88f;
+        edges[2] = Float.NEGATIVE_INFINITY;
+        edges[3] = Float.NaN;
+        edges[4] = Attention.EXP_UNDERFLOW;
+        Attention.expNonPositive(jdk.incubator.vector.FloatVector.fromArray(WeightKernels.F, edges, 0))
+                .intoArray(e, 0);
+        assertEquals(1f, e[0], "e^0 is 1 exactly");
+        assertEquals(0f, e[1]);
+        assertEquals(0f, e[2]);
+        assertTrue(Float.isNaN(e[3]));
+        assertTrue(e[4] > 0 && Float.isFinite(e[4]));
+    }
+
+    /**
+     * The attention softmax against run.c's (scalar {@code expf}, sum in order): its exponentials are within 2 ulp,
+     * so each weight is within a few ulps of run.c's; and its bits do not change once the JIT compiles it.
+     */
+    @Test
+    void softmax_agreesWithRunCAndIsTheSameInterpretedAndCompiled() {
+        Random random = new Random(5);
+        for (int n : new int[] {1, 2, 15, 16, 17, 31, 64, 100, 1001}) {
+            float[] x = TestData.floats(random, n + 2);
+            for (int i = 0; i < x.length; i++) {
+                x[i] *= 20;
+            }
+            float[] expected = Arrays.copyOfRange(x, 2, x.length);
+            ScalarKernels.softmax(expected, n);
+            float[] first = null;
+            for (int rep = 0; rep < 300; rep++) {
+                float[] y = x.clone();
+                Attention.softmax(y, 2, n);
+                float[] got = Arrays.copyOfRange(y, 2, y.length);
+                if (first == null) {
+                    first = got;
+                    for (int i = 0; i < n; i++) {
+                        assertEquals(expected[i], got[i], 8 * Math.ulp(expected[i]) + 1e-30f, "n=" + n + " i=" + i);
+                    }
+                } else {
+                    assertArrayEquals(first, got, "n=" + n + " rep " + rep);
+                }
+            }
+        }
+    }
 
     /**
      * Attention over a dense per-layer store (positions x kvDim floats, the head at kvHead * headSize), on heap and

@@ -111,24 +111,6 @@ class VectorOpsTest {
     }
 
     @Test
-    void softmax_matchesRunC_bitForBit() {
-        Random random = new Random(5);
-        for (int n : ODD_SIZES) {
-            if (n == 0) {
-                continue;
-            }
-            float[] x = TestData.floats(random, n + 2);
-            for (int i = 0; i < x.length; i++) {
-                x[i] *= 20;
-            }
-            float[] expected = Arrays.copyOfRange(x, 2, x.length);
-            ScalarKernels.softmax(expected, n);
-            VectorOps.softmax(x, 2, n);
-            assertArrayEquals(expected, Arrays.copyOfRange(x, 2, x.length), "n=" + n);
-        }
-    }
-
-    @Test
     void swiglu_matchesRunC_bitForBit() {
         Random random = new Random(6);
         for (int n : ODD_SIZES) {

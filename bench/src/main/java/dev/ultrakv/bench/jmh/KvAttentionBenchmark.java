@@ -4,7 +4,7 @@ import dev.ultrakv.kvcache.codec.ChannelKeyCodec;
 import dev.ultrakv.kvcache.codec.KvCodec;
 import dev.ultrakv.kvcache.codec.KvCodecKind;
 import dev.ultrakv.kvcache.codec.KvCodecs;
-import dev.ultrakv.tensor.VectorOps;
+import dev.ultrakv.tensor.Attention;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -138,7 +138,7 @@ public class KvAttentionBenchmark {
         out = new float[headSize];
         // Softmaxed scores as the weights of the values benchmark.
         computeScores();
-        VectorOps.softmax(scores, 0, positions);
+        Attention.softmax(scores, 0, positions);
     }
 
     private static long align(long bytes) {
@@ -159,7 +159,7 @@ public class KvAttentionBenchmark {
     @Benchmark
     public float[] attend() {
         computeScores();
-        VectorOps.softmax(scores, 0, positions);
+        Attention.softmax(scores, 0, positions);
         Arrays.fill(out, 0f);
         addValues();
         return out;
