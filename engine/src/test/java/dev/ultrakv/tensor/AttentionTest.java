@@ -56,6 +56,39 @@ class AttentionTest {
     }
 
     /**
+     * The weighted value sum against run.c's loop ({@code out[i] += w_t · v_t[i]}, position by position, product
+     * rounded first), bit for bit, on heap and off heap, for head sizes with and without vector tails and with
+     * {@code out} already holding a partial sum (a paged cache calls it once per block).
+     */
+    @Test
+    void attentionValues_isRunCsSumBitForBit() {
+        Random random = new Random(11);
+        try (Arena arena = Arena.ofConfined()) {
+            for (int headSize : new int[] {1, 8, 17, 48, 64, 72, 100, 128, 200}) {
+                for (int length : new int[] {1, 2, 7, 33}) {
+                    int stride = headSize + 3;
+                    float[] values = TestData.floats(random, length * stride + 5);
+                    float[] weights = TestData.floats(random, length + 2);
+                    float[] start = TestData.floats(random, headSize + 4);
+                    float[] expected = start.clone();
+                    for (int t = 0; t < length; t++) {
+                        for (int i = 0; i < headSize; i++) {
+                            expected[4 + i] += weights[2 + t] * values[5 + t * stride + i];
+                        }
+                    }
+                    float[] onHeap = start.clone();
+                    Attention.attentionValues(weights, 2, values, 5, stride, headSize, length, onHeap, 4);
+                    assertArrayEquals(expected, onHeap, "on heap, head " + headSize + ", length " + length);
+                    MemorySegment segment = TestData.tensor(GgmlType.F32, values, arena).segment();
+                    float[] offHeap = start.clone();
+                    Attention.attentionValues(weights, 2, segment, 5, stride, headSize, length, offHeap, 4);
+                    assertArrayEquals(expected, offHeap, "off heap, head " + headSize + ", length " + length);
+                }
+            }
+        }
+    }
+
+    /**
      * The attention softmax against run.c's (scalar {@code expf}, sum in order): its exponentials are within 2 ulp,
      * so each weight is within a few ulps of run.c's; and its bits do not change once the JIT compiles it.
      */
