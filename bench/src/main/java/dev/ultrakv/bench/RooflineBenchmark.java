@@ -115,11 +115,7 @@ public final class RooflineBenchmark {
     }
 
     private static double prefillSeconds(LlamaModel model, int[] prompt) {
-        DenseKvStore store = new DenseKvStore(model.config().kvLayout(), prompt.length);
-        ForwardState state = model.newState(Math.min(prompt.length, LlamaModel.DEFAULT_PREFILL_CHUNK));
-        long start = System.nanoTime();
-        model.prefill(state, prompt, 0, prompt.length, 0, store);
-        return (System.nanoTime() - start) / 1e9;
+        return SpeedBenchmark.prefillNanos(model, prompt, System::nanoTime) / 1e9;
     }
 
     private static double decodeSeconds(LlamaModel model, int[] prompt, int steps) {

@@ -151,8 +151,8 @@ public final class SpeedBenchmark {
         return rows;
     }
 
-    /** Time of one prefill of {@code prompt} into an empty cache. */
-    private static long prefillNanos(LlamaModel model, int[] prompt, LongSupplier clock) {
+    /** Time of one prefill of {@code prompt} into an empty cache (the roofline benchmark's too). */
+    static long prefillNanos(LlamaModel model, int[] prompt, LongSupplier clock) {
         DenseKvStore store = new DenseKvStore(model.config().kvLayout(), prompt.length);
         ForwardState state = model.newState(Math.min(prompt.length, LlamaModel.DEFAULT_PREFILL_CHUNK));
         long start = clock.getAsLong();

@@ -32,9 +32,13 @@ final class ModelOptions {
 
     /** Warns when the context asked for is longer than the one the model was trained for. */
     static void warnIfBeyondTraining(ModelInfo info) {
-        if (info.contextLength() > info.trainedContextLength()) {
+        warnIfBeyondTraining(info.contextLength(), info.trainedContextLength(), info.name());
+    }
+
+    private static void warnIfBeyondTraining(int contextLength, int trainedContextLength, String name) {
+        if (contextLength > trainedContextLength) {
             System.err.printf("ultrakv: warning: context length %d is longer than the %d tokens %s was trained"
-                    + " on%n", info.contextLength(), info.trainedContextLength(), info.name());
+                    + " on%n", contextLength, trainedContextLength, name);
         }
     }
 
@@ -48,20 +52,12 @@ final class ModelOptions {
     }
 
     LlamaModel load() {
-        if (contextLength != null && contextLength <= 0) {
-            throw new IllegalArgumentException("--context-length must be positive, got " + contextLength);
-        }
-        if (model == null && tokenizer != null) {
-            throw new IllegalArgumentException("--tokenizer needs --model (the embedded model has its own)");
-        }
+        check();
         LlamaModel loaded = model == null ? ModelLoader.loadEmbedded() : ModelLoader.load(model, tokenizer);
         if (contextLength == null || contextLength == loaded.config().contextLength()) {
             return loaded;
         }
-        if (contextLength > loaded.config().contextLength()) {
-            System.err.printf("ultrakv: warning: context length %d is longer than the %d tokens %s was trained"
-                    + " on%n", contextLength, loaded.config().contextLength(), loaded.name());
-        }
+        warnIfBeyondTraining(contextLength, loaded.config().contextLength(), loaded.name());
         return loaded.withContextLength(contextLength);
     }
 }

@@ -41,7 +41,6 @@ public final class StepExecutor {
             throw new IllegalArgumentException("a step of " + plan.rows() + " rows; this executor runs 1.."
                     + batch.capacity());
         }
-        batch.clear();
         try {
             for (SequenceState s : plan.batch()) {
                 int from = s.computed();

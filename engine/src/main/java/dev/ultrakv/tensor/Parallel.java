@@ -65,9 +65,7 @@ public final class Parallel {
      * @throws IllegalStateException    if the pool already runs with another count
      */
     public static synchronized void setThreads(int threads) {
-        if (threads < 1 || threads > MAX_THREADS) {
-            throw new IllegalArgumentException("threads must be in [1, " + MAX_THREADS + "], got " + threads);
-        }
+        checkThreads("threads", threads);
         if (started && Pool.THREADS != threads) {
             throw new IllegalStateException("the kernel threads already run with " + Pool.THREADS
                     + " threads; set the count before the first model runs");
@@ -82,13 +80,18 @@ public final class Parallel {
      * @param option the option's name with its dashes
      */
     public static void setThreadsFromOption(String option, int threads) {
-        if (threads < 1 || threads > MAX_THREADS) {
-            throw new IllegalArgumentException(option + " must be in [1, " + MAX_THREADS + "], got " + threads);
-        }
+        checkThreads(option, threads);
         try {
             setThreads(threads);
         } catch (IllegalStateException e) {
             throw new IllegalArgumentException(option + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Refuses a count outside {@code [1, MAX_THREADS]}, naming it {@code name}. */
+    private static void checkThreads(String name, int threads) {
+        if (threads < 1 || threads > MAX_THREADS) {
+            throw new IllegalArgumentException(name + " must be in [1, " + MAX_THREADS + "], got " + threads);
         }
     }
 
