@@ -101,17 +101,23 @@ public final class Matmul {
     private static void matmulRowDots(FloatTensor w, int rows, int cols, float[] x, int batch, float[] out,
                                       boolean parallel) {
         // Rows and tokens are padded with zeros to whole tiles, and both the weight tile and the activations to a
-        // whole number of vectors, so the register tile needs no tails or masks.
+        // whole number of vectors, so the register tile needs no tails or masks. Quantized types sum in two chains
+        // (WeightKernels.dotTwoChains): their rows and activations are laid out as the even vectors, then the odd
+        // ones, and the tile passes over each half, adding the first half's accumulators to the second's before
+        // folding them, so that each output takes exactly decode's sum.
+        boolean twoChains = w.type().blockSize() > 1;
         int stride = roundUp(cols, L);
         int paddedBatch = roundUp(batch, TILE_BATCH);
         float[] xs = scratch(BATCH_SCRATCH, paddedBatch * stride);
         for (int b = 0; b < paddedBatch; b++) {
             int from = b * stride;
-            if (b < batch) {
+            if (b >= batch) {
+                Arrays.fill(xs, from, from + stride, 0f);
+            } else if (twoChains) {
+                WeightKernels.splitChains(x, b * cols, xs, from, cols);
+            } else {
                 System.arraycopy(x, b * cols, xs, from, cols);
                 Arrays.fill(xs, from + cols, from + stride, 0f);
-            } else {
-                Arrays.fill(xs, from, from + stride, 0f);
             }
         }
         int tiles = (rows + TILE_ROWS - 1) / TILE_ROWS;
@@ -121,6 +127,7 @@ public final class Matmul {
         Parallel.forRange(tiles, grain, (from, to) -> {
             float[] ws = scratch(TILE_SCRATCH, TILE_ROWS * stride);
             float[] lanes = new float[TILE_ROWS * TILE_BATCH * L];
+            float[] kept = twoChains ? new float[TILE_ROWS * TILE_BATCH * L] : null;
             // Token blocks outermost, so that one block of activations stays in L2 while every row tile of the
             // range passes over it; each row tile is dequantized again per block, a small cost beside the FMAs.
             for (int block = 0; block < paddedBatch; block += blockTokens) {
@@ -129,15 +136,18 @@ public final class Matmul {
                     int r0 = t * TILE_ROWS;
                     int valid = Math.min(TILE_ROWS, rows - r0);
                     for (int i = 0; i < TILE_ROWS; i++) {
-                        if (i < valid) {
+                        if (i >= valid) {
+                            Arrays.fill(ws, i * stride, (i + 1) * stride, 0f);
+                        } else if (twoChains) {
+                            w.copyToTwoChains((long) (r0 + i) * cols, ws, i * stride, cols);
+                        } else {
                             w.copyTo((long) (r0 + i) * cols, ws, i * stride, cols);
                             Arrays.fill(ws, i * stride + cols, (i + 1) * stride, 0f);
-                        } else {
-                            Arrays.fill(ws, i * stride, (i + 1) * stride, 0f);
                         }
                     }
                     for (int b = block; b < blockEnd; b += TILE_BATCH) {
-                        tile4x6(ws, xs, stride, b, out, rows, r0, valid, Math.min(TILE_BATCH, batch - b), lanes);
+                        tile4x6(ws, xs, stride, b, out, rows, r0, valid, Math.min(TILE_BATCH, batch - b), lanes,
+                                twoChains, kept);
                     }
                 }
             }
@@ -158,9 +168,15 @@ public final class Matmul {
      * {@link WeightKernels#sumLanes} into a method this large, and a vector passed to a call it does not inline is
      * boxed on the heap. Each weight vector loaded serves six tokens, each activation vector four rows: 10 loads
      * per 24 FMAs, with 24 accumulators, 4 weights and 1 activation in the 32 registers.
+     *
+     * <p>With {@code twoChains} (the quantized types) each output is summed in the two chains of {@link
+     * WeightKernels#dotTwoChains}, as their decode sums it: the rows and activations are laid out as the even
+     * vectors, then the odd ones ({@link WeightKernels#splitChains}); the first pass sums the even half and parks
+     * its accumulators in {@code kept}, the second sums the odd half from zero and adds them back lane by lane
+     * before the folds.
      */
     private static void tile4x6(float[] ws, float[] xs, int stride, int b0, float[] out, int rows, int r0,
-                                int validRows, int validTokens, float[] lanes) {
+                                int validRows, int validTokens, float[] lanes, boolean twoChains, float[] kept) {
         FloatVector z = FloatVector.zero(F);
         FloatVector a00 = z, a01 = z, a02 = z, a03 = z, a04 = z, a05 = z;
         FloatVector a10 = z, a11 = z, a12 = z, a13 = z, a14 = z, a15 = z;
@@ -175,41 +191,121 @@ public final class Matmul {
         int x3 = x2 + stride;
         int x4 = x3 + stride;
         int x5 = x4 + stride;
-        for (int c = 0; c < stride; c += L) {
-            FloatVector v0 = FloatVector.fromArray(F, ws, c);
-            FloatVector v1 = FloatVector.fromArray(F, ws, w1 + c);
-            FloatVector v2 = FloatVector.fromArray(F, ws, w2 + c);
-            FloatVector v3 = FloatVector.fromArray(F, ws, w3 + c);
-            FloatVector u = FloatVector.fromArray(F, xs, x0 + c);
-            a00 = v0.fma(u, a00);
-            a10 = v1.fma(u, a10);
-            a20 = v2.fma(u, a20);
-            a30 = v3.fma(u, a30);
-            u = FloatVector.fromArray(F, xs, x1 + c);
-            a01 = v0.fma(u, a01);
-            a11 = v1.fma(u, a11);
-            a21 = v2.fma(u, a21);
-            a31 = v3.fma(u, a31);
-            u = FloatVector.fromArray(F, xs, x2 + c);
-            a02 = v0.fma(u, a02);
-            a12 = v1.fma(u, a12);
-            a22 = v2.fma(u, a22);
-            a32 = v3.fma(u, a32);
-            u = FloatVector.fromArray(F, xs, x3 + c);
-            a03 = v0.fma(u, a03);
-            a13 = v1.fma(u, a13);
-            a23 = v2.fma(u, a23);
-            a33 = v3.fma(u, a33);
-            u = FloatVector.fromArray(F, xs, x4 + c);
-            a04 = v0.fma(u, a04);
-            a14 = v1.fma(u, a14);
-            a24 = v2.fma(u, a24);
-            a34 = v3.fma(u, a34);
-            u = FloatVector.fromArray(F, xs, x5 + c);
-            a05 = v0.fma(u, a05);
-            a15 = v1.fma(u, a15);
-            a25 = v2.fma(u, a25);
-            a35 = v3.fma(u, a35);
+        int passes = twoChains ? 2 : 1;
+        int length = stride / passes;
+        for (int pass = 0; pass < passes; pass++) {
+            for (int c = pass * length, end = c + length; c < end; c += L) {
+                FloatVector v0 = FloatVector.fromArray(F, ws, c);
+                FloatVector v1 = FloatVector.fromArray(F, ws, w1 + c);
+                FloatVector v2 = FloatVector.fromArray(F, ws, w2 + c);
+                FloatVector v3 = FloatVector.fromArray(F, ws, w3 + c);
+                FloatVector u = FloatVector.fromArray(F, xs, x0 + c);
+                a00 = v0.fma(u, a00);
+                a10 = v1.fma(u, a10);
+                a20 = v2.fma(u, a20);
+                a30 = v3.fma(u, a30);
+                u = FloatVector.fromArray(F, xs, x1 + c);
+                a01 = v0.fma(u, a01);
+                a11 = v1.fma(u, a11);
+                a21 = v2.fma(u, a21);
+                a31 = v3.fma(u, a31);
+                u = FloatVector.fromArray(F, xs, x2 + c);
+                a02 = v0.fma(u, a02);
+                a12 = v1.fma(u, a12);
+                a22 = v2.fma(u, a22);
+                a32 = v3.fma(u, a32);
+                u = FloatVector.fromArray(F, xs, x3 + c);
+                a03 = v0.fma(u, a03);
+                a13 = v1.fma(u, a13);
+                a23 = v2.fma(u, a23);
+                a33 = v3.fma(u, a33);
+                u = FloatVector.fromArray(F, xs, x4 + c);
+                a04 = v0.fma(u, a04);
+                a14 = v1.fma(u, a14);
+                a24 = v2.fma(u, a24);
+                a34 = v3.fma(u, a34);
+                u = FloatVector.fromArray(F, xs, x5 + c);
+                a05 = v0.fma(u, a05);
+                a15 = v1.fma(u, a15);
+                a25 = v2.fma(u, a25);
+                a35 = v3.fma(u, a35);
+            }
+            if (pass + 1 < passes) {
+                a00.intoArray(kept, 0 * L);
+                a00 = z;
+                a01.intoArray(kept, 1 * L);
+                a01 = z;
+                a02.intoArray(kept, 2 * L);
+                a02 = z;
+                a03.intoArray(kept, 3 * L);
+                a03 = z;
+                a04.intoArray(kept, 4 * L);
+                a04 = z;
+                a05.intoArray(kept, 5 * L);
+                a05 = z;
+                a10.intoArray(kept, 6 * L);
+                a10 = z;
+                a11.intoArray(kept, 7 * L);
+                a11 = z;
+                a12.intoArray(kept, 8 * L);
+                a12 = z;
+                a13.intoArray(kept, 9 * L);
+                a13 = z;
+                a14.intoArray(kept, 10 * L);
+                a14 = z;
+                a15.intoArray(kept, 11 * L);
+                a15 = z;
+                a20.intoArray(kept, 12 * L);
+                a20 = z;
+                a21.intoArray(kept, 13 * L);
+                a21 = z;
+                a22.intoArray(kept, 14 * L);
+                a22 = z;
+                a23.intoArray(kept, 15 * L);
+                a23 = z;
+                a24.intoArray(kept, 16 * L);
+                a24 = z;
+                a25.intoArray(kept, 17 * L);
+                a25 = z;
+                a30.intoArray(kept, 18 * L);
+                a30 = z;
+                a31.intoArray(kept, 19 * L);
+                a31 = z;
+                a32.intoArray(kept, 20 * L);
+                a32 = z;
+                a33.intoArray(kept, 21 * L);
+                a33 = z;
+                a34.intoArray(kept, 22 * L);
+                a34 = z;
+                a35.intoArray(kept, 23 * L);
+                a35 = z;
+            }
+        }
+        if (twoChains) {
+            a00 = FloatVector.fromArray(F, kept, 0 * L).add(a00);
+            a01 = FloatVector.fromArray(F, kept, 1 * L).add(a01);
+            a02 = FloatVector.fromArray(F, kept, 2 * L).add(a02);
+            a03 = FloatVector.fromArray(F, kept, 3 * L).add(a03);
+            a04 = FloatVector.fromArray(F, kept, 4 * L).add(a04);
+            a05 = FloatVector.fromArray(F, kept, 5 * L).add(a05);
+            a10 = FloatVector.fromArray(F, kept, 6 * L).add(a10);
+            a11 = FloatVector.fromArray(F, kept, 7 * L).add(a11);
+            a12 = FloatVector.fromArray(F, kept, 8 * L).add(a12);
+            a13 = FloatVector.fromArray(F, kept, 9 * L).add(a13);
+            a14 = FloatVector.fromArray(F, kept, 10 * L).add(a14);
+            a15 = FloatVector.fromArray(F, kept, 11 * L).add(a15);
+            a20 = FloatVector.fromArray(F, kept, 12 * L).add(a20);
+            a21 = FloatVector.fromArray(F, kept, 13 * L).add(a21);
+            a22 = FloatVector.fromArray(F, kept, 14 * L).add(a22);
+            a23 = FloatVector.fromArray(F, kept, 15 * L).add(a23);
+            a24 = FloatVector.fromArray(F, kept, 16 * L).add(a24);
+            a25 = FloatVector.fromArray(F, kept, 17 * L).add(a25);
+            a30 = FloatVector.fromArray(F, kept, 18 * L).add(a30);
+            a31 = FloatVector.fromArray(F, kept, 19 * L).add(a31);
+            a32 = FloatVector.fromArray(F, kept, 20 * L).add(a32);
+            a33 = FloatVector.fromArray(F, kept, 21 * L).add(a33);
+            a34 = FloatVector.fromArray(F, kept, 22 * L).add(a34);
+            a35 = FloatVector.fromArray(F, kept, 23 * L).add(a35);
         }
         a00 = a00.add(a00.rearrange(FOLD_HALF));
         a00 = a00.add(a00.rearrange(FOLD_QUARTER));

@@ -35,6 +35,14 @@ final class Q8_0Tensor extends SegmentTensor {
     @Override
     public void copyTo(long offset, float[] dst, int dstOffset, int n) {
         checkBlockRange(offset, dst, dstOffset, n);
-        WeightKernels.copyQ8_0(segment, offset / WeightKernels.QK, dst, dstOffset, n / WeightKernels.QK);
+        WeightKernels.copyQ8_0(segment, offset / WeightKernels.QK, dst, dstOffset, dstOffset + WeightKernels.L,
+                2 * WeightKernels.L, n / WeightKernels.QK);
+    }
+
+    @Override
+    void copyToTwoChains(long offset, float[] dst, int dstOffset, int n) {
+        checkBlockRange(offset, dst, dstOffset, n);
+        WeightKernels.copyQ8_0(segment, offset / WeightKernels.QK, dst, dstOffset, dstOffset + n / 2, WeightKernels.L,
+                n / WeightKernels.QK);
     }
 }

@@ -35,11 +35,13 @@ import jdk.incubator.vector.VectorSpecies;
  * scores) adds in one order that depends only on the number of elements: lane {@code j} of one vector
  * accumulator takes elements {@code j, j + L, j + 2L, ...} by fused multiply-add, in element order, the last
  * chunk padded with zeros; then {@link #sumLanes} folds the lanes by a fixed tree. Quantized weights are
- * dequantized to floats first, exactly as {@link FloatTensor#copyTo} does. So a result never depends on the
- * address of the weights, on the batch a row is part of, on the thread or on whether the JIT has compiled the
- * loop: prefix caching (a prompt's tail computed without its head) and continuous batching give the logits of a
- * plain run bit for bit. The price is one accumulator per output (decode stays bound by memory bandwidth;
- * prefill tiles reuse each loaded vector four times and stay compute-bound).
+ * dequantized to floats first, exactly as {@link FloatTensor#copyTo} does, and summed in two such chains, the
+ * even chunks in one and the odd chunks in another, added lane by lane before the fold ({@link #dotTwoChains}):
+ * with one chain a quantized decode waited on its own FMA latency. So a result never depends on the address of
+ * the weights, on the batch a row is part of, on the thread or on whether the JIT has compiled the loop: prefix
+ * caching (a prompt's tail computed without its head) and continuous batching give the logits of a plain run bit
+ * for bit. The price is one accumulator (two for quantized types) per output: decode cannot interleave rows
+ * within one sum, and prefill tiles must keep one or two accumulators per output in registers.
  *
  * <p><b>Vector loops.</b> Quantized types read whole 32-element blocks and dequantize inside the vector loop,
  * never into an inflated copy of the tensor; batched matmul dequantizes one tile of rows at a time into a small
@@ -230,88 +232,165 @@ final class WeightKernels {
 
     /**
      * Σ W[i]·x[xOffset + i] over {@code blocks} Q8_0 blocks starting at block {@code firstBlock}, in the canonical
-     * order: each weight is dequantized to {@code q · scale} exactly as {@link #copyQ8_0} does, then multiplied and
-     * added (ggml instead scales each block's sum, which is cheaper but would make decode disagree with prefill).
+     * order of the quantized types ({@link #dotTwoChains}): each weight is dequantized to {@code q · scale} exactly
+     * as {@link #copyQ8_0} does, then multiplied and added (ggml instead scales each block's sum, which is cheaper
+     * but would make decode disagree with prefill).
      */
     static float dotQ8_0(MemorySegment w, long firstBlock, float[] x, int xOffset, int blocks) {
         if (!QUANT_SIMD) {
             return dotScalar(GgmlType.Q8_0, w, firstBlock, x, xOffset, blocks);
         }
         final int blockBytes = GgmlType.Q8_0.blockBytes();
-        FloatVector acc = FloatVector.zero(F);
+        FloatVector even = FloatVector.zero(F);
+        FloatVector odd = FloatVector.zero(F);
         for (int k = 0; k < blocks; k++) {
             long o = (firstBlock + k) * blockBytes;
             FloatVector scale = FloatVector.broadcast(F, blockScale(w, o));
-            for (int j = 0; j < QK; j += L) {
+            int xo = xOffset + k * QK;
+            for (int j = 0; j < QK; j += 2 * L) {
                 ByteVector q = ByteVector.fromMemorySegment(B, w, o + Short.BYTES + j, LE);
-                FloatVector wv = ((FloatVector) q.convertShape(VectorOperators.B2F, F, 0)).mul(scale);
-                acc = wv.fma(FloatVector.fromArray(F, x, xOffset + k * QK + j), acc);
+                even = ((FloatVector) q.convertShape(VectorOperators.B2F, F, 0)).mul(scale)
+                        .fma(FloatVector.fromArray(F, x, xo + j), even);
+                q = ByteVector.fromMemorySegment(B, w, o + Short.BYTES + j + L, LE);
+                odd = ((FloatVector) q.convertShape(VectorOperators.B2F, F, 0)).mul(scale)
+                        .fma(FloatVector.fromArray(F, x, xo + j + L), odd);
             }
         }
-        return sumLanes(acc);
+        return sumLanes(even.add(odd));
     }
 
-    /** Dequantizes {@code blocks} Q8_0 blocks starting at block {@code firstBlock} into {@code dst}. */
-    static void copyQ8_0(MemorySegment w, long firstBlock, float[] dst, int dstOffset, int blocks) {
+    /**
+     * Dequantizes {@code blocks} Q8_0 blocks starting at block {@code firstBlock}: vector-sized chunk {@code c} of
+     * the range goes to {@code dst} at {@link #chunkStart chunkStart(c, evenBase, oddBase, step)}. With
+     * {@code (dstOffset, dstOffset + L, 2L)} the elements land in order; with {@code (dstOffset, dstOffset + n/2,
+     * L)} as the two chains of {@link #dotTwoChains}, each contiguous, which is how prefill multiplies them.
+     */
+    static void copyQ8_0(MemorySegment w, long firstBlock, float[] dst, int evenBase, int oddBase, int step,
+                         int blocks) {
         if (!QUANT_SIMD) {
-            copyScalar(GgmlType.Q8_0, w, firstBlock, dst, dstOffset, blocks);
+            copyScalar(GgmlType.Q8_0, w, firstBlock, dst, evenBase, oddBase, step, blocks);
             return;
         }
         final int blockBytes = GgmlType.Q8_0.blockBytes();
         for (int k = 0; k < blocks; k++) {
             long o = (firstBlock + k) * blockBytes;
             FloatVector scale = FloatVector.broadcast(F, blockScale(w, o));
-            for (int j = 0; j < QK; j += L) {
+            // Chunks 2p and 2p + 1 of the range, for each pair p of the block (one pair with 16-float vectors).
+            for (int j = 0, p = k * QK / (2 * L); j < QK; j += 2 * L, p++) {
                 ByteVector q = ByteVector.fromMemorySegment(B, w, o + Short.BYTES + j, LE);
-                ((FloatVector) q.convertShape(VectorOperators.B2F, F, 0)).mul(scale)
-                        .intoArray(dst, dstOffset + k * QK + j);
+                ((FloatVector) q.convertShape(VectorOperators.B2F, F, 0)).mul(scale).intoArray(dst, evenBase + p * step);
+                q = ByteVector.fromMemorySegment(B, w, o + Short.BYTES + j + L, LE);
+                ((FloatVector) q.convertShape(VectorOperators.B2F, F, 0)).mul(scale).intoArray(dst, oddBase + p * step);
             }
         }
     }
 
+    /** Where chunk {@code c} of a dequantized range goes: even chunks from {@code evenBase}, odd from {@code oddBase}. */
+    static int chunkStart(int c, int evenBase, int oddBase, int step) {
+        return ((c & 1) == 0 ? evenBase : oddBase) + (c >> 1) * step;
+    }
+
     /**
      * Σ W[i]·x[xOffset + i] over {@code blocks} Q4_0 blocks starting at block {@code firstBlock}, in the canonical
-     * order: weights dequantized to {@code (q - 8) · scale} exactly as {@link #copyQ4_0} does. Nibbles are split
-     * in 32-bit lanes, where shifts are native (x86 has no byte shift). The low nibbles (elements 0..15) are
-     * multiplied in first, then the high ones (16..31), reading the packed bytes twice: each vector goes straight
-     * into the accumulator, since vectors kept in an array are boxed on the heap, one allocation per chunk.
+     * order: weights dequantized to {@code (q - 8) · scale} exactly as {@link #copyQ4_0} does.
+     *
+     * <p>Where a float vector has 16 lanes (AVX-512), a nibble is dequantized by a table lookup: the block's 16
+     * possible values {@code (q - 8) · scale} are one vector, computed once per block, and each nibble selects its
+     * lane (one permute instead of a mask, a conversion, a subtraction and a multiplication per 16 weights; the
+     * same products, so the same bits). The packed bytes are widened to 32-bit lanes once: their low nibbles
+     * index the table directly ({@code selectFrom} wraps indices modulo 16) and their high nibbles after one
+     * shift. Vectors go straight into the accumulator, never into an array (C2 boxes vectors kept in arrays).
      */
     static float dotQ4_0(MemorySegment w, long firstBlock, float[] x, int xOffset, int blocks) {
         if (!QUANT_SIMD) {
             return dotScalar(GgmlType.Q4_0, w, firstBlock, x, xOffset, blocks);
         }
+        if (!Q4_LOOKUP) {
+            return dotQ4_0Arithmetic(w, firstBlock, x, xOffset, blocks);
+        }
+        final int blockBytes = GgmlType.Q4_0.blockBytes();
+        FloatVector even = FloatVector.zero(F);
+        FloatVector odd = FloatVector.zero(F);
+        for (int k = 0; k < blocks; k++) {
+            long o = (firstBlock + k) * blockBytes;
+            IntVector table = Q4_LEVELS.mul(blockScale(w, o)).reinterpretAsInts();
+            IntVector packed = (IntVector) ByteVector.fromMemorySegment(B, w, o + Short.BYTES, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            int xo = xOffset + k * QK;
+            even = packed.selectFrom(table).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xo), even);
+            odd = packed.lanewise(VectorOperators.LSHR, 4).selectFrom(table).reinterpretAsFloats()
+                    .fma(FloatVector.fromArray(F, x, xo + QK / 2), odd);
+        }
+        return sumLanes(even.add(odd));
+    }
+
+    /**
+     * Q4_0 dequantization by table needs the 16 nibble values in one vector: 16 float lanes. Narrower vectors
+     * dequantize arithmetically ({@link #dotQ4_0Arithmetic}), with the same products.
+     */
+    static final boolean Q4_LOOKUP = L == 16;
+    /** Lane {@code q} holds {@code q - 8}: a Q4_0 nibble's level before its block's scale. */
+    private static final FloatVector Q4_LEVELS = FloatVector.fromArray(F, q4Levels(), 0);
+
+    private static float[] q4Levels() {
+        float[] levels = new float[Math.max(L, 16)];
+        for (int q = 0; q < levels.length; q++) {
+            levels[q] = q - 8;
+        }
+        return levels;
+    }
+
+    /** {@link #dotQ4_0} for vectors of other than 16 floats: mask, convert, subtract 8, scale. */
+    private static float dotQ4_0Arithmetic(MemorySegment w, long firstBlock, float[] x, int xOffset, int blocks) {
         final int blockBytes = GgmlType.Q4_0.blockBytes();
         FloatVector eight = FloatVector.broadcast(F, 8f);
-        FloatVector acc = FloatVector.zero(F);
+        FloatVector even = FloatVector.zero(F);
+        FloatVector odd = FloatVector.zero(F);
         for (int k = 0; k < blocks; k++) {
             long o = (firstBlock + k) * blockBytes;
             FloatVector scale = FloatVector.broadcast(F, blockScale(w, o));
             int xo = xOffset + k * QK;
-            for (int j = 0; j < QK / 2; j += L) {
+            // Here L = 8: the low nibbles of bytes 0..7 and 8..15 are chunks 0 and 1 of the block, their high nibbles
+            // chunks 2 and 3; each chain takes its chunks in element order.
+            for (int j = 0; j < QK / 2; j += 2 * L) {
                 IntVector packed = (IntVector) ByteVector.fromMemorySegment(B, w, o + Short.BYTES + j, LE)
                         .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                FloatVector low = ((FloatVector) packed.and(0x0F).convertShape(VectorOperators.I2F, F, 0))
-                        .sub(eight).mul(scale);
-                acc = low.fma(FloatVector.fromArray(F, x, xo + j), acc);
-            }
-            for (int j = 0; j < QK / 2; j += L) {
-                IntVector packed = (IntVector) ByteVector.fromMemorySegment(B, w, o + Short.BYTES + j, LE)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                even = ((FloatVector) packed.and(0x0F).convertShape(VectorOperators.I2F, F, 0)).sub(eight).mul(scale)
+                        .fma(FloatVector.fromArray(F, x, xo + j), even);
                 FloatVector high = ((FloatVector) packed.lanewise(VectorOperators.LSHR, 4)
                         .convertShape(VectorOperators.I2F, F, 0)).sub(eight).mul(scale);
-                acc = high.fma(FloatVector.fromArray(F, x, xo + QK / 2 + j), acc);
+                packed = (IntVector) ByteVector.fromMemorySegment(B, w, o + Short.BYTES + j + L, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                odd = ((FloatVector) packed.and(0x0F).convertShape(VectorOperators.I2F, F, 0)).sub(eight).mul(scale)
+                        .fma(FloatVector.fromArray(F, x, xo + j + L), odd);
+                even = high.fma(FloatVector.fromArray(F, x, xo + QK / 2 + j), even);
+                odd = ((FloatVector) packed.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0))
+                        .sub(eight).mul(scale).fma(FloatVector.fromArray(F, x, xo + QK / 2 + j + L), odd);
             }
         }
-        return sumLanes(acc);
+        return sumLanes(even.add(odd));
     }
 
-    /** Dequantizes {@code blocks} Q4_0 blocks starting at block {@code firstBlock} into {@code dst}. */
-    static void copyQ4_0(MemorySegment w, long firstBlock, float[] dst, int dstOffset, int blocks) {
+    /** Dequantizes Q4_0 blocks, placing their chunks as {@link #copyQ8_0} does. */
+    static void copyQ4_0(MemorySegment w, long firstBlock, float[] dst, int evenBase, int oddBase, int step,
+                         int blocks) {
         if (!QUANT_SIMD) {
-            copyScalar(GgmlType.Q4_0, w, firstBlock, dst, dstOffset, blocks);
+            copyScalar(GgmlType.Q4_0, w, firstBlock, dst, evenBase, oddBase, step, blocks);
             return;
         }
         final int blockBytes = GgmlType.Q4_0.blockBytes();
+        if (Q4_LOOKUP) {
+            for (int k = 0; k < blocks; k++) { // chunks 2k (low nibbles) and 2k + 1 (high nibbles)
+                long o = (firstBlock + k) * blockBytes;
+                IntVector table = Q4_LEVELS.mul(blockScale(w, o)).reinterpretAsInts();
+                IntVector packed = (IntVector) ByteVector.fromMemorySegment(B, w, o + Short.BYTES, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                packed.selectFrom(table).reinterpretAsFloats().intoArray(dst, evenBase + k * step);
+                packed.lanewise(VectorOperators.LSHR, 4).selectFrom(table).reinterpretAsFloats()
+                        .intoArray(dst, oddBase + k * step);
+            }
+            return;
+        }
         FloatVector eight = FloatVector.broadcast(F, 8f);
         for (int k = 0; k < blocks; k++) {
             long o = (firstBlock + k) * blockBytes;
@@ -320,24 +399,62 @@ final class WeightKernels {
                 IntVector packed = (IntVector) ByteVector.fromMemorySegment(B, w, o + Short.BYTES + j, LE)
                         .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
                 ((FloatVector) packed.and(0x0F).convertShape(VectorOperators.I2F, F, 0)).sub(eight).mul(scale)
-                        .intoArray(dst, dstOffset + k * QK + j);
+                        .intoArray(dst, chunkStart((k * QK + j) / L, evenBase, oddBase, step));
                 ((FloatVector) packed.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0))
-                        .sub(eight).mul(scale).intoArray(dst, dstOffset + k * QK + QK / 2 + j);
+                        .sub(eight).mul(scale)
+                        .intoArray(dst, chunkStart((k * QK + QK / 2 + j) / L, evenBase, oddBase, step));
             }
         }
     }
 
-    /** Fallback for CPUs whose vectors are too narrow for the block kernels: dequantize, then the F32 order. */
+    /**
+     * The canonical order of the quantized types: Σ w[wOffset + i]·x[xOffset + i] over {@code n} elements, a
+     * multiple of 2L, taken by two chains. The even chunks of {@link #L} elements (0, 2, 4, ...) go into one vector
+     * accumulator and the odd chunks into another, each by fused multiply-add in element order; then the two
+     * accumulators are added lane by lane and folded by {@link #sumLanes}.
+     *
+     * <p>Why two: one accumulator makes a quantized dot wait on its own FMA latency (two dependent FMAs per
+     * block), and dequantizing is cheap enough that the wait, not the arithmetic or the memory, was what bound
+     * decode. Two chains run 1.4× faster per core. Prefill's register tile for quantized types keeps the same two
+     * accumulators per output (see {@link Matmul}), so decode and prefill still agree bit for bit.
+     */
+    static float dotTwoChains(float[] w, int wOffset, float[] x, int xOffset, int n) {
+        if (n % (2 * L) != 0) {
+            throw new IllegalArgumentException("two-chain dot of " + n + " elements: not a multiple of " + 2 * L);
+        }
+        FloatVector even = FloatVector.zero(F);
+        FloatVector odd = FloatVector.zero(F);
+        for (int i = 0; i < n; i += 2 * L) {
+            even = FloatVector.fromArray(F, w, wOffset + i).fma(FloatVector.fromArray(F, x, xOffset + i), even);
+            odd = FloatVector.fromArray(F, w, wOffset + i + L).fma(FloatVector.fromArray(F, x, xOffset + i + L), odd);
+        }
+        return sumLanes(even.add(odd));
+    }
+
+    /**
+     * Copies {@code n} floats (a multiple of 2L) from {@code src} to {@code dst} as the even vectors of {@link
+     * #L} floats followed by the odd ones: the two chains of {@link #dotTwoChains}, each
+     * contiguous.
+     */
+    static void splitChains(float[] src, int srcOffset, float[] dst, int dstOffset, int n) {
+        int half = n / 2;
+        for (int i = 0, j = 0; i < n; i += 2 * L, j += L) {
+            FloatVector.fromArray(F, src, srcOffset + i).intoArray(dst, dstOffset + j);
+            FloatVector.fromArray(F, src, srcOffset + i + L).intoArray(dst, dstOffset + half + j);
+        }
+    }
+
+    /** Fallback for CPUs whose vectors are too narrow for the block kernels: dequantize, then the two chains. */
     private static float dotScalar(GgmlType type, MemorySegment w, long firstBlock, float[] x, int xOffset,
                                    int blocks) {
         float[] weights = new float[blocks * QK];
-        copyScalar(type, w, firstBlock, weights, 0, blocks);
-        return VectorOps.dot(weights, 0, x, xOffset, weights.length);
+        copyScalar(type, w, firstBlock, weights, 0, L, 2 * L, blocks);
+        return dotTwoChains(weights, 0, x, xOffset, weights.length);
     }
 
-    /** Scalar dequantization of Q8_0 or Q4_0 blocks. */
-    private static void copyScalar(GgmlType type, MemorySegment w, long firstBlock, float[] dst, int dstOffset,
-                                   int blocks) {
+    /** Scalar dequantization of Q8_0 or Q4_0 blocks, placing their chunks as {@link #copyQ8_0} does. */
+    private static void copyScalar(GgmlType type, MemorySegment w, long firstBlock, float[] dst, int evenBase,
+                                   int oddBase, int step, int blocks) {
         for (int k = 0; k < blocks; k++) {
             long o = (firstBlock + k) * type.blockBytes();
             float scale = blockScale(w, o);
@@ -349,7 +466,8 @@ final class WeightKernels {
                     int packed = w.get(I8, o + Short.BYTES + j % (QK / 2)) & 0xFF;
                     q = (j < QK / 2 ? packed & 0x0F : packed >>> 4) - 8;
                 }
-                dst[dstOffset + k * QK + j] = q * scale;
+                int e = k * QK + j;
+                dst[chunkStart(e / L, evenBase, oddBase, step) + e % L] = q * scale;
             }
         }
     }

@@ -11,6 +11,7 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
  * Every sum is taken in the canonical order (see the notes of {@link WeightKernels}), so results are bit-identical
@@ -30,6 +31,11 @@ class CanonicalOrderTest {
         for (int i = n; i % L != 0; i++) {
             lanes[i % L] = Math.fma(0f, 0f, lanes[i % L]);
         }
+        return foldTree(lanes);
+    }
+
+    /** The fixed tree of {@code WeightKernels.sumLanes}: lane j plus lane j + h, for h = L/2 down to 1. */
+    private static float foldTree(float[] lanes) {
         for (int h = L / 2; h >= 1; h /= 2) {
             float[] folded = new float[L];
             for (int j = 0; j < L; j++) {
@@ -38,6 +44,36 @@ class CanonicalOrderTest {
             lanes = folded;
         }
         return lanes[0];
+    }
+
+    /**
+     * The canonical order of the quantized types written out: lane accumulators by fused multiply-add for the even
+     * chunks of L elements and for the odd ones, the two added lane by lane, then the tree.
+     */
+    static float canonicalTwoChainDot(float[] w, int wOffset, float[] x, int xOffset, int n) {
+        float[][] chains = new float[2][L];
+        for (int i = 0; i < n; i++) {
+            float[] lanes = chains[(i / L) % 2];
+            lanes[i % L] = Math.fma(w[wOffset + i], x[xOffset + i], lanes[i % L]);
+        }
+        float[] lanes = new float[L];
+        for (int j = 0; j < L; j++) {
+            lanes[j] = chains[0][j] + chains[1][j];
+        }
+        return foldTree(lanes);
+    }
+
+    @Test
+    void twoChainDotFollowsItsOrderBitForBit() {
+        Random random = new Random(5);
+        for (int n : new int[] {2 * L, 64, 320, 2048}) {
+            float[] a = TestData.floats(random, n + 5);
+            float[] b = TestData.floats(random, n + 3);
+            for (int rep = 0; rep < 200; rep++) {
+                assertEquals(canonicalTwoChainDot(a, 5, b, 3, n), WeightKernels.dotTwoChains(a, 5, b, 3, n), "n=" + n);
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> WeightKernels.dotTwoChains(new float[L], 0, new float[L], 0, L));
     }
 
     @Test
@@ -61,9 +97,32 @@ class CanonicalOrderTest {
             FloatTensor w = TestData.tensor(type, TestData.floats(random, n), arena);
             float[] weights = TestData.elements(w);
             float[] x = TestData.floats(random, n);
+            float expected = type.blockSize() == 1
+                    ? canonicalDot(weights, 0, x, 0, n)
+                    : canonicalTwoChainDot(weights, 0, x, 0, n);
             for (int rep = 0; rep < 100; rep++) {
-                assertEquals(canonicalDot(weights, 0, x, 0, n), w.dot(0, x, 0, n), type + " dot");
+                assertEquals(expected, w.dot(0, x, 0, n), type + " dot");
             }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(GgmlType.class)
+    void copyToTwoChainsPlacesTheEvenVectorsThenTheOddOnes(GgmlType type) {
+        Random random = new Random(6 + type.ordinal());
+        int n = 256;
+        try (Arena arena = Arena.ofConfined()) {
+            FloatTensor w = TestData.tensor(type, TestData.floats(random, 2 * n), arena);
+            float[] row = new float[n];
+            w.copyTo(n, row, 0, n);
+            float[] expected = new float[n + 3];
+            for (int i = 0; i < n; i++) {
+                int chunk = i / L;
+                expected[3 + (chunk % 2) * (n / 2) + (chunk / 2) * L + i % L] = row[i];
+            }
+            float[] split = new float[n + 3];
+            w.copyToTwoChains(n, split, 3, n);
+            assertArrayEquals(expected, split, type.toString());
         }
     }
 
