@@ -7,7 +7,7 @@ import java.lang.foreign.MemorySegment;
  * element {@code j} in its low nibble and element {@code j + 16} in its high nibble, and a nibble {@code q}
  * means {@code (q - 8) * d}, exactly as ggml lays it out.
  */
-final class Q4_0Tensor extends SegmentTensor {
+final class Q4_0Tensor extends BlockTensor {
 
     Q4_0Tensor(MemorySegment segment, long size) {
         super(segment, size);
@@ -30,22 +30,12 @@ final class Q4_0Tensor extends SegmentTensor {
     }
 
     @Override
-    public float dot(long offset, float[] x, int xOffset, int n) {
-        checkBlockRange(offset, x, xOffset, n);
-        return WeightKernels.dotQ4_0(segment, offset / WeightKernels.QK, x, xOffset, n / WeightKernels.QK);
+    float dotBlocks(long firstBlock, float[] x, int xOffset, int blocks) {
+        return WeightKernels.dotQ4_0(segment, firstBlock, x, xOffset, blocks);
     }
 
     @Override
-    public void copyTo(long offset, float[] dst, int dstOffset, int n) {
-        checkBlockRange(offset, dst, dstOffset, n);
-        WeightKernels.copyQ4_0(segment, offset / WeightKernels.QK, dst, dstOffset, dstOffset + WeightKernels.L,
-                2 * WeightKernels.L, n / WeightKernels.QK);
-    }
-
-    @Override
-    void copyToTwoChains(long offset, float[] dst, int dstOffset, int n) {
-        checkBlockRange(offset, dst, dstOffset, n);
-        WeightKernels.copyQ4_0(segment, offset / WeightKernels.QK, dst, dstOffset, dstOffset + n / 2, WeightKernels.L,
-                n / WeightKernels.QK);
+    void dequantize(long firstBlock, float[] dst, int evenBase, int oddBase, int step, int blocks) {
+        WeightKernels.copyQ4_0(segment, firstBlock, dst, evenBase, oddBase, step, blocks);
     }
 }

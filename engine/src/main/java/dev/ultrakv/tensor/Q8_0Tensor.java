@@ -6,7 +6,7 @@ import java.lang.foreign.MemorySegment;
  * Q8_0 blocks of 32 elements: a little-endian float16 scale {@code d}, then 32 signed bytes {@code q};
  * element {@code j} is {@code q[j] * d}.
  */
-final class Q8_0Tensor extends SegmentTensor {
+final class Q8_0Tensor extends BlockTensor {
 
     Q8_0Tensor(MemorySegment segment, long size) {
         super(segment, size);
@@ -27,22 +27,12 @@ final class Q8_0Tensor extends SegmentTensor {
     }
 
     @Override
-    public float dot(long offset, float[] x, int xOffset, int n) {
-        checkBlockRange(offset, x, xOffset, n);
-        return WeightKernels.dotQ8_0(segment, offset / WeightKernels.QK, x, xOffset, n / WeightKernels.QK);
+    float dotBlocks(long firstBlock, float[] x, int xOffset, int blocks) {
+        return WeightKernels.dotQ8_0(segment, firstBlock, x, xOffset, blocks);
     }
 
     @Override
-    public void copyTo(long offset, float[] dst, int dstOffset, int n) {
-        checkBlockRange(offset, dst, dstOffset, n);
-        WeightKernels.copyQ8_0(segment, offset / WeightKernels.QK, dst, dstOffset, dstOffset + WeightKernels.L,
-                2 * WeightKernels.L, n / WeightKernels.QK);
-    }
-
-    @Override
-    void copyToTwoChains(long offset, float[] dst, int dstOffset, int n) {
-        checkBlockRange(offset, dst, dstOffset, n);
-        WeightKernels.copyQ8_0(segment, offset / WeightKernels.QK, dst, dstOffset, dstOffset + n / 2, WeightKernels.L,
-                n / WeightKernels.QK);
+    void dequantize(long firstBlock, float[] dst, int evenBase, int oddBase, int step, int blocks) {
+        WeightKernels.copyQ8_0(segment, firstBlock, dst, evenBase, oddBase, step, blocks);
     }
 }

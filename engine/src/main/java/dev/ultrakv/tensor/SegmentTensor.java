@@ -5,7 +5,7 @@ import java.util.Objects;
 
 /** The state and argument checks shared by the tensors over a {@link MemorySegment}. */
 abstract sealed class SegmentTensor extends FloatTensor
-        permits F32Tensor, F16Tensor, BF16Tensor, Q8_0Tensor, Q4_0Tensor {
+        permits F32Tensor, F16Tensor, BF16Tensor, BlockTensor {
 
     final MemorySegment segment;
     private final long size;

@@ -1,0 +1,43 @@
+package dev.ultrakv.tensor;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A tensor of a quantized type: blocks of {@link WeightKernels#QK} elements, read and dequantized a whole block at a
+ * time. Its dot products follow the two-chain canonical order ({@link WeightKernels#dotTwoChains}); each type says
+ * how its blocks dequantize and multiply, and this class checks the ranges and places the dequantized chunks.
+ */
+abstract sealed class BlockTensor extends SegmentTensor permits Q8_0Tensor, Q4_0Tensor {
+
+    BlockTensor(MemorySegment segment, long size) {
+        super(segment, size);
+    }
+
+    /** Σ W[i]·x[xOffset + i] over {@code blocks} blocks from block {@code firstBlock}, in the two-chain order. */
+    abstract float dotBlocks(long firstBlock, float[] x, int xOffset, int blocks);
+
+    /**
+     * Dequantizes {@code blocks} blocks from block {@code firstBlock}; chunk {@code c} of {@link WeightKernels#L}
+     * elements goes to {@code dst} at {@link WeightKernels#chunkStart chunkStart(c, evenBase, oddBase, step)}.
+     */
+    abstract void dequantize(long firstBlock, float[] dst, int evenBase, int oddBase, int step, int blocks);
+
+    @Override
+    public final float dot(long offset, float[] x, int xOffset, int n) {
+        checkBlockRange(offset, x, xOffset, n);
+        return dotBlocks(offset / WeightKernels.QK, x, xOffset, n / WeightKernels.QK);
+    }
+
+    @Override
+    public final void copyTo(long offset, float[] dst, int dstOffset, int n) {
+        checkBlockRange(offset, dst, dstOffset, n);
+        dequantize(offset / WeightKernels.QK, dst, dstOffset, dstOffset + WeightKernels.L, 2 * WeightKernels.L,
+                n / WeightKernels.QK);
+    }
+
+    @Override
+    final void copyToTwoChains(long offset, float[] dst, int dstOffset, int n) {
+        checkBlockRange(offset, dst, dstOffset, n);
+        dequantize(offset / WeightKernels.QK, dst, dstOffset, dstOffset + n / 2, WeightKernels.L, n / WeightKernels.QK);
+    }
+}
