@@ -432,9 +432,8 @@ final class WeightKernels {
     }
 
     /**
-     * Copies {@code n} floats (a multiple of 2L) from {@code src} to {@code dst} as the even vectors of {@link
-     * #L} floats followed by the odd ones: the two chains of {@link #dotTwoChains}, each
-     * contiguous.
+     * Copies {@code n} floats (a multiple of 2L) from {@code src} to {@code dst} as the even vectors of {@link #L}
+     * floats followed by the odd ones: the two chains of {@link #dotTwoChains}, each contiguous.
      */
     static void splitChains(float[] src, int srcOffset, float[] dst, int dstOffset, int n) {
         int half = n / 2;

@@ -12,6 +12,7 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Every sum is taken in the canonical order (see the notes of {@link WeightKernels}), so results are bit-identical
@@ -73,7 +74,9 @@ class CanonicalOrderTest {
                 assertEquals(canonicalTwoChainDot(a, 5, b, 3, n), WeightKernels.dotTwoChains(a, 5, b, 3, n), "n=" + n);
             }
         }
-        assertThrows(IllegalArgumentException.class, () -> WeightKernels.dotTwoChains(new float[L], 0, new float[L], 0, L));
+        IllegalArgumentException odd = assertThrows(IllegalArgumentException.class,
+                () -> WeightKernels.dotTwoChains(new float[L], 0, new float[L], 0, L));
+        assertTrue(odd.getMessage().contains("not a multiple of " + 2 * L), odd.getMessage());
     }
 
     @Test
