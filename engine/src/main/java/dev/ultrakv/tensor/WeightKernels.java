@@ -278,14 +278,19 @@ final class WeightKernels {
             // Chunks 2p and 2p + 1 of the range, for each pair p of the block (one pair with 16-float vectors).
             for (int j = 0, p = k * QK / (2 * L); j < QK; j += 2 * L, p++) {
                 ByteVector q = ByteVector.fromMemorySegment(B, w, o + Short.BYTES + j, LE);
-                ((FloatVector) q.convertShape(VectorOperators.B2F, F, 0)).mul(scale).intoArray(dst, evenBase + p * step);
+                ((FloatVector) q.convertShape(VectorOperators.B2F, F, 0)).mul(scale)
+                        .intoArray(dst, evenBase + p * step);
                 q = ByteVector.fromMemorySegment(B, w, o + Short.BYTES + j + L, LE);
-                ((FloatVector) q.convertShape(VectorOperators.B2F, F, 0)).mul(scale).intoArray(dst, oddBase + p * step);
+                ((FloatVector) q.convertShape(VectorOperators.B2F, F, 0)).mul(scale)
+                        .intoArray(dst, oddBase + p * step);
             }
         }
     }
 
-    /** Where chunk {@code c} of a dequantized range goes: even chunks from {@code evenBase}, odd from {@code oddBase}. */
+    /**
+     * Where chunk {@code c} of a dequantized range goes: even chunks from {@code evenBase}, odd ones from
+     * {@code oddBase}, {@code step} apart.
+     */
     static int chunkStart(int c, int evenBase, int oddBase, int step) {
         return ((c & 1) == 0 ? evenBase : oddBase) + (c >> 1) * step;
     }
