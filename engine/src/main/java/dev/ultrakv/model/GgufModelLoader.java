@@ -71,6 +71,24 @@ public final class GgufModelLoader {
         }
     }
 
+    /**
+     * Reads only the tokenizer of a GGUF file: a model's, or a vocabulary-only file such as llama.cpp's
+     * {@code ggml-vocab-*.gguf}, which has no tensors.
+     *
+     * @throws ModelFormatException naming the file and the problem
+     */
+    public static Tokenizer loadTokenizer(Path file) {
+        try (GgufFile gguf = GgufFile.read(file)) {
+            return tokenizer(gguf);
+        } catch (IOException e) {
+            throw new ModelFormatException(file, "cannot be read: " + e.getMessage(), e);
+        } catch (ModelFormatException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new ModelFormatException(file, e.getMessage(), e);
+        }
+    }
+
     private static Tokenizer tokenizer(GgufFile g) {
         String model = g.getString("tokenizer.ggml.model");
         List<String> tokens = Arrays.asList(g.getStringArray("tokenizer.ggml.tokens"));

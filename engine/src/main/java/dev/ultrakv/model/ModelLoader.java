@@ -82,6 +82,23 @@ public final class ModelLoader {
         }
     }
 
+    /**
+     * Reads only the tokenizer a model file uses: from a GGUF file (a model or a vocabulary-only file), without
+     * mapping its tensors; for a llama2.c checkpoint, its {@code tokenizer.bin} (given, or beside it) with the
+     * vocabulary size the checkpoint's header gives.
+     *
+     * @throws ModelFormatException naming the file and the problem
+     */
+    public static Tokenizer loadTokenizer(Path modelFile, Path tokenizerFile) {
+        requireReadableFile(modelFile);
+        if (isGguf(modelFile)) {
+            return GgufModelLoader.loadTokenizer(modelFile);
+        }
+        try (LlamaModel model = load(modelFile, tokenizerFile)) {
+            return model.tokenizer();
+        }
+    }
+
     private static Path siblingTokenizer(Path modelFile) {
         Path parent = modelFile.toAbsolutePath().getParent();
         Path candidate = parent.resolve(LLAMA2C_TOKENIZER);

@@ -1,0 +1,122 @@
+package dev.ultrakv.cli;
+
+import dev.ultrakv.model.LlamaModel;
+import dev.ultrakv.model.ModelLoader;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Collectors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class TokenizeCommandTest {
+
+    @Test
+    void printsTheIdsAndPiecesOfTheEmbeddedTokenizer() {
+        int[] expected;
+        try (LlamaModel model = ModelLoader.loadEmbedded()) {
+            expected = model.tokenizer().encode("Once upon a time", true);
+        }
+        CliRun ids = CliRun.of("tokenize", "--text", "Once upon a time", "--ids");
+        assertEquals(0, ids.exitCode(), ids.err());
+        assertEquals(Arrays.stream(expected).mapToObj(Integer::toString).collect(Collectors.joining(", ", "[", "]")),
+                ids.out().strip());
+
+        CliRun pieces = CliRun.of("tokenize", "--text", "Once upon a time");
+        assertEquals(0, pieces.exitCode(), pieces.err());
+        List<String> lines = pieces.out().lines().toList();
+        assertEquals(expected.length, lines.size(), pieces.out());
+        // BOS prints nothing, so its vocabulary entry is shown (tok512's is "\n<s>\n"), escaped onto its line.
+        assertEquals(String.format("%6d -> '\\n<s>\\n'", expected[0]), lines.get(0));
+        // The pieces, joined, give back the text (SentencePiece's dummy prefix space dropped after BOS).
+        String joined = lines.stream().skip(1).map(l -> l.substring(l.indexOf("'") + 1, l.length() - 1))
+                .collect(Collectors.joining());
+        assertEquals("Once upon a time", joined);
+
+        CliRun noBos = CliRun.of("tokenize", "--text", "Once upon a time", "--ids", "--no-bos");
+        assertEquals(Arrays.stream(expected).skip(1).mapToObj(Integer::toString)
+                .collect(Collectors.joining(", ", "[", "]")), noBos.out().strip());
+    }
+
+    /** llama.cpp's own tokenizer test vectors for the Llama 1/2 SentencePiece vocabulary, through --file. */
+    @Test
+    void vocabularyOnlyGgufGivesLlamaCppsIds(@TempDir Path dir) throws Exception {
+        Path vocab = resource("vocab/ggml-vocab-llama-spm.gguf");
+        List<String> texts = testTexts(read("vocab/ggml-vocab-llama-spm.gguf.inp"));
+        List<String> expected = read("vocab/ggml-vocab-llama-spm.gguf.out").lines().toList();
+        assertEquals(expected.size(), texts.size());
+        for (int i = 0; i < texts.size(); i++) {
+            Path text = dir.resolve("text" + i + ".txt");
+            Files.writeString(text, texts.get(i), StandardCharsets.UTF_8);
+            CliRun run = CliRun.of("tokenize", "--model", vocab.toString(), "--file", text.toString(), "--ids",
+                    "--no-bos");
+            assertEquals(0, run.exitCode(), run.err());
+            String ids = run.out().strip();
+            String want = expected.get(i).isBlank() ? "[]"
+                    : "[" + String.join(", ", expected.get(i).strip().split(" ")) + "]";
+            assertEquals(want, ids, "text " + i + ": '" + texts.get(i) + "'");
+        }
+    }
+
+    @Test
+    void controlCharactersAreEscaped() {
+        assertEquals("a\\nb\\tc\\r\\u0001é", TokenizeCommand.escapeControls("a\nb\tc\r\u0001é"));
+    }
+
+    @Test
+    void badInputIsRefusedByName(@TempDir Path dir) throws IOException {
+        CliRun both = CliRun.of("tokenize", "--text", "a", "--file", "b.txt");
+        assertEquals(2, both.exitCode());
+        assertTrue(both.err().contains("mutually exclusive"), both.err());
+
+        CliRun neither = CliRun.of("tokenize");
+        assertEquals(2, neither.exitCode());
+        assertTrue(neither.err().contains("--text") && neither.err().contains("--file"), neither.err());
+
+        Path missing = dir.resolve("missing.txt");
+        CliRun noFile = CliRun.of("tokenize", "--file", missing.toString());
+        assertEquals(1, noFile.exitCode());
+        assertTrue(noFile.err().contains(missing.toString()) && noFile.err().contains("no such file"), noFile.err());
+
+        Path latin1 = dir.resolve("latin1.txt");
+        Files.write(latin1, new byte[] {'c', 'a', 'f', (byte) 0xE9});
+        CliRun notUtf8 = CliRun.of("tokenize", "--file", latin1.toString());
+        assertEquals(1, notUtf8.exitCode());
+        assertTrue(notUtf8.err().contains("not valid UTF-8"), notUtf8.err());
+
+        Path notGguf = dir.resolve("vocab.gguf");
+        Files.writeString(notGguf, "GGUF but not really");
+        CliRun broken = CliRun.of("tokenize", "--model", notGguf.toString(), "--text", "a");
+        assertEquals(1, broken.exitCode());
+        assertTrue(broken.err().contains(notGguf.toString()), broken.err());
+    }
+
+    /** The texts of a llama.cpp {@code .inp} file: each ends with a newline and a line holding only the marker. */
+    private static List<String> testTexts(String inp) {
+        List<String> texts = new ArrayList<>(Arrays.asList(inp.split("\n__ggml_vocab_test__\n", -1)));
+        if (texts.getLast().isEmpty()) {
+            texts.removeLast();
+        }
+        return texts;
+    }
+
+    private static Path resource(String name) throws URISyntaxException {
+        return Path.of(TokenizeCommandTest.class.getClassLoader().getResource(name).toURI());
+    }
+
+    private static String read(String name) throws IOException {
+        try (InputStream in = TokenizeCommandTest.class.getClassLoader().getResourceAsStream(name)) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+}
