@@ -4,6 +4,8 @@ import dev.ultrakv.model.LlamaModel;
 import dev.ultrakv.model.ModelLoader;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -48,12 +50,17 @@ class TokenizeCommandTest {
                 .collect(Collectors.joining(", ", "[", "]")), noBos.out().strip());
     }
 
-    /** llama.cpp's own tokenizer test vectors for the Llama 1/2 SentencePiece vocabulary, through --file. */
-    @Test
-    void vocabularyOnlyGgufGivesLlamaCppsIds(@TempDir Path dir) throws Exception {
-        Path vocab = resource("vocab/ggml-vocab-llama-spm.gguf");
-        List<String> texts = testTexts(read("vocab/ggml-vocab-llama-spm.gguf.inp"));
-        List<String> expected = read("vocab/ggml-vocab-llama-spm.gguf.out").lines().toList();
+    /**
+     * llama.cpp's own tokenizer test vectors, through --file: the Llama 1/2 SentencePiece vocabulary and GPT-2's
+     * byte-level BPE.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"llama-spm", "gpt-2"})
+    void vocabularyOnlyGgufGivesLlamaCppsIds(String name, @TempDir Path dir) throws Exception {
+        String file = "vocab/ggml-vocab-" + name + ".gguf";
+        Path vocab = resource(file);
+        List<String> texts = testTexts(read(file + ".inp"));
+        List<String> expected = read(file + ".out").lines().toList();
         assertEquals(expected.size(), texts.size());
         for (int i = 0; i < texts.size(); i++) {
             Path text = dir.resolve("text" + i + ".txt");
