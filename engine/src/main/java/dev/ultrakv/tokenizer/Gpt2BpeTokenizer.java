@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -65,7 +66,7 @@ public final class Gpt2BpeTokenizer implements Tokenizer {
      * arrays and the BOS and EOS ids.
      *
      * @throws TokenizerFormatException if the arrays disagree in length, an id is out of range, a merge is not two
-     *                                  pieces separated by a space, or a byte's stand-in character is no token
+     *                                  pieces separated by a space
      */
     public static Gpt2BpeTokenizer fromGguf(List<String> tokens, List<String> merges, int[] tokenTypes,
                                             int bos, int eos) {
@@ -89,14 +90,12 @@ public final class Gpt2BpeTokenizer implements Tokenizer {
             types[id] = TokenType.ofToken(tokenTypes[id], id, source);
             symbolIds.putIfAbsent(pieces[id], id);
         }
+        // Some vocabularies (StarCoder's) lack the tokens of a few bytes, as llama.cpp allows: such a byte is a
+        // symbol outside the vocabulary, which merges may still use; a text that leaves one unmerged cannot be
+        // encoded and is refused then (see encode).
         int[] byteSymbol = new int[BYTE_COUNT];
         for (int b = 0; b < BYTE_COUNT; b++) {
-            Integer id = symbolIds.get(String.valueOf(BYTE_TO_CHAR[b]));
-            if (id == null) {
-                throw new TokenizerFormatException(source + ": no token for byte " + b + " (\"" + BYTE_TO_CHAR[b]
-                        + "\"); byte-level BPE needs all 256");
-            }
-            byteSymbol[b] = id;
+            byteSymbol[b] = intern(String.valueOf(BYTE_TO_CHAR[b]), symbolIds, symbolText);
         }
         Map<Long, PairMerger.Merge> mergeByPair = HashMap.newHashMap(merges.size());
         for (int rank = 0; rank < merges.size(); rank++) {
@@ -160,7 +159,13 @@ public final class Gpt2BpeTokenizer implements Tokenizer {
                 } else {
                     // A merge product that is not a token (a broken vocabulary): spell it with byte tokens.
                     for (char c : symbolText[symbol].toCharArray()) {
-                        out.add(byteSymbol[CHAR_TO_BYTE[c]]);
+                        int byteToken = byteSymbol[CHAR_TO_BYTE[c]];
+                        if (byteToken >= pieces.length) {
+                            throw new IllegalArgumentException(String.format(Locale.ROOT,
+                                    "this vocabulary has no token for byte 0x%02X, which the text holds in the word"
+                                            + " at character %d", CHAR_TO_BYTE[c], matcher.start()));
+                        }
+                        out.add(byteToken);
                     }
                 }
             }

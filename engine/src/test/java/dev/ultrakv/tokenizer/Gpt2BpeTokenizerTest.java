@@ -157,12 +157,34 @@ class Gpt2BpeTokenizerTest {
         }
     }
 
+    /** As llama.cpp: a vocabulary may lack byte tokens; a text that needs one is refused, naming the byte. */
     @Test
-    void missingByteToken_isRejected() {
-        List<String> tokens = List.of("a", "b");
-        TokenizerFormatException e = assertThrows(TokenizerFormatException.class,
-                () -> Gpt2BpeTokenizer.fromGguf(tokens, List.of(), new int[] {1, 1}, 0, 1));
-        assertTrue(e.getMessage().contains("no token for byte 0"), e.getMessage());
+    void missingByteToken_isRefusedWhenATextNeedsIt() {
+        Gpt2BpeTokenizer tok = Gpt2BpeTokenizer.fromGguf(List.of("a", "b", "ab"), List.of("a b"), new int[] {1, 1, 1},
+                0, 1);
+        assertArrayEquals(new int[] {2, 0}, tok.encode("aba", false));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> tok.encode("ab c", false));
+        assertTrue(e.getMessage().contains("byte 0x20") && e.getMessage().contains("character 2"), e.getMessage());
+    }
+
+    /** A vocabulary without the bytes UTF-8 never holds (StarCoder lacks 0xC0): it encodes every text. */
+    @Test
+    void bytesUtf8NeverHoldsMayBeMissing() {
+        List<String> tokens = new ArrayList<>();
+        for (int b = 0; b < 256; b++) {
+            if (b != 0xC0 && b != 0xC1 && b < 0xF5) {
+                tokens.add(standIn(b));
+            }
+        }
+        int[] types = new int[tokens.size()];
+        java.util.Arrays.fill(types, TokenType.NORMAL.ggufCode());
+        Gpt2BpeTokenizer tok = Gpt2BpeTokenizer.fromGguf(tokens, List.of("Ġ t"), types, 0, 0);
+        String text = "a tü € 😀 \u0000";
+        int[] ids = tok.encode(text, false);
+        for (int id : ids) {
+            assertTrue(id >= 0 && id < tokens.size(), "id " + id);
+        }
+        assertEquals(text, new String(print(tok, ids), StandardCharsets.UTF_8));
     }
 
     @Test
