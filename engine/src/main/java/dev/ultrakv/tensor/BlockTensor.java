@@ -35,7 +35,11 @@ abstract sealed class BlockTensor extends SegmentTensor permits Q8_0Tensor, Q4_0
                 n / WeightKernels.QK);
     }
 
-    @Override
+    /**
+     * Copies elements {@code [offset, offset + n)} as the two chains of {@link WeightKernels#dotTwoChains}: the even
+     * vectors' elements at {@code dstOffset}, the odd ones' at {@code dstOffset + n / 2}, dequantized straight into
+     * place. Prefill multiplies quantized rows laid out this way.
+     */
     final void copyToTwoChains(long offset, float[] dst, int dstOffset, int n) {
         checkBlockRange(offset, dst, dstOffset, n);
         dequantize(offset / WeightKernels.QK, dst, dstOffset, dstOffset + n / 2, WeightKernels.L, n / WeightKernels.QK);

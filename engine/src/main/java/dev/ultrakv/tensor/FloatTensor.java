@@ -32,16 +32,4 @@ public abstract class FloatTensor {
 
     /** Copies elements {@code [offset, offset + n)} as floats into {@code dst[dstOffset, dstOffset + n)}. */
     public abstract void copyTo(long offset, float[] dst, int dstOffset, int n);
-
-    /**
-     * Copies elements {@code [offset, offset + n)} ({@code n} a multiple of twice the float vector length) as the
-     * two chains of the quantized types' canonical order: the even vectors' elements at {@code dstOffset}, the odd
-     * ones' at {@code dstOffset + n / 2}. Prefill multiplies quantized rows laid out this way; the quantized types
-     * dequantize straight into place.
-     */
-    void copyToTwoChains(long offset, float[] dst, int dstOffset, int n) {
-        float[] row = new float[n];
-        copyTo(offset, row, 0, n);
-        WeightKernels.splitChains(row, 0, dst, dstOffset, n);
-    }
 }

@@ -105,7 +105,8 @@ public final class Matmul {
         // (WeightKernels.dotTwoChains): their rows and activations are laid out as the even vectors, then the odd
         // ones, and the tile passes over each half, adding the first half's accumulators to the second's before
         // folding them, so that each output takes exactly decode's sum.
-        boolean twoChains = w.type().blockSize() > 1;
+        BlockTensor blocks = w instanceof BlockTensor b ? b : null;
+        boolean twoChains = blocks != null;
         int stride = roundUp(cols, L);
         int paddedBatch = roundUp(batch, TILE_BATCH);
         float[] xs = scratch(BATCH_SCRATCH, paddedBatch * stride);
@@ -139,7 +140,7 @@ public final class Matmul {
                         if (i >= valid) {
                             Arrays.fill(ws, i * stride, (i + 1) * stride, 0f);
                         } else if (twoChains) {
-                            w.copyToTwoChains((long) (r0 + i) * cols, ws, i * stride, cols);
+                            blocks.copyToTwoChains((long) (r0 + i) * cols, ws, i * stride, cols);
                         } else {
                             w.copyTo((long) (r0 + i) * cols, ws, i * stride, cols);
                             Arrays.fill(ws, i * stride + cols, (i + 1) * stride, 0f);

@@ -4,10 +4,13 @@ import jdk.incubator.vector.FloatVector;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import java.util.Random;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -109,13 +112,22 @@ class CanonicalOrderTest {
         }
     }
 
+    /** The quantized types: those stored in blocks. */
+    static Stream<GgmlType> blockTypes() {
+        return Arrays.stream(GgmlType.values()).filter(t -> t.blockSize() > 1);
+    }
+
+    /**
+     * The two-chain layout written out (even vectors of L elements, then odd ones), against both places that produce
+     * it: a quantized tensor dequantizing into place, and the activations' split.
+     */
     @ParameterizedTest
-    @EnumSource(GgmlType.class)
+    @MethodSource("blockTypes")
     void copyToTwoChainsPlacesTheEvenVectorsThenTheOddOnes(GgmlType type) {
         Random random = new Random(6 + type.ordinal());
         int n = 256;
         try (Arena arena = Arena.ofConfined()) {
-            FloatTensor w = TestData.tensor(type, TestData.floats(random, 2 * n), arena);
+            BlockTensor w = (BlockTensor) TestData.tensor(type, TestData.floats(random, 2 * n), arena);
             float[] row = new float[n];
             w.copyTo(n, row, 0, n);
             float[] expected = new float[n + 3];
@@ -126,6 +138,9 @@ class CanonicalOrderTest {
             float[] split = new float[n + 3];
             w.copyToTwoChains(n, split, 3, n);
             assertArrayEquals(expected, split, type.toString());
+            float[] activations = new float[n + 3];
+            WeightKernels.splitChains(row, 0, activations, 3, n);
+            assertArrayEquals(expected, activations, type + " as activations");
         }
     }
 
