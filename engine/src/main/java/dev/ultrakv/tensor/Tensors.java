@@ -37,6 +37,8 @@ public final class Tensors {
             case BF16 -> new BF16Tensor(segment, elements);
             case Q8_0 -> new Q8_0Tensor(segment, elements);
             case Q4_0 -> new Q4_0Tensor(segment, elements);
+            case Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K ->
+                    throw new IllegalArgumentException(type + " tensors cannot be read yet");
         };
     }
 }

@@ -38,7 +38,8 @@ class SyntheticModelInferenceTest {
     }
 
     @ParameterizedTest
-    @EnumSource(GgmlType.class)
+    // The types TensorEncoder writes today; SyntheticModel encodes its weights with it.
+    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0"})
     void modelWrittenAsGgufAndReadBackGivesBitIdenticalLogits(GgmlType type) throws IOException {
         Path file = dir.resolve("model.gguf");
         SyntheticModel.write(SHAPE, type, SEED, file);

@@ -10,7 +10,7 @@ import java.util.Random;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * {@link Matmul} of every type against a double-precision product in {@link ScalarKernels}, on seeded random
@@ -28,7 +28,7 @@ class MatmulTest {
 
     /** Matmul of every type against a double-precision product of the tensor's own elements. */
     @ParameterizedTest
-    @EnumSource(GgmlType.class)
+    @MethodSource("dev.ultrakv.tensor.TestData#encodableTypes")
     void matmul_matchesScalar_atOddShapes(GgmlType type) {
         Random random = new Random(8 + type.ordinal());
         int[] colsList = type.blockSize() == 1 ? new int[] {1, 5, 17, 33, 100, 257} : new int[] {32, 96, 160, 224};
@@ -50,7 +50,7 @@ class MatmulTest {
      * blocks.
      */
     @ParameterizedTest
-    @EnumSource(GgmlType.class)
+    @MethodSource("dev.ultrakv.tensor.TestData#encodableTypes")
     void matmul_matchesScalar_whenParallelAndBlocked(GgmlType type) {
         Random random = new Random(20 + type.ordinal());
         int cols = type.blockSize() == 1 ? 775 : 768;

@@ -1,7 +1,10 @@
 package dev.ultrakv.tensor;
 
 import java.lang.foreign.Arena;
+import java.util.EnumSet;
 import java.util.Random;
+import java.util.Set;
+import java.util.stream.Stream;
 
 /** Seeded random inputs for the kernel tests. */
 final class TestData {
@@ -19,6 +22,18 @@ final class TestData {
             a[i] = random.nextFloat() * 2 - 1;
         }
         return a;
+    }
+
+    /**
+     * The types {@link TensorEncoder} writes today; tests that encode floats run over these. The other types'
+     * tests build their tensors from raw blocks.
+     */
+    static final Set<GgmlType> ENCODABLE = EnumSet.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0,
+            GgmlType.Q4_0);
+
+    /** {@link #ENCODABLE}, as a parameter source. */
+    static Stream<GgmlType> encodableTypes() {
+        return ENCODABLE.stream();
     }
 
     /** A tensor of {@code values} encoded as {@code type} in {@code arena}. */

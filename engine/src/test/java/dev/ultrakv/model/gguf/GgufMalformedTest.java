@@ -21,7 +21,7 @@ class GgufMalformedTest {
 
     private static final int F32 = 0;
     private static final int Q8_0 = 8;
-    private static final int Q4_K = 12;
+    private static final int IQ2_XXS = 16;
     private static final int UINT32 = 4;
     private static final int STRING = 8;
     private static final int ARRAY = 9;
@@ -226,9 +226,10 @@ class GgufMalformedTest {
 
     @Test
     void unsupportedTensorType() throws IOException {
-        byte[] b = new Raw().header(3, 1, 0).tensor("blk.0.ffn_down.weight", Q4_K, 0, 256, 4).data(1024).bytes();
-        rejects(b, "tensor 'blk.0.ffn_down.weight' has GGML type Q4_K (id 12), which UltraKV does not support"
-                + " (supported: F32 (0), F16 (1), Q4_0 (2), Q8_0 (8), BF16 (30))");
+        byte[] b = new Raw().header(3, 1, 0).tensor("blk.0.ffn_down.weight", IQ2_XXS, 0, 256, 4).data(1024).bytes();
+        rejects(b, "tensor 'blk.0.ffn_down.weight' has GGML type IQ2_XXS (id 16), which UltraKV does not support"
+                + " (supported: F32 (0), F16 (1), Q4_0 (2), Q4_1 (3), Q5_0 (6), Q5_1 (7), Q8_0 (8), Q2_K (10),"
+                + " Q3_K (11), Q4_K (12), Q5_K (13), Q6_K (14), BF16 (30))");
         byte[] unknown = new Raw().header(3, 1, 0).tensor("t", 1000, 0, 8).data(32).bytes();
         rejects(unknown, "tensor 't' has GGML type id 1000, which UltraKV does not support");
     }

@@ -35,7 +35,8 @@ class SyntheticModelTest {
     Path dir;
 
     @ParameterizedTest
-    @EnumSource(GgmlType.class)
+    // The types TensorEncoder writes today; SyntheticModel encodes its weights with it.
+    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0"})
     void writtenThenRead_hasIdenticalMetadataAndTensorBytes(GgmlType dtype) throws IOException {
         Path p = dir.resolve("tiny.gguf");
         try (GgufFile made = SyntheticModel.create(SyntheticShape.TEST_TINY, dtype, SEED)) {
@@ -58,7 +59,8 @@ class SyntheticModelTest {
     }
 
     @ParameterizedTest
-    @EnumSource(GgmlType.class)
+    // The types TensorEncoder writes today; SyntheticModel encodes its weights with it.
+    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0"})
     void streamingWrite_equalsInMemoryWrite(GgmlType dtype) throws IOException {
         for (SyntheticShape shape : List.of(SyntheticShape.TEST_TINY, SyntheticShape.TEST_SMALL)) {
             Path streamed = dir.resolve("streamed.gguf");
