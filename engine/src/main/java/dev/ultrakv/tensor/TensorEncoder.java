@@ -3,6 +3,7 @@ package dev.ultrakv.tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.Objects;
 
 /**
@@ -16,6 +17,11 @@ import java.util.Objects;
  *       {@code x * (1 / d)}, halves away from zero), {@code d} stored as float16.</li>
  *   <li>Q4_0: {@code quantize_row_q4_0_ref}: {@code max} is the element of largest magnitude with its sign,
  *       {@code d = max / -8}, {@code q = min(15, (int8) (x / d + 8.5))}.</li>
+ *   <li>Q5_0: as Q4_0 with 5 bits: {@code d = max / -16}, {@code q = min(31, (int8) (x / d + 16.5))}, the fifth
+ *       bits gathered in a 32-bit word.</li>
+ *   <li>Q4_1 and Q5_1: {@code d = (max - min) / 15} (or 31), {@code m = min}, {@code q = (x - min) / d + 0.5}
+ *       truncated (Q4_1 also capped at 15).</li>
+ *   <li>Q2_K to Q6_K: {@code quantize_row_q*_K_ref}, see {@link KQuantEncoder}.</li>
  * </ul>
  */
 public final class TensorEncoder {
@@ -28,9 +34,16 @@ public final class TensorEncoder {
     private static final float Q4_BIAS = 8.5f;
     /** Largest Q4_0 nibble. */
     private static final int Q4_TOP = 15;
+    /** Q5_0 maps the block's value of largest magnitude to -16, the end of the 5-bit range [-16, 15]. */
+    private static final float Q5_MAX_TO = -16f;
+    /** Q5_0 offset: value + 16, plus 0.5 to round the truncating conversion. */
+    private static final float Q5_BIAS = 16.5f;
+    /** Largest 5-bit value. */
+    private static final int Q5_TOP = 31;
 
     private static final ValueLayout.OfFloat F32_LE = WeightKernels.F32_LE;
     private static final ValueLayout.OfShort I16_LE = WeightKernels.I16_LE;
+    private static final ValueLayout.OfInt I32_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private TensorEncoder() {
     }
@@ -61,16 +74,30 @@ public final class TensorEncoder {
                     dst.set(I16_LE, dstOffset + 2L * i, floatToBFloat16(src[i]));
                 }
             }
-            case Q8_0 -> {
+            case Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 -> {
                 for (int b = 0; b < src.length / WeightKernels.QK; b++) {
-                    encodeQ8_0Block(src, b * WeightKernels.QK, dst, dstOffset + (long) b * type.blockBytes());
+                    encodeLegacyBlock(type, src, b * WeightKernels.QK, dst, dstOffset + (long) b * type.blockBytes());
                 }
             }
-            case Q4_0 -> {
-                for (int b = 0; b < src.length / WeightKernels.QK; b++) {
-                    encodeQ4_0Block(src, b * WeightKernels.QK, dst, dstOffset + (long) b * type.blockBytes());
+            case Q2_K, Q3_K, Q4_K, Q5_K, Q6_K -> {
+                byte[] block = new byte[type.blockBytes()];
+                for (int b = 0; b < src.length / KQuantEncoder.QK_K; b++) {
+                    KQuantEncoder.encodeBlock(type, src, b * KQuantEncoder.QK_K, block);
+                    MemorySegment.copy(block, 0, dst, ValueLayout.JAVA_BYTE, dstOffset + (long) b * block.length,
+                            block.length);
                 }
             }
+        }
+    }
+
+    private static void encodeLegacyBlock(GgmlType type, float[] src, int from, MemorySegment dst, long at) {
+        switch (type) {
+            case Q8_0 -> encodeQ8_0Block(src, from, dst, at);
+            case Q4_0 -> encodeQ4_0Block(src, from, dst, at);
+            case Q4_1 -> encodeQ4_1Block(src, from, dst, at);
+            case Q5_0 -> encodeQ5_0Block(src, from, dst, at);
+            case Q5_1 -> encodeQ5_1Block(src, from, dst, at);
+            default -> throw new IllegalArgumentException(type + " has no blocks of 32");
         }
     }
 
@@ -122,6 +149,83 @@ public final class TensorEncoder {
             int hi = Math.min(Q4_TOP, (byte) (int) (src[from + half + j] * id + Q4_BIAS));
             dst.set(ValueLayout.JAVA_BYTE, at + Short.BYTES + j, (byte) (lo | hi << 4));
         }
+    }
+
+    private static void encodeQ4_1Block(float[] src, int from, MemorySegment dst, long at) {
+        float min = Float.MAX_VALUE;
+        float max = -Float.MAX_VALUE;
+        for (int j = 0; j < WeightKernels.QK; j++) {
+            float v = src[from + j];
+            if (v < min) {
+                min = v;
+            }
+            if (v > max) {
+                max = v;
+            }
+        }
+        float d = (max - min) / Q4_TOP;
+        float id = d != 0f ? 1.0f / d : 0.0f;
+        dst.set(I16_LE, at, Float.floatToFloat16(d));
+        dst.set(I16_LE, at + 2, Float.floatToFloat16(min));
+        int half = WeightKernels.QK / 2;
+        for (int j = 0; j < half; j++) {
+            int lo = Math.min(Q4_TOP, (byte) (int) ((src[from + j] - min) * id + 0.5f));
+            int hi = Math.min(Q4_TOP, (byte) (int) ((src[from + half + j] - min) * id + 0.5f));
+            dst.set(ValueLayout.JAVA_BYTE, at + 4 + j, (byte) (lo | hi << 4));
+        }
+    }
+
+    private static void encodeQ5_0Block(float[] src, int from, MemorySegment dst, long at) {
+        float amax = 0f;
+        float max = 0f;
+        for (int j = 0; j < WeightKernels.QK; j++) {
+            float v = src[from + j];
+            if (amax < Math.abs(v)) {
+                amax = Math.abs(v);
+                max = v;
+            }
+        }
+        float d = max / Q5_MAX_TO;
+        float id = d != 0f ? 1.0f / d : 0.0f;
+        dst.set(I16_LE, at, Float.floatToFloat16(d));
+        int half = WeightKernels.QK / 2;
+        int qh = 0;
+        for (int j = 0; j < half; j++) {
+            int lo = Math.min(Q5_TOP, (byte) (int) (src[from + j] * id + Q5_BIAS)) & 0xFF;
+            int hi = Math.min(Q5_TOP, (byte) (int) (src[from + half + j] * id + Q5_BIAS)) & 0xFF;
+            dst.set(ValueLayout.JAVA_BYTE, at + 6 + j, (byte) ((lo & 0xF) | (hi & 0xF) << 4));
+            qh |= ((lo & 0x10) >> 4) << j;
+            qh |= ((hi & 0x10) >> 4) << (j + half);
+        }
+        dst.set(I32_LE, at + 2, qh);
+    }
+
+    private static void encodeQ5_1Block(float[] src, int from, MemorySegment dst, long at) {
+        float min = Float.MAX_VALUE;
+        float max = -Float.MAX_VALUE;
+        for (int j = 0; j < WeightKernels.QK; j++) {
+            float v = src[from + j];
+            if (v < min) {
+                min = v;
+            }
+            if (v > max) {
+                max = v;
+            }
+        }
+        float d = (max - min) / Q5_TOP;
+        float id = d != 0f ? 1.0f / d : 0.0f;
+        dst.set(I16_LE, at, Float.floatToFloat16(d));
+        dst.set(I16_LE, at + 2, Float.floatToFloat16(min));
+        int half = WeightKernels.QK / 2;
+        int qh = 0;
+        for (int j = 0; j < half; j++) {
+            int lo = (int) ((src[from + j] - min) * id + 0.5f) & 0xFF;
+            int hi = (int) ((src[from + half + j] - min) * id + 0.5f) & 0xFF;
+            dst.set(ValueLayout.JAVA_BYTE, at + 8 + j, (byte) ((lo & 0xF) | (hi & 0xF) << 4));
+            qh |= ((lo & 0x10) >> 4) << j;
+            qh |= ((hi & 0x10) >> 4) << (j + half);
+        }
+        dst.set(I32_LE, at + 4, qh);
     }
 
     /** C's {@code roundf}: to nearest, halves away from zero. */
