@@ -3,11 +3,12 @@ package dev.ultrakv.tensor;
 import java.lang.foreign.MemorySegment;
 
 /**
- * A tensor of a quantized type: blocks of {@link WeightKernels#QK} elements, read and dequantized a whole block at a
- * time. Its dot products follow the two-chain canonical order ({@link WeightKernels#dotTwoChains}); each type says
- * how its blocks dequantize and multiply, and this class checks the ranges and places the dequantized chunks.
+ * A tensor of a quantized type: blocks of {@link GgmlType#blockSize()} elements (32, or 256 for the K-quants'
+ * super-blocks), read and dequantized a whole block at a time. Its dot products follow the two-chain canonical
+ * order ({@link WeightKernels#dotTwoChains}); each type says how its blocks dequantize and multiply, and this class
+ * checks the ranges and places the dequantized chunks.
  */
-abstract sealed class BlockTensor extends SegmentTensor permits Q8_0Tensor, Q4_0Tensor {
+abstract sealed class BlockTensor extends SegmentTensor permits Q8_0Tensor, Q4_0Tensor, AffineBlockTensor {
 
     BlockTensor(MemorySegment segment, long size) {
         super(segment, size);
@@ -25,14 +26,15 @@ abstract sealed class BlockTensor extends SegmentTensor permits Q8_0Tensor, Q4_0
     @Override
     public final float dot(long offset, float[] x, int xOffset, int n) {
         checkBlockRange(offset, x, xOffset, n);
-        return dotBlocks(offset / WeightKernels.QK, x, xOffset, n / WeightKernels.QK);
+        int block = type().blockSize();
+        return dotBlocks(offset / block, x, xOffset, n / block);
     }
 
     @Override
     public final void copyTo(long offset, float[] dst, int dstOffset, int n) {
         checkBlockRange(offset, dst, dstOffset, n);
-        dequantize(offset / WeightKernels.QK, dst, dstOffset, dstOffset + WeightKernels.L, 2 * WeightKernels.L,
-                n / WeightKernels.QK);
+        int block = type().blockSize();
+        dequantize(offset / block, dst, dstOffset, dstOffset + WeightKernels.L, 2 * WeightKernels.L, n / block);
     }
 
     /**
@@ -42,6 +44,7 @@ abstract sealed class BlockTensor extends SegmentTensor permits Q8_0Tensor, Q4_0
      */
     final void copyToTwoChains(long offset, float[] dst, int dstOffset, int n) {
         checkBlockRange(offset, dst, dstOffset, n);
-        dequantize(offset / WeightKernels.QK, dst, dstOffset, dstOffset + n / 2, WeightKernels.L, n / WeightKernels.QK);
+        int block = type().blockSize();
+        dequantize(offset / block, dst, dstOffset, dstOffset + n / 2, WeightKernels.L, n / block);
     }
 }

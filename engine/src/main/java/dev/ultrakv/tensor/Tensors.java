@@ -37,8 +37,14 @@ public final class Tensors {
             case BF16 -> new BF16Tensor(segment, elements);
             case Q8_0 -> new Q8_0Tensor(segment, elements);
             case Q4_0 -> new Q4_0Tensor(segment, elements);
-            case Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K ->
-                    throw new IllegalArgumentException(type + " tensors cannot be read yet");
+            case Q4_1 -> new Q4_1Tensor(segment, elements);
+            case Q5_0 -> new Q5_0Tensor(segment, elements);
+            case Q5_1 -> new Q5_1Tensor(segment, elements);
+            case Q2_K -> new Q2_KTensor(segment, elements);
+            case Q3_K -> new Q3_KTensor(segment, elements);
+            case Q4_K -> new Q4_KTensor(segment, elements);
+            case Q5_K -> new Q5_KTensor(segment, elements);
+            case Q6_K -> new Q6_KTensor(segment, elements);
         };
     }
 }

@@ -226,7 +226,7 @@ final class WeightKernels {
     }
 
     /** The float16 scale of the quantized block starting at {@code blockByte}. */
-    private static float blockScale(MemorySegment w, long blockByte) {
+    static float blockScale(MemorySegment w, long blockByte) {
         return Float.float16ToFloat(w.get(I16_LE, blockByte));
     }
 

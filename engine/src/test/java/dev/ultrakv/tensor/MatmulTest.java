@@ -10,7 +10,7 @@ import java.util.Random;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * {@link Matmul} of every type against a double-precision product in {@link ScalarKernels}, on seeded random
@@ -28,14 +28,18 @@ class MatmulTest {
 
     /** Matmul of every type against a double-precision product of the tensor's own elements. */
     @ParameterizedTest
-    @MethodSource("dev.ultrakv.tensor.TestData#encodableTypes")
+    @EnumSource(GgmlType.class)
     void matmul_matchesScalar_atOddShapes(GgmlType type) {
         Random random = new Random(8 + type.ordinal());
-        int[] colsList = type.blockSize() == 1 ? new int[] {1, 5, 17, 33, 100, 257} : new int[] {32, 96, 160, 224};
+        int[] colsList = switch (type.blockSize()) {
+            case 1 -> new int[] {1, 5, 17, 33, 100, 257};
+            case 32 -> new int[] {32, 96, 160, 224};
+            default -> new int[] {type.blockSize(), 3 * type.blockSize()};
+        };
         try (Arena arena = Arena.ofShared()) {
             for (int rows : ROWS) {
                 for (int cols : colsList) {
-                    FloatTensor w = TestData.tensor(type, TestData.floats(random, rows * cols), arena);
+                    FloatTensor w = TestData.random(type, random, rows * cols, arena);
                     float[] weights = TestData.elements(w);
                     for (int batch : BATCHES) {
                         checkMatmul(w, weights, rows, cols, batch, random);
@@ -50,13 +54,13 @@ class MatmulTest {
      * blocks.
      */
     @ParameterizedTest
-    @MethodSource("dev.ultrakv.tensor.TestData#encodableTypes")
+    @EnumSource(GgmlType.class)
     void matmul_matchesScalar_whenParallelAndBlocked(GgmlType type) {
         Random random = new Random(20 + type.ordinal());
         int cols = type.blockSize() == 1 ? 775 : 768;
         int rows = 67;
         try (Arena arena = Arena.ofShared()) {
-            FloatTensor w = TestData.tensor(type, TestData.floats(random, rows * cols), arena);
+            FloatTensor w = TestData.random(type, random, rows * cols, arena);
             float[] weights = TestData.elements(w);
             for (int batch : new int[] {1, 33, 54, 263}) {
                 checkMatmul(w, weights, rows, cols, batch, random);

@@ -1,0 +1,301 @@
+package dev.ultrakv.tensor;
+
+import static dev.ultrakv.tensor.PackedBytes.bytes;
+import static dev.ultrakv.tensor.PackedBytes.field;
+import static dev.ultrakv.tensor.PackedBytes.toFloat;
+import static dev.ultrakv.tensor.PackedBytes.u8;
+import static dev.ultrakv.tensor.WeightKernels.F;
+import static dev.ultrakv.tensor.WeightKernels.I8;
+import static dev.ultrakv.tensor.WeightKernels.L;
+import static dev.ultrakv.tensor.WeightKernels.blockScale;
+import static dev.ultrakv.tensor.WeightKernels.chunkStart;
+import static dev.ultrakv.tensor.WeightKernels.sumLanes;
+import static jdk.incubator.vector.VectorOperators.LSHL;
+
+import java.lang.foreign.MemorySegment;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+
+/**
+ * Dequantization and dot products of the K-quants, whose super-blocks of 256 elements are split into sub-blocks of
+ * 16 or 32 with their own scales (and, for Q2_K, Q4_K and Q5_K, minimums), laid out as in ggml-common.h and read as
+ * ggml's {@code dequantize_row_q*_K} reads them. Element {@code e} of a super-block, in its half {@code h = e / 128}:
+ *
+ * <ul>
+ *   <li>Q2_K (84 bytes): 16 bytes of sub-block (16 elements) scale in the low and min in the high nibble; 64 bytes
+ *       of 2-bit levels, byte {@code 32h + e % 32} holding {@code e}'s at bit {@code 2 (e % 128 / 32)}; float16
+ *       {@code d}, {@code dmin}. Element = {@code q · (d · scale) - dmin · min}.</li>
+ *   <li>Q3_K (110 bytes): 32 bytes {@code hmask}, bit {@code e / 32} of byte {@code e % 32} set when the level is
+ *       not lowered by 4; 64 bytes of 2-bit levels as Q2_K's; 12 bytes packing 16 six-bit scales; float16
+ *       {@code d}. Element = {@code (q - 4 (1 - hbit)) · (d · (scale - 32))}.</li>
+ *   <li>Q4_K (144 bytes): float16 {@code d}, {@code dmin}; 12 bytes packing 8 six-bit scales and mins (ggml's
+ *       {@code get_scale_min_k4}) of sub-blocks of 32; 128 bytes of nibbles, byte {@code 32 (e / 64) + e % 32}
+ *       holding {@code e}'s at bit {@code 4 (e % 64 / 32)}. Element = {@code q · (d · scale) - dmin · min}.</li>
+ *   <li>Q5_K (176 bytes): as Q4_K, with 32 bytes of fifth bits (bit {@code e / 32} of byte {@code e % 32}) before
+ *       the nibbles.</li>
+ *   <li>Q6_K (210 bytes): 128 bytes of low nibbles, byte {@code 64h + 32 (k % 2) + e % 32} at bit {@code 4 (k / 2)}
+ *       where {@code k = e % 128 / 32}; 64 bytes of high 2-bit pairs, byte {@code 32h + e % 32} at bit {@code 2k};
+ *       16 signed scales of sub-blocks of 16; float16 {@code d}. Element = {@code (q - 32) · (d · scale)}.</li>
+ * </ul>
+ *
+ * <p>As in {@link LegacyQuantKernels}, each type has a chunk function (a vector of {@link WeightKernels#L}
+ * elements, shared by its dot product and copy) and a scalar twin; a chunk never straddles a sub-block, so its
+ * scale and min are scalars. Products are rounded before the min is subtracted, as ggml does.
+ */
+final class KQuantKernels {
+
+    /** Elements per super-block (ggml's QK_K). */
+    private static final int QK_K = 256;
+    /** Q3_K's and Q6_K's scales are stored with this bias. */
+    private static final int Q3_SCALE_ZERO = 32;
+    private static final int Q6_LEVEL_ZERO = 32;
+
+    private KQuantKernels() {
+    }
+
+    /** 2-bit level of element {@code e} in the 64 bytes at {@code qs} (Q2_K, Q3_K). */
+    private static int twoBits(MemorySegment w, long qs, int e) {
+        return (u8(w, qs + e / 128 * 32 + e % 32) >>> (e % 128 / 32 * 2)) & 3;
+    }
+
+    private static IntVector twoBitsChunk(MemorySegment w, long qs, int e) {
+        return field(bytes(w, qs + e / 128 * 32 + e % 32), e % 128 / 32 * 2, 3);
+    }
+
+    /** Nibble of element {@code e} in the 128 bytes at {@code qs} (Q4_K, Q5_K). */
+    private static int nibble(MemorySegment w, long qs, int e) {
+        return (u8(w, qs + e / 64 * 32 + e % 32) >>> (e % 64 / 32 * 4)) & 0xF;
+    }
+
+    private static IntVector nibbleChunk(MemorySegment w, long qs, int e) {
+        return field(bytes(w, qs + e / 64 * 32 + e % 32), e % 64 / 32 * 4, 0xF);
+    }
+
+    /** Bit {@code e / 32} of byte {@code e % 32} of the 32 bytes at {@code bits} (Q3_K's hmask, Q5_K's qh). */
+    private static int highBit(MemorySegment w, long bits, int e) {
+        return (u8(w, bits + e % 32) >>> (e / 32)) & 1;
+    }
+
+    private static IntVector highBitChunk(MemorySegment w, long bits, int e) {
+        return field(bytes(w, bits + e % 32), e / 32, 1);
+    }
+
+    /** Six-bit scale {@code j} (0..7) of the 12 bytes at {@code s}, as ggml's {@code get_scale_min_k4}. */
+    private static int scaleK4(MemorySegment w, long s, int j) {
+        return j < 4 ? u8(w, s + j) & 63 : (u8(w, s + j + 4) & 0xF) | (u8(w, s + j - 4) >>> 6) << 4;
+    }
+
+    /** Six-bit min {@code j} (0..7) of the 12 bytes at {@code s}, as ggml's {@code get_scale_min_k4}. */
+    private static int minK4(MemorySegment w, long s, int j) {
+        return j < 4 ? u8(w, s + j + 4) & 63 : (u8(w, s + j + 4) >>> 4) | (u8(w, s + j) >>> 6) << 4;
+    }
+
+    /** Q3_K's six-bit scale {@code j} (0..15), unbiased: low nibbles in bytes 0..7, high pairs in bytes 8..11. */
+    private static int scaleQ3(MemorySegment w, long s, int j) {
+        int low = (u8(w, s + j % 8) >>> (j / 8 * 4)) & 0xF;
+        int high = (u8(w, s + 8 + j % 4) >>> (j / 4 * 2)) & 3;
+        return (low | high << 4) - Q3_SCALE_ZERO;
+    }
+
+    // Q2_K: scales at 0, levels at 16, d at 80, dmin at 82.
+
+    static float q2kElement(MemorySegment w, long o, int e) {
+        int sc = u8(w, o + e / 16);
+        float scale = blockScale(w, o + 80) * (sc & 0xF);
+        return twoBits(w, o + 16, e) * scale - blockScale(w, o + 82) * (sc >>> 4);
+    }
+
+    private static FloatVector q2kChunk(MemorySegment w, long o, int e) {
+        int sc = u8(w, o + e / 16);
+        float scale = blockScale(w, o + 80) * (sc & 0xF);
+        return toFloat(twoBitsChunk(w, o + 16, e)).mul(scale).sub(blockScale(w, o + 82) * (sc >>> 4));
+    }
+
+    static float dotQ2_K(MemorySegment w, long firstBlock, float[] x, int xOffset, int blocks) {
+        final int blockBytes = GgmlType.Q2_K.blockBytes();
+        FloatVector even = FloatVector.zero(F);
+        FloatVector odd = FloatVector.zero(F);
+        for (int k = 0; k < blocks; k++) {
+            long o = (firstBlock + k) * blockBytes;
+            int xo = xOffset + k * QK_K;
+            for (int e = 0; e < QK_K; e += 2 * L) {
+                even = q2kChunk(w, o, e).fma(FloatVector.fromArray(F, x, xo + e), even);
+                odd = q2kChunk(w, o, e + L).fma(FloatVector.fromArray(F, x, xo + e + L), odd);
+            }
+        }
+        return sumLanes(even.add(odd));
+    }
+
+    static void copyQ2_K(MemorySegment w, long firstBlock, float[] dst, int evenBase, int oddBase, int step,
+                         int blocks) {
+        final int blockBytes = GgmlType.Q2_K.blockBytes();
+        for (int k = 0; k < blocks; k++) {
+            long o = (firstBlock + k) * blockBytes;
+            for (int e = 0; e < QK_K; e += L) {
+                q2kChunk(w, o, e).intoArray(dst, chunkStart((k * QK_K + e) / L, evenBase, oddBase, step));
+            }
+        }
+    }
+
+    // Q3_K: hmask at 0, levels at 32, scales at 96, d at 108.
+
+    static float q3kElement(MemorySegment w, long o, int e) {
+        int q = twoBits(w, o + 32, e) + 4 * highBit(w, o, e) - 4;
+        return q * (blockScale(w, o + 108) * scaleQ3(w, o + 96, e / 16));
+    }
+
+    private static FloatVector q3kChunk(MemorySegment w, long o, int e) {
+        IntVector q = twoBitsChunk(w, o + 32, e).add(highBitChunk(w, o, e).lanewise(LSHL, 2)).sub(4);
+        return toFloat(q).mul(blockScale(w, o + 108) * scaleQ3(w, o + 96, e / 16));
+    }
+
+    static float dotQ3_K(MemorySegment w, long firstBlock, float[] x, int xOffset, int blocks) {
+        final int blockBytes = GgmlType.Q3_K.blockBytes();
+        FloatVector even = FloatVector.zero(F);
+        FloatVector odd = FloatVector.zero(F);
+        for (int k = 0; k < blocks; k++) {
+            long o = (firstBlock + k) * blockBytes;
+            int xo = xOffset + k * QK_K;
+            for (int e = 0; e < QK_K; e += 2 * L) {
+                even = q3kChunk(w, o, e).fma(FloatVector.fromArray(F, x, xo + e), even);
+                odd = q3kChunk(w, o, e + L).fma(FloatVector.fromArray(F, x, xo + e + L), odd);
+            }
+        }
+        return sumLanes(even.add(odd));
+    }
+
+    static void copyQ3_K(MemorySegment w, long firstBlock, float[] dst, int evenBase, int oddBase, int step,
+                         int blocks) {
+        final int blockBytes = GgmlType.Q3_K.blockBytes();
+        for (int k = 0; k < blocks; k++) {
+            long o = (firstBlock + k) * blockBytes;
+            for (int e = 0; e < QK_K; e += L) {
+                q3kChunk(w, o, e).intoArray(dst, chunkStart((k * QK_K + e) / L, evenBase, oddBase, step));
+            }
+        }
+    }
+
+    // Q4_K: d at 0, dmin at 2, scales at 4, nibbles at 16.
+
+    static float q4kElement(MemorySegment w, long o, int e) {
+        float scale = blockScale(w, o) * scaleK4(w, o + 4, e / 32);
+        return nibble(w, o + 16, e) * scale - blockScale(w, o + 2) * minK4(w, o + 4, e / 32);
+    }
+
+    private static FloatVector q4kChunk(MemorySegment w, long o, int e) {
+        float scale = blockScale(w, o) * scaleK4(w, o + 4, e / 32);
+        float min = blockScale(w, o + 2) * minK4(w, o + 4, e / 32);
+        return toFloat(nibbleChunk(w, o + 16, e)).mul(scale).sub(min);
+    }
+
+    static float dotQ4_K(MemorySegment w, long firstBlock, float[] x, int xOffset, int blocks) {
+        final int blockBytes = GgmlType.Q4_K.blockBytes();
+        FloatVector even = FloatVector.zero(F);
+        FloatVector odd = FloatVector.zero(F);
+        for (int k = 0; k < blocks; k++) {
+            long o = (firstBlock + k) * blockBytes;
+            int xo = xOffset + k * QK_K;
+            for (int e = 0; e < QK_K; e += 2 * L) {
+                even = q4kChunk(w, o, e).fma(FloatVector.fromArray(F, x, xo + e), even);
+                odd = q4kChunk(w, o, e + L).fma(FloatVector.fromArray(F, x, xo + e + L), odd);
+            }
+        }
+        return sumLanes(even.add(odd));
+    }
+
+    static void copyQ4_K(MemorySegment w, long firstBlock, float[] dst, int evenBase, int oddBase, int step,
+                         int blocks) {
+        final int blockBytes = GgmlType.Q4_K.blockBytes();
+        for (int k = 0; k < blocks; k++) {
+            long o = (firstBlock + k) * blockBytes;
+            for (int e = 0; e < QK_K; e += L) {
+                q4kChunk(w, o, e).intoArray(dst, chunkStart((k * QK_K + e) / L, evenBase, oddBase, step));
+            }
+        }
+    }
+
+    // Q5_K: d at 0, dmin at 2, scales at 4, fifth bits at 16, nibbles at 48.
+
+    static float q5kElement(MemorySegment w, long o, int e) {
+        float scale = blockScale(w, o) * scaleK4(w, o + 4, e / 32);
+        int q = nibble(w, o + 48, e) + 16 * highBit(w, o + 16, e);
+        return q * scale - blockScale(w, o + 2) * minK4(w, o + 4, e / 32);
+    }
+
+    private static FloatVector q5kChunk(MemorySegment w, long o, int e) {
+        float scale = blockScale(w, o) * scaleK4(w, o + 4, e / 32);
+        float min = blockScale(w, o + 2) * minK4(w, o + 4, e / 32);
+        IntVector q = nibbleChunk(w, o + 48, e).or(highBitChunk(w, o + 16, e).lanewise(LSHL, 4));
+        return toFloat(q).mul(scale).sub(min);
+    }
+
+    static float dotQ5_K(MemorySegment w, long firstBlock, float[] x, int xOffset, int blocks) {
+        final int blockBytes = GgmlType.Q5_K.blockBytes();
+        FloatVector even = FloatVector.zero(F);
+        FloatVector odd = FloatVector.zero(F);
+        for (int k = 0; k < blocks; k++) {
+            long o = (firstBlock + k) * blockBytes;
+            int xo = xOffset + k * QK_K;
+            for (int e = 0; e < QK_K; e += 2 * L) {
+                even = q5kChunk(w, o, e).fma(FloatVector.fromArray(F, x, xo + e), even);
+                odd = q5kChunk(w, o, e + L).fma(FloatVector.fromArray(F, x, xo + e + L), odd);
+            }
+        }
+        return sumLanes(even.add(odd));
+    }
+
+    static void copyQ5_K(MemorySegment w, long firstBlock, float[] dst, int evenBase, int oddBase, int step,
+                         int blocks) {
+        final int blockBytes = GgmlType.Q5_K.blockBytes();
+        for (int k = 0; k < blocks; k++) {
+            long o = (firstBlock + k) * blockBytes;
+            for (int e = 0; e < QK_K; e += L) {
+                q5kChunk(w, o, e).intoArray(dst, chunkStart((k * QK_K + e) / L, evenBase, oddBase, step));
+            }
+        }
+    }
+
+    // Q6_K: low nibbles at 0, high pairs at 128, scales at 192, d at 208.
+
+    static float q6kElement(MemorySegment w, long o, int e) {
+        int k = e % 128 / 32;
+        int low = (u8(w, o + e / 128 * 64 + k % 2 * 32 + e % 32) >>> (k / 2 * 4)) & 0xF;
+        int high = (u8(w, o + 128 + e / 128 * 32 + e % 32) >>> (2 * k)) & 3;
+        return ((low | high << 4) - Q6_LEVEL_ZERO) * (blockScale(w, o + 208) * w.get(I8, o + 192 + e / 16));
+    }
+
+    private static FloatVector q6kChunk(MemorySegment w, long o, int e) {
+        int k = e % 128 / 32;
+        IntVector low = field(bytes(w, o + e / 128 * 64 + k % 2 * 32 + e % 32), k / 2 * 4, 0xF);
+        IntVector high = field(bytes(w, o + 128 + e / 128 * 32 + e % 32), 2 * k, 3);
+        IntVector q = low.or(high.lanewise(LSHL, 4)).sub(Q6_LEVEL_ZERO);
+        return toFloat(q).mul(blockScale(w, o + 208) * w.get(I8, o + 192 + e / 16));
+    }
+
+    static float dotQ6_K(MemorySegment w, long firstBlock, float[] x, int xOffset, int blocks) {
+        final int blockBytes = GgmlType.Q6_K.blockBytes();
+        FloatVector even = FloatVector.zero(F);
+        FloatVector odd = FloatVector.zero(F);
+        for (int k = 0; k < blocks; k++) {
+            long o = (firstBlock + k) * blockBytes;
+            int xo = xOffset + k * QK_K;
+            for (int e = 0; e < QK_K; e += 2 * L) {
+                even = q6kChunk(w, o, e).fma(FloatVector.fromArray(F, x, xo + e), even);
+                odd = q6kChunk(w, o, e + L).fma(FloatVector.fromArray(F, x, xo + e + L), odd);
+            }
+        }
+        return sumLanes(even.add(odd));
+    }
+
+    static void copyQ6_K(MemorySegment w, long firstBlock, float[] dst, int evenBase, int oddBase, int step,
+                         int blocks) {
+        final int blockBytes = GgmlType.Q6_K.blockBytes();
+        for (int k = 0; k < blocks; k++) {
+            long o = (firstBlock + k) * blockBytes;
+            for (int e = 0; e < QK_K; e += L) {
+                q6kChunk(w, o, e).intoArray(dst, chunkStart((k * QK_K + e) / L, evenBase, oddBase, step));
+            }
+        }
+    }
+}

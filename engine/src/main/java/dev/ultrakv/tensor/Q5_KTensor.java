@@ -1,0 +1,31 @@
+package dev.ultrakv.tensor;
+
+import java.lang.foreign.MemorySegment;
+
+/** Q5_K tensors: super-blocks of 256 elements, 5-bit levels (layout in {@link KQuantKernels}). */
+final class Q5_KTensor extends AffineBlockTensor {
+
+    Q5_KTensor(MemorySegment segment, long size) {
+        super(segment, size);
+    }
+
+    @Override
+    public GgmlType type() {
+        return GgmlType.Q5_K;
+    }
+
+    @Override
+    float element(long blockByte, int e) {
+        return KQuantKernels.q5kElement(segment, blockByte, e);
+    }
+
+    @Override
+    float dotVector(long firstBlock, float[] x, int xOffset, int blocks) {
+        return KQuantKernels.dotQ5_K(segment, firstBlock, x, xOffset, blocks);
+    }
+
+    @Override
+    void dequantizeVector(long firstBlock, float[] dst, int evenBase, int oddBase, int step, int blocks) {
+        KQuantKernels.copyQ5_K(segment, firstBlock, dst, evenBase, oddBase, step, blocks);
+    }
+}
