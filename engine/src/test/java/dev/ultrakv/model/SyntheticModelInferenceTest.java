@@ -25,6 +25,15 @@ class SyntheticModelInferenceTest {
     @TempDir
     Path dir;
 
+    /** {@link #SHAPE}, or for the K-quants (256-element super-blocks) the same model widened to dim 256, ffn 512. */
+    private static SyntheticShape holding(SyntheticShape shape, GgmlType type) {
+        if (SyntheticModel.supports(shape, type)) {
+            return shape;
+        }
+        return new SyntheticShape(shape.name() + "-k", 256, shape.layers(), shape.heads(), shape.kvHeads(), 512,
+                shape.vocab(), shape.contextLength());
+    }
+
     /** Logits at every position of the prompt, position after position. */
     static float[][] logitsPerPosition(LlamaModel model, int[] tokens) {
         DenseKvStore store = new DenseKvStore(model.config().kvLayout(), tokens.length);
@@ -38,12 +47,12 @@ class SyntheticModelInferenceTest {
     }
 
     @ParameterizedTest
-    // The types TensorEncoder writes today; SyntheticModel encodes its weights with it.
-    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0"})
+    @EnumSource(GgmlType.class)
     void modelWrittenAsGgufAndReadBackGivesBitIdenticalLogits(GgmlType type) throws IOException {
         Path file = dir.resolve("model.gguf");
-        SyntheticModel.write(SHAPE, type, SEED, file);
-        try (LlamaModel inMemory = ModelLoader.synthetic(SHAPE, type, SEED);
+        SyntheticShape shape = holding(SHAPE, type);
+        SyntheticModel.write(shape, type, SEED, file);
+        try (LlamaModel inMemory = ModelLoader.synthetic(shape, type, SEED);
              LlamaModel fromFile = ModelLoader.load(file, null)) {
             int[] tokens = inMemory.tokenizer().encode(PROMPT, true);
             assertArrayEquals(tokens, fromFile.tokenizer().encode(PROMPT, true));

@@ -10,6 +10,8 @@ import java.lang.foreign.ValueLayout;
 import java.util.Random;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** Round trips through {@link TensorEncoder} and the tensors, and the rounding details of ggml's reference. */
 class TensorEncoderTest {
@@ -174,6 +176,74 @@ class TensorEncoderTest {
             IllegalArgumentException small = assertThrows(IllegalArgumentException.class,
                     () -> TensorEncoder.encode(GgmlType.F32, new float[20], dst, 24));
             assertTrue(small.getMessage().contains("80") && small.getMessage().contains("100"), small.getMessage());
+        }
+    }
+
+    /**
+     * Bits per quantized value: an ideal uniform quantizer with 2^bits levels over the range of uniform data has
+     * a relative RMS error of 2^-bits and a worst error of half a step, 2^-bits of the range.
+     */
+    private static int bits(GgmlType type) {
+        return switch (type) {
+            case Q2_K -> 2;
+            case Q3_K -> 3;
+            case Q4_0, Q4_1, Q4_K -> 4;
+            case Q5_0, Q5_1, Q5_K -> 5;
+            case Q6_K -> 6;
+            case Q8_0 -> 8;
+            case F32, F16, BF16 -> throw new IllegalArgumentException(type + " is not quantized");
+        };
+    }
+
+    /**
+     * Seeded uniform data through every quantized type and back: the relative RMS error is within 25% of the
+     * ideal 2^-bits (scales rounded to float16 or 6 bits, and the symmetric types' unused level, cost a little),
+     * and no element is off by more than 1.25 * 2^(1-bits) of its block's largest magnitude (a symmetric type
+     * clips the side opposite its largest value by up to one step, 2^(1-bits) of it).
+     */
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16"}, mode = EnumSource.Mode.EXCLUDE)
+    void quantizedRoundTrip_staysWithinTheErrorOfItsBits(GgmlType type) {
+        int n = 256 * 64;
+        float[] src = TestData.floats(new Random(43), n);
+        float[] back = new float[n];
+        try (Arena arena = Arena.ofConfined()) {
+            Tensors.wrap(type, TensorEncoder.encode(type, src, arena), n).copyTo(0, back, 0, n);
+        }
+        double squaredError = 0;
+        double squaredSignal = 0;
+        for (int i = 0; i < n; i++) {
+            squaredError += (back[i] - src[i]) * (double) (back[i] - src[i]);
+            squaredSignal += src[i] * (double) src[i];
+        }
+        double ideal = Math.scalb(1.0, -bits(type));
+        double relativeRms = Math.sqrt(squaredError / squaredSignal);
+        assertTrue(relativeRms <= 1.25 * ideal, type + ": relative RMS error " + relativeRms + ", ideal " + ideal);
+        for (int block = 0; block < n; block += type.blockSize()) {
+            double amax = 0;
+            for (int i = block; i < block + type.blockSize(); i++) {
+                amax = Math.max(amax, Math.abs(src[i]));
+            }
+            for (int i = block; i < block + type.blockSize(); i++) {
+                double error = Math.abs(back[i] - src[i]);
+                assertTrue(error <= 1.25 * 2 * ideal * amax, type + ": element " + i + " is " + src[i]
+                        + ", read back " + back[i] + " (block amax " + amax + ")");
+            }
+        }
+    }
+
+    @Test
+    void allZeroBlocks_encodeToZeros_inEveryType() {
+        float[] zeros = new float[512];
+        try (Arena arena = Arena.ofConfined()) {
+            for (GgmlType type : GgmlType.values()) {
+                MemorySegment encoded = TensorEncoder.encode(type, zeros, arena);
+                float[] back = new float[zeros.length];
+                Tensors.wrap(type, encoded, zeros.length).copyTo(0, back, 0, back.length);
+                for (float v : back) {
+                    assertEquals(0f, Math.abs(v), type.toString());
+                }
+            }
         }
     }
 }

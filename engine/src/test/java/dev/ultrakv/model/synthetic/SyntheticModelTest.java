@@ -34,12 +34,23 @@ class SyntheticModelTest {
     @TempDir
     Path dir;
 
+    /**
+     * {@code shape}, or for the K-quants, whose 256-element super-blocks its rows cannot hold, the same model
+     * widened to dim 256 and ffn 512.
+     */
+    static SyntheticShape holding(SyntheticShape shape, GgmlType type) {
+        if (SyntheticModel.supports(shape, type)) {
+            return shape;
+        }
+        return new SyntheticShape(shape.name() + "-k", 256, shape.layers(), shape.heads(), shape.kvHeads(), 512,
+                shape.vocab(), shape.contextLength());
+    }
+
     @ParameterizedTest
-    // The types TensorEncoder writes today; SyntheticModel encodes its weights with it.
-    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0"})
+    @EnumSource(GgmlType.class)
     void writtenThenRead_hasIdenticalMetadataAndTensorBytes(GgmlType dtype) throws IOException {
         Path p = dir.resolve("tiny.gguf");
-        try (GgufFile made = SyntheticModel.create(SyntheticShape.TEST_TINY, dtype, SEED)) {
+        try (GgufFile made = SyntheticModel.create(holding(SyntheticShape.TEST_TINY, dtype), dtype, SEED)) {
             GgufWriter.write(made, p);
             try (GgufFile read = GgufFile.read(p)) {
                 assertEquals(made.metadata(), read.metadata());
@@ -59,10 +70,10 @@ class SyntheticModelTest {
     }
 
     @ParameterizedTest
-    // The types TensorEncoder writes today; SyntheticModel encodes its weights with it.
-    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0"})
+    @EnumSource(GgmlType.class)
     void streamingWrite_equalsInMemoryWrite(GgmlType dtype) throws IOException {
-        for (SyntheticShape shape : List.of(SyntheticShape.TEST_TINY, SyntheticShape.TEST_SMALL)) {
+        for (SyntheticShape wanted : List.of(SyntheticShape.TEST_TINY, SyntheticShape.TEST_SMALL)) {
+            SyntheticShape shape = holding(wanted, dtype);
             Path streamed = dir.resolve("streamed.gguf");
             Path fromMemory = dir.resolve("memory.gguf");
             SyntheticModel.write(shape, dtype, SEED, streamed);
