@@ -11,8 +11,10 @@ import java.io.UncheckedIOException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
 
 /** {@code ultrakv synth}: writes a synthetic model (seeded random weights, real shapes) as a GGUF file. */
 @Command(name = "synth", mixinStandardHelpOptions = true,
@@ -23,7 +25,8 @@ final class SynthCommand implements Callable<Integer> {
     String shape;
 
     @Option(names = "--dtype", defaultValue = "f32", paramLabel = "TYPE",
-            description = "Weight type: f32, f16, bf16, q8_0 or q4_0 (default: ${DEFAULT-VALUE}).")
+            description = "Weight type: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_k, q3_k, q4_k, q5_k or q6_k"
+                    + " (default: ${DEFAULT-VALUE}); the K-quants need dim and ffn multiples of 256.")
     String dtype;
 
     @Option(names = "--seed", defaultValue = "42", description = "Seed of the weights (default: ${DEFAULT-VALUE}).")
@@ -76,6 +79,7 @@ final class SynthCommand implements Callable<Integer> {
                 return t;
             }
         }
-        throw new IllegalArgumentException("unknown --dtype '" + name + "' (known: f32, f16, bf16, q8_0, q4_0)");
+        throw new IllegalArgumentException("unknown --dtype '" + name + "' (known: " + Arrays.stream(GgmlType.values())
+                .map(t -> t.name().toLowerCase(Locale.ROOT)).collect(Collectors.joining(", ")) + ")");
     }
 }
