@@ -14,8 +14,11 @@ import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.HexFormat;
+import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -63,6 +66,18 @@ class GgmlQuantModelTest {
                     decode = model.decode(one, tokens[i], i, stepwise);
                 }
                 assertArrayEquals(decode, prefill, file + ", prompt of " + n + " tokens");
+            }
+        }
+    }
+
+    /** The weight mix each file declares, named as llama-bench prints it (e.g. "llama ?B Q4_K - Medium"). */
+    @Test
+    void fileTypeIsTheMixLlamaCppNames() throws Exception {
+        Map<String, String> names = Map.of("Q2_K", "Q2_K - Medium", "Q3_K_M", "Q3_K - Medium",
+                "Q4_K_M", "Q4_K - Medium", "Q4_1", "Q4_1", "Q5_0", "Q5_0", "Q5_1", "Q5_1", "Q8_0", "Q8_0");
+        for (Map.Entry<String, String> e : names.entrySet()) {
+            try (LlamaModel model = load("kq-d256-l2-s11-" + e.getKey() + ".gguf")) {
+                assertEquals(Optional.of(e.getValue()), model.fileType(), e.getKey());
             }
         }
     }
