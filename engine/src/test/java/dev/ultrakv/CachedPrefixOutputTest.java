@@ -9,9 +9,12 @@ import dev.ultrakv.sampling.Sampler;
 import dev.ultrakv.tensor.GgmlType;
 import org.junit.jupiter.api.Test;
 
+import java.net.URISyntaxException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -195,6 +198,23 @@ class CachedPrefixOutputTest {
     void syntheticModelGivesTheUncachedLogitsBitForBitFromACachedPrefix() {
         try (LlamaModel model = ModelLoader.synthetic(SyntheticShape.TEST_SMALL, GgmlType.F32, 7)) {
             assertSameLogits(model, syntheticPrompt(model), ENGINE_CHUNK);
+        }
+    }
+
+    /** llama.cpp's Q4_K_M model (ggml-quants/): Q4_K and Q6_K super-blocks of 256 elements. */
+    private static LlamaModel quantizedModel() throws URISyntaxException {
+        String name = "ggml-quants/kq-d256-l2-s11-Q4_K_M.gguf";
+        return ModelLoader.load(Path.of(Objects.requireNonNull(
+                CachedPrefixOutputTest.class.getClassLoader().getResource(name), name).toURI()), null);
+    }
+
+    @Test
+    void kQuantModelGivesTheUncachedLogitsAndTokensFromACachedPrefix() throws URISyntaxException {
+        try (LlamaModel model = quantizedModel()) {
+            int[] prompt = syntheticPrompt(model);
+            assertSameTokens(model, prompt);
+            assertSameLogits(model, prompt, ENGINE_CHUNK);
+            assertSameLogits(model, prompt, ONE_ROW);
         }
     }
 }

@@ -192,10 +192,17 @@ public final class SpeedBenchmark {
     }
 
     /**
-     * llama-bench's model type: the architecture, a size label from the parameter count and the weight type that
-     * holds most of the matrices' bytes, e.g. {@code llama 110M F32}.
+     * llama-bench's model type: the architecture, a size label from the parameter count and the weight mix the
+     * file declares ({@code general.file_type}, e.g. {@code llama 1M Q4_K - Medium} for a file mixing Q4_K and
+     * Q6_K), or else the weight type that holds most of the matrices' bytes, e.g. {@code llama 110M F32}.
      */
     static String modelType(LlamaModel model) {
+        String label = "llama " + sizeLabel(model.config().parameterCount()) + " ";
+        return label + model.fileType().orElseGet(() -> mainType(model).toString());
+    }
+
+    /** The weight type that holds most of the matrices' bytes. */
+    private static GgmlType mainType(LlamaModel model) {
         Map<GgmlType, Long> bytes = new EnumMap<>(GgmlType.class);
         LlamaWeights w = model.weights();
         for (FloatTensor[] matrices : List.of(w.wq(), w.wk(), w.wv(), w.wo(), w.w1(), w.w2(), w.w3())) {
@@ -203,9 +210,8 @@ public final class SpeedBenchmark {
                 bytes.merge(t.type(), t.segment().byteSize(), Long::sum);
             }
         }
-        GgmlType main = bytes.entrySet().stream().max(Map.Entry.comparingByValue()).map(Map.Entry::getKey)
+        return bytes.entrySet().stream().max(Map.Entry.comparingByValue()).map(Map.Entry::getKey)
                 .orElse(w.classifier().type());
-        return "llama " + sizeLabel(model.config().parameterCount()) + " " + main;
     }
 
     /** {@code 110M}, {@code 1.2B}: the parameter count rounded as model names round it. */

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ultrakv.bench.suite.MachineInfo;
 import dev.ultrakv.model.LlamaModel;
 import dev.ultrakv.model.ModelLoader;
+import dev.ultrakv.model.synthetic.SyntheticShape;
+import dev.ultrakv.tensor.GgmlType;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -102,5 +104,22 @@ class SpeedBenchmarkTest {
         assertEquals("1.2B", SpeedBenchmark.sizeLabel(1_235_000_000L));
         assertEquals("7B", SpeedBenchmark.sizeLabel(6_980_000_000L));
         assertEquals("260K", SpeedBenchmark.sizeLabel(260_000L));
+    }
+
+    /** A GGUF file's declared weight mix names the model type, as llama-bench prints it; without one, the main type. */
+    @Test
+    void modelType_isTheFilesDeclaredMix_elseTheMainWeightType() {
+        try (LlamaModel q8 = ModelLoader.synthetic(SyntheticShape.TEST_TINY, GgmlType.Q8_0, 3);
+             LlamaModel f32 = ModelLoader.synthetic(SyntheticShape.TEST_TINY, GgmlType.F32, 3)) {
+            String size = SpeedBenchmark.sizeLabel(q8.config().parameterCount());
+            assertEquals("llama " + size + " Q8_0", SpeedBenchmark.modelType(q8));
+            assertEquals("llama " + size + " all F32", SpeedBenchmark.modelType(f32));
+        }
+        try (LlamaModel mixed = ModelLoader.synthetic(SyntheticShape.TEST_TINY, GgmlType.Q8_0, 3)
+                .withFileType("Q4_K - Medium")) {
+            assertTrue(SpeedBenchmark.modelType(mixed).endsWith(" Q4_K - Medium"), SpeedBenchmark.modelType(mixed));
+        }
+        assertTrue(model.fileType().isEmpty(), "llama2.c checkpoints declare no mix");
+        assertTrue(SpeedBenchmark.modelType(model).endsWith(" F32"), SpeedBenchmark.modelType(model));
     }
 }

@@ -2,6 +2,8 @@ package dev.ultrakv.model;
 
 import dev.ultrakv.model.gguf.GgufFile;
 import dev.ultrakv.model.gguf.GgufTensorInfo;
+import dev.ultrakv.model.gguf.GgufValue;
+import dev.ultrakv.model.gguf.GgufValueType;
 import dev.ultrakv.tensor.FloatTensor;
 import dev.ultrakv.tensor.Tensors;
 import dev.ultrakv.tokenizer.Gpt2BpeTokenizer;
@@ -22,6 +24,7 @@ import java.util.Optional;
 public final class GgufModelLoader {
     /** The only architecture this loader runs. */
     private static final String LLAMA = "llama";
+    private static final String FILE_TYPE = "general.file_type";
 
     private GgufModelLoader() {
     }
@@ -62,13 +65,25 @@ public final class GgufModelLoader {
             Tokenizer tokenizer = tokenizer(gguf);
             LlamaConfig config = GgufHyperParameters.read(gguf, tokenizer.vocabularySize());
             LlamaWeights weights = weights(gguf, config);
-            return new LlamaModel(name, config, weights, tokenizer, gguf,
+            LlamaModel model = new LlamaModel(name, config, weights, tokenizer, gguf,
                     gguf.getStringOrDefault("tokenizer.chat_template", null));
+            return model.withFileType(fileType(gguf));
         } catch (ModelFormatException e) {
             throw e;
         } catch (RuntimeException e) {
             throw new ModelFormatException(source, e.getMessage(), e);
         }
+    }
+
+    /**
+     * llama.cpp's name of the weight mix the file declares; null when it declares none, or not as an integer, or
+     * one llama.cpp does not know (the key is informational: it never stops a model from loading).
+     */
+    private static String fileType(GgufFile gguf) {
+        if (gguf.find(FILE_TYPE).orElse(null) instanceof GgufValue.Int(GgufValueType type, long id) && id == (int) id) {
+            return LlamaFileType.name((int) id).orElse(null);
+        }
+        return null;
     }
 
     /**

@@ -35,6 +35,8 @@ public final class LlamaModel implements AutoCloseable {
     private final String chatTemplate;
     /** The context length the model file gives, before any {@link #withContextLength} override. */
     private final int trainedContextLength;
+    /** llama.cpp's name of the file's weight mix ({@link LlamaFileType}); null when the file does not say. */
+    private final String fileType;
 
     /**
      * @param name      a name for messages and the cache's model identity
@@ -54,13 +56,14 @@ public final class LlamaModel implements AutoCloseable {
      */
     public LlamaModel(String name, LlamaConfig config, LlamaWeights weights, Tokenizer tokenizer,
                       AutoCloseable resource, String chatTemplate) {
-        this(name, config, weights, tokenizer, resource, chatTemplate, config.contextLength());
+        this(name, config, weights, tokenizer, resource, chatTemplate, config.contextLength(), null);
     }
 
     private LlamaModel(String name, LlamaConfig config, LlamaWeights weights, Tokenizer tokenizer,
-                       AutoCloseable resource, String chatTemplate, int trainedContextLength) {
+                       AutoCloseable resource, String chatTemplate, int trainedContextLength, String fileType) {
         this.chatTemplate = chatTemplate;
         this.trainedContextLength = trainedContextLength;
+        this.fileType = fileType;
         this.name = Objects.requireNonNull(name, "name");
         this.config = Objects.requireNonNull(config, "config");
         this.weights = Objects.requireNonNull(weights, "weights");
@@ -108,7 +111,26 @@ public final class LlamaModel implements AutoCloseable {
         LlamaConfig c = config;
         LlamaConfig changed = new LlamaConfig(c.dim(), c.hiddenDim(), c.layers(), c.heads(), c.kvHeads(),
                 c.vocabularySize(), contextLength, c.ropeTheta(), c.normEpsilon(), c.sharedClassifier());
-        return new LlamaModel(name, changed, weights, tokenizer, resource, chatTemplate, trainedContextLength);
+        return new LlamaModel(name, changed, weights, tokenizer, resource, chatTemplate, trainedContextLength,
+                fileType);
+    }
+
+    /**
+     * llama.cpp's name of the weight mix the model file declares ({@code general.file_type}, see
+     * {@link LlamaFileType}), e.g. {@code Q4_K - Medium}; empty when the file does not say or names no mix
+     * llama.cpp knows.
+     */
+    public Optional<String> fileType() {
+        return Optional.ofNullable(fileType);
+    }
+
+    /**
+     * This model, its file declaring the weight mix {@code fileType} (null: none); the returned model takes over
+     * the resource, as with {@link #withContextLength}.
+     */
+    public LlamaModel withFileType(String fileType) {
+        return new LlamaModel(name, config, weights, tokenizer, resource, chatTemplate, trainedContextLength,
+                fileType);
     }
 
     /** Buffers for forward passes of up to {@code maxBatch} rows. */

@@ -2,11 +2,12 @@ package dev.ultrakv.model;
 
 import dev.ultrakv.kvcache.DenseKvStore;
 import dev.ultrakv.kvcache.KvStore;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
+import java.net.URISyntaxException;
 import java.util.SplittableRandom;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
@@ -16,19 +17,21 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
  * bit.
  */
 class BatchInvarianceTest {
-    private static LlamaModel model;
+    private static final String EMBEDDED = "embedded";
 
-    @BeforeAll
-    static void load() {
-        model = ModelLoader.loadEmbedded();
+    /**
+     * The embedded F32 model, and llama.cpp's quantized ones: K-quant super-blocks of 256 (Q4_K with Q6_K), and a
+     * 32-element type (Q5_1).
+     */
+    static Stream<String> models() {
+        return Stream.of(EMBEDDED, "kq-d256-l2-s11-Q4_K_M.gguf", "kq-d256-l2-s11-Q5_1.gguf");
     }
 
-    @AfterAll
-    static void close() {
-        model.close();
+    private static LlamaModel load(String name) throws URISyntaxException {
+        return name.equals(EMBEDDED) ? ModelLoader.loadEmbedded() : GgmlQuantModelTest.load(name);
     }
 
-    private static int[] randomTokens(long seed, int n) {
+    private static int[] randomTokens(LlamaModel model, long seed, int n) {
         SplittableRandom random = new SplittableRandom(seed);
         int[] tokens = new int[n];
         tokens[0] = model.tokenizer().bosId();
@@ -38,10 +41,17 @@ class BatchInvarianceTest {
         return tokens;
     }
 
-    @Test
-    void prefillLogitsEqualTokenByTokenDecodeBitForBit() {
+    @ParameterizedTest
+    @MethodSource("models")
+    void prefillLogitsEqualTokenByTokenDecodeBitForBit(String name) throws URISyntaxException {
+        try (LlamaModel model = load(name)) {
+            prefillLogitsEqualTokenByTokenDecode(model);
+        }
+    }
+
+    private static void prefillLogitsEqualTokenByTokenDecode(LlamaModel model) {
         for (int n : new int[] {1, 2, 7, 33, 100}) {
-            int[] tokens = randomTokens(n, n);
+            int[] tokens = randomTokens(model, n, n);
             KvStore batched = new DenseKvStore(model.config().kvLayout(), n);
             ForwardState state = model.newState(n);
             model.prefill(state, tokens, 0, n, 0, batched);
@@ -56,10 +66,17 @@ class BatchInvarianceTest {
         }
     }
 
-    @Test
-    void splittingAPrefillAnywhereGivesTheSameLogits() {
+    @ParameterizedTest
+    @MethodSource("models")
+    void splittingAPrefillAnywhereGivesTheSameLogits(String name) throws URISyntaxException {
+        try (LlamaModel model = load(name)) {
+            splittingAPrefillGivesTheSameLogits(model);
+        }
+    }
+
+    private static void splittingAPrefillGivesTheSameLogits(LlamaModel model) {
         int n = 57;
-        int[] tokens = randomTokens(42, n);
+        int[] tokens = randomTokens(model, 42, n);
         KvStore whole = new DenseKvStore(model.config().kvLayout(), n);
         ForwardState state = model.newState(n);
         model.prefill(state, tokens, 0, n, 0, whole);

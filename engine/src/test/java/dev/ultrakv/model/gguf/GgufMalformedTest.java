@@ -21,6 +21,8 @@ class GgufMalformedTest {
 
     private static final int F32 = 0;
     private static final int Q8_0 = 8;
+    private static final int Q4_K = 12;
+    private static final int Q6_K = 14;
     private static final int IQ2_XXS = 16;
     private static final int UINT32 = 4;
     private static final int STRING = 8;
@@ -238,6 +240,19 @@ class GgufMalformedTest {
     void partialBlocks() throws IOException {
         byte[] b = new Raw().header(3, 1, 0).tensor("q", Q8_0, 0, 33, 2).data(1024).bytes();
         rejects(b, "tensor 'q' has rows of 33 elements, not a multiple of Q8_0's block size 32");
+    }
+
+    @Test
+    void partialSuperBlocks() throws IOException {
+        byte[] b = new Raw().header(3, 1, 0).tensor("blk.0.attn_q.weight", Q4_K, 0, 128, 2).data(1024).bytes();
+        rejects(b, "tensor 'blk.0.attn_q.weight' has rows of 128 elements, not a multiple of Q4_K's block size 256");
+    }
+
+    /** Two rows of 256 Q6_K elements take 2 × 210 bytes: a data section of 416 is too short by 4. */
+    @Test
+    void superBlockTensorLongerThanItsData() throws IOException {
+        byte[] b = new Raw().header(3, 1, 0).tensor("output.weight", Q6_K, 0, 256, 2).data(416).bytes();
+        rejects(b, "tensor 'output.weight' needs bytes");
     }
 
     @Test
