@@ -7,6 +7,7 @@ import dev.ultrakv.model.gguf.GgufValueType;
 import dev.ultrakv.model.gguf.GgufWriter;
 import dev.ultrakv.tensor.FloatTensor;
 import dev.ultrakv.tensor.GgmlType;
+import dev.ultrakv.tensor.Parallel;
 import dev.ultrakv.tensor.TensorEncoder;
 import dev.ultrakv.tensor.Tensors;
 
@@ -33,13 +34,16 @@ import java.util.function.Consumer;
  * llama.cpp's split keys dropped.
  *
  * <p>Memory stays bounded: the input is memory-mapped and each tensor is converted and written a chunk of rows
- * at a time ({@value #CHUNK_ELEMENTS} elements), so a model larger than the heap can be quantized. The output is
+ * at a time ({@value #CHUNK_ELEMENTS} elements, spread over {@link Parallel}'s threads), so a model larger than
+ * the heap can be quantized. The output is
  * written to a temporary sibling and moved into place at the end ({@link GgufWriter}).
  */
 public final class GgufQuantizer {
 
     /** Elements converted at a time (a whole row when rows are longer): bounds the heap a tensor takes. */
     static final int CHUNK_ELEMENTS = 1 << 20;
+    /** Fewest elements worth encoding on another thread. */
+    private static final int PARALLEL_GRAIN = 1 << 14;
     /** Bytes copied at a time for tensors kept as they are (ByteBuffers hold at most 2 GB). */
     private static final int COPY_BYTES = 1 << 26;
     /** The quantization format version llama.cpp writes ({@code GGML_QNT_VERSION}). */
@@ -112,6 +116,7 @@ public final class GgufQuantizer {
     public static List<TensorPlan> quantize(Path input, Path output, QuantizeMix mix, boolean allowRequantize,
                                             Consumer<TensorPlan> progress) throws IOException {
         Objects.requireNonNull(mix, "mix");
+        Objects.requireNonNull(progress, "progress");
         checkOutput(input, output);
         try (GgufFile in = GgufFile.read(input)) {
             List<TensorPlan> plan = plan(in, mix);
@@ -162,21 +167,29 @@ public final class GgufQuantizer {
         }
     }
 
-    /** Dequantizes a chunk of rows at a time to floats and encodes them in the target type. */
+    /**
+     * Dequantizes a chunk of rows at a time to floats and encodes them in the target type, the rows of a chunk
+     * spread over {@link Parallel}'s threads (each block is encoded on its own, so the bytes do not depend on
+     * the split).
+     */
     private static void convert(MemorySegment source, TensorPlan p, WritableByteChannel out) throws IOException {
         GgmlType from = p.source().type();
         GgmlType to = p.target().type();
-        long rowLength = p.source().shape()[0];
+        int rowLength = Math.toIntExact(p.source().shape()[0]);
         long rows = p.source().elementCount() / rowLength;
-        long rowsPerChunk = Math.max(1, CHUNK_ELEMENTS / rowLength);
+        int rowsPerChunk = Math.max(1, CHUNK_ELEMENTS / rowLength);
+        int grain = Math.max(1, PARALLEL_GRAIN / rowLength);
         for (long row = 0; row < rows; row += rowsPerChunk) {
-            int n = Math.toIntExact(Math.min(rowsPerChunk, rows - row) * rowLength);
-            long start = row * rowLength;
-            FloatTensor chunk = Tensors.wrap(from, source.asSlice(from.bytesFor(start), from.bytesFor(n)), n);
-            float[] floats = new float[n];
-            chunk.copyTo(0, floats, 0, n);
+            int chunkRows = (int) Math.min(rowsPerChunk, rows - row);
+            int n = chunkRows * rowLength;
+            FloatTensor chunk = Tensors.wrap(from, source.asSlice(from.bytesFor(row * rowLength), from.bytesFor(n)), n);
             byte[] encoded = new byte[Math.toIntExact(to.bytesFor(n))];
-            TensorEncoder.encode(to, floats, MemorySegment.ofArray(encoded), 0);
+            MemorySegment encodedSegment = MemorySegment.ofArray(encoded);
+            Parallel.forRange(chunkRows, grain, (first, end) -> {
+                float[] floats = new float[(end - first) * rowLength];
+                chunk.copyTo((long) first * rowLength, floats, 0, floats.length);
+                TensorEncoder.encode(to, floats, encodedSegment, to.bytesFor((long) first * rowLength));
+            });
             writeFully(out, ByteBuffer.wrap(encoded));
         }
     }
