@@ -114,17 +114,19 @@ final class KQuantKernels {
 
     static float dotQ2_K(MemorySegment w, long firstBlock, float[] x, int xOffset, int blocks) {
         final int blockBytes = GgmlType.Q2_K.blockBytes();
-        FloatVector even = FloatVector.zero(F);
-        FloatVector odd = FloatVector.zero(F);
+        // The chunk joins the chain `next`, then the chains swap: even chunks go to one, odd ones to the other.
+        FloatVector next = FloatVector.zero(F);
+        FloatVector other = FloatVector.zero(F);
         for (int k = 0; k < blocks; k++) {
             long o = (firstBlock + k) * blockBytes;
             int xo = xOffset + k * QK_K;
-            for (int e = 0; e < QK_K; e += 2 * L) {
-                even = q2kChunk(w, o, e).fma(FloatVector.fromArray(F, x, xo + e), even);
-                odd = q2kChunk(w, o, e + L).fma(FloatVector.fromArray(F, x, xo + e + L), odd);
+            for (int e = 0; e < QK_K; e += L) {
+                FloatVector joined = q2kChunk(w, o, e).fma(FloatVector.fromArray(F, x, xo + e), next);
+                next = other;
+                other = joined;
             }
         }
-        return sumLanes(even.add(odd));
+        return sumLanes(next.add(other));
     }
 
     static void copyQ2_K(MemorySegment w, long firstBlock, float[] dst, int evenBase, int oddBase, int step,
@@ -152,17 +154,19 @@ final class KQuantKernels {
 
     static float dotQ3_K(MemorySegment w, long firstBlock, float[] x, int xOffset, int blocks) {
         final int blockBytes = GgmlType.Q3_K.blockBytes();
-        FloatVector even = FloatVector.zero(F);
-        FloatVector odd = FloatVector.zero(F);
+        // The chunk joins the chain `next`, then the chains swap: even chunks go to one, odd ones to the other.
+        FloatVector next = FloatVector.zero(F);
+        FloatVector other = FloatVector.zero(F);
         for (int k = 0; k < blocks; k++) {
             long o = (firstBlock + k) * blockBytes;
             int xo = xOffset + k * QK_K;
-            for (int e = 0; e < QK_K; e += 2 * L) {
-                even = q3kChunk(w, o, e).fma(FloatVector.fromArray(F, x, xo + e), even);
-                odd = q3kChunk(w, o, e + L).fma(FloatVector.fromArray(F, x, xo + e + L), odd);
+            for (int e = 0; e < QK_K; e += L) {
+                FloatVector joined = q3kChunk(w, o, e).fma(FloatVector.fromArray(F, x, xo + e), next);
+                next = other;
+                other = joined;
             }
         }
-        return sumLanes(even.add(odd));
+        return sumLanes(next.add(other));
     }
 
     static void copyQ3_K(MemorySegment w, long firstBlock, float[] dst, int evenBase, int oddBase, int step,
@@ -191,17 +195,19 @@ final class KQuantKernels {
 
     static float dotQ4_K(MemorySegment w, long firstBlock, float[] x, int xOffset, int blocks) {
         final int blockBytes = GgmlType.Q4_K.blockBytes();
-        FloatVector even = FloatVector.zero(F);
-        FloatVector odd = FloatVector.zero(F);
+        // The chunk joins the chain `next`, then the chains swap: even chunks go to one, odd ones to the other.
+        FloatVector next = FloatVector.zero(F);
+        FloatVector other = FloatVector.zero(F);
         for (int k = 0; k < blocks; k++) {
             long o = (firstBlock + k) * blockBytes;
             int xo = xOffset + k * QK_K;
-            for (int e = 0; e < QK_K; e += 2 * L) {
-                even = q4kChunk(w, o, e).fma(FloatVector.fromArray(F, x, xo + e), even);
-                odd = q4kChunk(w, o, e + L).fma(FloatVector.fromArray(F, x, xo + e + L), odd);
+            for (int e = 0; e < QK_K; e += L) {
+                FloatVector joined = q4kChunk(w, o, e).fma(FloatVector.fromArray(F, x, xo + e), next);
+                next = other;
+                other = joined;
             }
         }
-        return sumLanes(even.add(odd));
+        return sumLanes(next.add(other));
     }
 
     static void copyQ4_K(MemorySegment w, long firstBlock, float[] dst, int evenBase, int oddBase, int step,
@@ -232,17 +238,19 @@ final class KQuantKernels {
 
     static float dotQ5_K(MemorySegment w, long firstBlock, float[] x, int xOffset, int blocks) {
         final int blockBytes = GgmlType.Q5_K.blockBytes();
-        FloatVector even = FloatVector.zero(F);
-        FloatVector odd = FloatVector.zero(F);
+        // The chunk joins the chain `next`, then the chains swap: even chunks go to one, odd ones to the other.
+        FloatVector next = FloatVector.zero(F);
+        FloatVector other = FloatVector.zero(F);
         for (int k = 0; k < blocks; k++) {
             long o = (firstBlock + k) * blockBytes;
             int xo = xOffset + k * QK_K;
-            for (int e = 0; e < QK_K; e += 2 * L) {
-                even = q5kChunk(w, o, e).fma(FloatVector.fromArray(F, x, xo + e), even);
-                odd = q5kChunk(w, o, e + L).fma(FloatVector.fromArray(F, x, xo + e + L), odd);
+            for (int e = 0; e < QK_K; e += L) {
+                FloatVector joined = q5kChunk(w, o, e).fma(FloatVector.fromArray(F, x, xo + e), next);
+                next = other;
+                other = joined;
             }
         }
-        return sumLanes(even.add(odd));
+        return sumLanes(next.add(other));
     }
 
     static void copyQ5_K(MemorySegment w, long firstBlock, float[] dst, int evenBase, int oddBase, int step,
@@ -275,17 +283,19 @@ final class KQuantKernels {
 
     static float dotQ6_K(MemorySegment w, long firstBlock, float[] x, int xOffset, int blocks) {
         final int blockBytes = GgmlType.Q6_K.blockBytes();
-        FloatVector even = FloatVector.zero(F);
-        FloatVector odd = FloatVector.zero(F);
+        // The chunk joins the chain `next`, then the chains swap: even chunks go to one, odd ones to the other.
+        FloatVector next = FloatVector.zero(F);
+        FloatVector other = FloatVector.zero(F);
         for (int k = 0; k < blocks; k++) {
             long o = (firstBlock + k) * blockBytes;
             int xo = xOffset + k * QK_K;
-            for (int e = 0; e < QK_K; e += 2 * L) {
-                even = q6kChunk(w, o, e).fma(FloatVector.fromArray(F, x, xo + e), even);
-                odd = q6kChunk(w, o, e + L).fma(FloatVector.fromArray(F, x, xo + e + L), odd);
+            for (int e = 0; e < QK_K; e += L) {
+                FloatVector joined = q6kChunk(w, o, e).fma(FloatVector.fromArray(F, x, xo + e), next);
+                next = other;
+                other = joined;
             }
         }
-        return sumLanes(even.add(odd));
+        return sumLanes(next.add(other));
     }
 
     static void copyQ6_K(MemorySegment w, long firstBlock, float[] dst, int evenBase, int oddBase, int step,
