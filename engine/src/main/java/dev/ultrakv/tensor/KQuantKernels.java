@@ -50,6 +50,11 @@ final class KQuantKernels {
     /** Q3_K's and Q6_K's scales are stored with this bias. */
     private static final int Q3_SCALE_ZERO = 32;
     private static final int Q6_LEVEL_ZERO = 32;
+    /**
+     * Elements per sub-block of Q4_K and Q5_K: their loops take each sub-block's scale and min once for its
+     * chunks (a quarter faster than decoding the packed 6-bit pair for every chunk).
+     */
+    private static final int K4_SUB = 32;
 
     private KQuantKernels() {
     }
@@ -114,17 +119,19 @@ final class KQuantKernels {
 
     static float dotQ2_K(MemorySegment w, long firstBlock, float[] x, int xOffset, int blocks) {
         final int blockBytes = GgmlType.Q2_K.blockBytes();
-        FloatVector even = FloatVector.zero(F);
-        FloatVector odd = FloatVector.zero(F);
+        // The chunk joins the chain `next`, then the chains swap: even chunks go to one, odd ones to the other.
+        FloatVector next = FloatVector.zero(F);
+        FloatVector other = FloatVector.zero(F);
         for (int k = 0; k < blocks; k++) {
             long o = (firstBlock + k) * blockBytes;
             int xo = xOffset + k * QK_K;
-            for (int e = 0; e < QK_K; e += 2 * L) {
-                even = q2kChunk(w, o, e).fma(FloatVector.fromArray(F, x, xo + e), even);
-                odd = q2kChunk(w, o, e + L).fma(FloatVector.fromArray(F, x, xo + e + L), odd);
+            for (int e = 0; e < QK_K; e += L) {
+                FloatVector joined = q2kChunk(w, o, e).fma(FloatVector.fromArray(F, x, xo + e), next);
+                next = other;
+                other = joined;
             }
         }
-        return sumLanes(even.add(odd));
+        return sumLanes(next.add(other));
     }
 
     static void copyQ2_K(MemorySegment w, long firstBlock, float[] dst, int evenBase, int oddBase, int step,
@@ -152,17 +159,19 @@ final class KQuantKernels {
 
     static float dotQ3_K(MemorySegment w, long firstBlock, float[] x, int xOffset, int blocks) {
         final int blockBytes = GgmlType.Q3_K.blockBytes();
-        FloatVector even = FloatVector.zero(F);
-        FloatVector odd = FloatVector.zero(F);
+        // The chunk joins the chain `next`, then the chains swap: even chunks go to one, odd ones to the other.
+        FloatVector next = FloatVector.zero(F);
+        FloatVector other = FloatVector.zero(F);
         for (int k = 0; k < blocks; k++) {
             long o = (firstBlock + k) * blockBytes;
             int xo = xOffset + k * QK_K;
-            for (int e = 0; e < QK_K; e += 2 * L) {
-                even = q3kChunk(w, o, e).fma(FloatVector.fromArray(F, x, xo + e), even);
-                odd = q3kChunk(w, o, e + L).fma(FloatVector.fromArray(F, x, xo + e + L), odd);
+            for (int e = 0; e < QK_K; e += L) {
+                FloatVector joined = q3kChunk(w, o, e).fma(FloatVector.fromArray(F, x, xo + e), next);
+                next = other;
+                other = joined;
             }
         }
-        return sumLanes(even.add(odd));
+        return sumLanes(next.add(other));
     }
 
     static void copyQ3_K(MemorySegment w, long firstBlock, float[] dst, int evenBase, int oddBase, int step,
@@ -183,25 +192,32 @@ final class KQuantKernels {
         return nibble(w, o + 16, e) * scale - blockScale(w, o + 2) * minK4(w, o + 4, e / 32);
     }
 
-    private static FloatVector q4kChunk(MemorySegment w, long o, int e) {
-        float scale = blockScale(w, o) * scaleK4(w, o + 4, e / 32);
-        float min = blockScale(w, o + 2) * minK4(w, o + 4, e / 32);
+    /** Elements {@code [e, e + L)} of sub-block {@code e / 32}, given its {@code d · scale} and {@code dmin · min}. */
+    private static FloatVector q4kChunk(MemorySegment w, long o, int e, float scale, float min) {
         return toFloat(nibbleChunk(w, o + 16, e)).mul(scale).sub(min);
     }
 
     static float dotQ4_K(MemorySegment w, long firstBlock, float[] x, int xOffset, int blocks) {
         final int blockBytes = GgmlType.Q4_K.blockBytes();
-        FloatVector even = FloatVector.zero(F);
-        FloatVector odd = FloatVector.zero(F);
+        // The chunk joins the chain `next`, then the chains swap: even chunks go to one, odd ones to the other.
+        FloatVector next = FloatVector.zero(F);
+        FloatVector other = FloatVector.zero(F);
         for (int k = 0; k < blocks; k++) {
             long o = (firstBlock + k) * blockBytes;
             int xo = xOffset + k * QK_K;
-            for (int e = 0; e < QK_K; e += 2 * L) {
-                even = q4kChunk(w, o, e).fma(FloatVector.fromArray(F, x, xo + e), even);
-                odd = q4kChunk(w, o, e + L).fma(FloatVector.fromArray(F, x, xo + e + L), odd);
+            float d = blockScale(w, o);
+            float dmin = blockScale(w, o + 2);
+            for (int sub = 0; sub < QK_K / K4_SUB; sub++) {
+                float scale = d * scaleK4(w, o + 4, sub);
+                float min = dmin * minK4(w, o + 4, sub);
+                for (int e = sub * K4_SUB; e < (sub + 1) * K4_SUB; e += L) {
+                    FloatVector joined = q4kChunk(w, o, e, scale, min).fma(FloatVector.fromArray(F, x, xo + e), next);
+                    next = other;
+                    other = joined;
+                }
             }
         }
-        return sumLanes(even.add(odd));
+        return sumLanes(next.add(other));
     }
 
     static void copyQ4_K(MemorySegment w, long firstBlock, float[] dst, int evenBase, int oddBase, int step,
@@ -209,8 +225,15 @@ final class KQuantKernels {
         final int blockBytes = GgmlType.Q4_K.blockBytes();
         for (int k = 0; k < blocks; k++) {
             long o = (firstBlock + k) * blockBytes;
-            for (int e = 0; e < QK_K; e += L) {
-                q4kChunk(w, o, e).intoArray(dst, chunkStart((k * QK_K + e) / L, evenBase, oddBase, step));
+            float d = blockScale(w, o);
+            float dmin = blockScale(w, o + 2);
+            for (int sub = 0; sub < QK_K / K4_SUB; sub++) {
+                float scale = d * scaleK4(w, o + 4, sub);
+                float min = dmin * minK4(w, o + 4, sub);
+                for (int e = sub * K4_SUB; e < (sub + 1) * K4_SUB; e += L) {
+                    q4kChunk(w, o, e, scale, min)
+                            .intoArray(dst, chunkStart((k * QK_K + e) / L, evenBase, oddBase, step));
+                }
             }
         }
     }
@@ -223,26 +246,33 @@ final class KQuantKernels {
         return q * scale - blockScale(w, o + 2) * minK4(w, o + 4, e / 32);
     }
 
-    private static FloatVector q5kChunk(MemorySegment w, long o, int e) {
-        float scale = blockScale(w, o) * scaleK4(w, o + 4, e / 32);
-        float min = blockScale(w, o + 2) * minK4(w, o + 4, e / 32);
+    /** Elements {@code [e, e + L)} of sub-block {@code e / 32}, given its {@code d · scale} and {@code dmin · min}. */
+    private static FloatVector q5kChunk(MemorySegment w, long o, int e, float scale, float min) {
         IntVector q = nibbleChunk(w, o + 48, e).or(highBitChunk(w, o + 16, e).lanewise(LSHL, 4));
         return toFloat(q).mul(scale).sub(min);
     }
 
     static float dotQ5_K(MemorySegment w, long firstBlock, float[] x, int xOffset, int blocks) {
         final int blockBytes = GgmlType.Q5_K.blockBytes();
-        FloatVector even = FloatVector.zero(F);
-        FloatVector odd = FloatVector.zero(F);
+        // The chunk joins the chain `next`, then the chains swap: even chunks go to one, odd ones to the other.
+        FloatVector next = FloatVector.zero(F);
+        FloatVector other = FloatVector.zero(F);
         for (int k = 0; k < blocks; k++) {
             long o = (firstBlock + k) * blockBytes;
             int xo = xOffset + k * QK_K;
-            for (int e = 0; e < QK_K; e += 2 * L) {
-                even = q5kChunk(w, o, e).fma(FloatVector.fromArray(F, x, xo + e), even);
-                odd = q5kChunk(w, o, e + L).fma(FloatVector.fromArray(F, x, xo + e + L), odd);
+            float d = blockScale(w, o);
+            float dmin = blockScale(w, o + 2);
+            for (int sub = 0; sub < QK_K / K4_SUB; sub++) {
+                float scale = d * scaleK4(w, o + 4, sub);
+                float min = dmin * minK4(w, o + 4, sub);
+                for (int e = sub * K4_SUB; e < (sub + 1) * K4_SUB; e += L) {
+                    FloatVector joined = q5kChunk(w, o, e, scale, min).fma(FloatVector.fromArray(F, x, xo + e), next);
+                    next = other;
+                    other = joined;
+                }
             }
         }
-        return sumLanes(even.add(odd));
+        return sumLanes(next.add(other));
     }
 
     static void copyQ5_K(MemorySegment w, long firstBlock, float[] dst, int evenBase, int oddBase, int step,
@@ -250,8 +280,15 @@ final class KQuantKernels {
         final int blockBytes = GgmlType.Q5_K.blockBytes();
         for (int k = 0; k < blocks; k++) {
             long o = (firstBlock + k) * blockBytes;
-            for (int e = 0; e < QK_K; e += L) {
-                q5kChunk(w, o, e).intoArray(dst, chunkStart((k * QK_K + e) / L, evenBase, oddBase, step));
+            float d = blockScale(w, o);
+            float dmin = blockScale(w, o + 2);
+            for (int sub = 0; sub < QK_K / K4_SUB; sub++) {
+                float scale = d * scaleK4(w, o + 4, sub);
+                float min = dmin * minK4(w, o + 4, sub);
+                for (int e = sub * K4_SUB; e < (sub + 1) * K4_SUB; e += L) {
+                    q5kChunk(w, o, e, scale, min)
+                            .intoArray(dst, chunkStart((k * QK_K + e) / L, evenBase, oddBase, step));
+                }
             }
         }
     }
@@ -275,17 +312,19 @@ final class KQuantKernels {
 
     static float dotQ6_K(MemorySegment w, long firstBlock, float[] x, int xOffset, int blocks) {
         final int blockBytes = GgmlType.Q6_K.blockBytes();
-        FloatVector even = FloatVector.zero(F);
-        FloatVector odd = FloatVector.zero(F);
+        // The chunk joins the chain `next`, then the chains swap: even chunks go to one, odd ones to the other.
+        FloatVector next = FloatVector.zero(F);
+        FloatVector other = FloatVector.zero(F);
         for (int k = 0; k < blocks; k++) {
             long o = (firstBlock + k) * blockBytes;
             int xo = xOffset + k * QK_K;
-            for (int e = 0; e < QK_K; e += 2 * L) {
-                even = q6kChunk(w, o, e).fma(FloatVector.fromArray(F, x, xo + e), even);
-                odd = q6kChunk(w, o, e + L).fma(FloatVector.fromArray(F, x, xo + e + L), odd);
+            for (int e = 0; e < QK_K; e += L) {
+                FloatVector joined = q6kChunk(w, o, e).fma(FloatVector.fromArray(F, x, xo + e), next);
+                next = other;
+                other = joined;
             }
         }
-        return sumLanes(even.add(odd));
+        return sumLanes(next.add(other));
     }
 
     static void copyQ6_K(MemorySegment w, long firstBlock, float[] dst, int evenBase, int oddBase, int step,

@@ -34,7 +34,9 @@ import jdk.incubator.vector.VectorOperators;
  * ...), shared by its dot product and its copy so that the two give the same floats, and a scalar twin
  * ({@code q41Element}, ...) for single elements. The dot products add in the two-chain canonical order of
  * {@link WeightKernels#dotTwoChains}. The chunk functions are small so that C2 inlines them into the loops: a
- * vector returned from a method that is not inlined is boxed.
+ * vector returned from a method that is not inlined is boxed. For the same reason a dot loop takes one chunk per
+ * iteration and then swaps the roles of its two chains: with two chunks per iteration C2 ran out of its inlining
+ * budget (NodeCountInliningCutoff) inside the second, boxed its vectors and ran 3 times slower.
  */
 final class LegacyQuantKernels {
 
@@ -79,17 +81,19 @@ final class LegacyQuantKernels {
 
     static float dotQ4_1(MemorySegment w, long firstBlock, float[] x, int xOffset, int blocks) {
         final int blockBytes = GgmlType.Q4_1.blockBytes();
-        FloatVector even = FloatVector.zero(F);
-        FloatVector odd = FloatVector.zero(F);
+        // The chunk joins the chain `next`, then the chains swap: even chunks go to one, odd ones to the other.
+        FloatVector next = FloatVector.zero(F);
+        FloatVector other = FloatVector.zero(F);
         for (int k = 0; k < blocks; k++) {
             long o = (firstBlock + k) * blockBytes;
             int xo = xOffset + k * QK;
-            for (int e = 0; e < QK; e += 2 * L) {
-                even = q41Chunk(w, o, e).fma(FloatVector.fromArray(F, x, xo + e), even);
-                odd = q41Chunk(w, o, e + L).fma(FloatVector.fromArray(F, x, xo + e + L), odd);
+            for (int e = 0; e < QK; e += L) {
+                FloatVector joined = q41Chunk(w, o, e).fma(FloatVector.fromArray(F, x, xo + e), next);
+                next = other;
+                other = joined;
             }
         }
-        return sumLanes(even.add(odd));
+        return sumLanes(next.add(other));
     }
 
     static void copyQ4_1(MemorySegment w, long firstBlock, float[] dst, int evenBase, int oddBase, int step,
@@ -117,17 +121,19 @@ final class LegacyQuantKernels {
 
     static float dotQ5_0(MemorySegment w, long firstBlock, float[] x, int xOffset, int blocks) {
         final int blockBytes = GgmlType.Q5_0.blockBytes();
-        FloatVector even = FloatVector.zero(F);
-        FloatVector odd = FloatVector.zero(F);
+        // The chunk joins the chain `next`, then the chains swap: even chunks go to one, odd ones to the other.
+        FloatVector next = FloatVector.zero(F);
+        FloatVector other = FloatVector.zero(F);
         for (int k = 0; k < blocks; k++) {
             long o = (firstBlock + k) * blockBytes;
             int xo = xOffset + k * QK;
-            for (int e = 0; e < QK; e += 2 * L) {
-                even = q50Chunk(w, o, e).fma(FloatVector.fromArray(F, x, xo + e), even);
-                odd = q50Chunk(w, o, e + L).fma(FloatVector.fromArray(F, x, xo + e + L), odd);
+            for (int e = 0; e < QK; e += L) {
+                FloatVector joined = q50Chunk(w, o, e).fma(FloatVector.fromArray(F, x, xo + e), next);
+                next = other;
+                other = joined;
             }
         }
-        return sumLanes(even.add(odd));
+        return sumLanes(next.add(other));
     }
 
     static void copyQ5_0(MemorySegment w, long firstBlock, float[] dst, int evenBase, int oddBase, int step,
@@ -155,17 +161,19 @@ final class LegacyQuantKernels {
 
     static float dotQ5_1(MemorySegment w, long firstBlock, float[] x, int xOffset, int blocks) {
         final int blockBytes = GgmlType.Q5_1.blockBytes();
-        FloatVector even = FloatVector.zero(F);
-        FloatVector odd = FloatVector.zero(F);
+        // The chunk joins the chain `next`, then the chains swap: even chunks go to one, odd ones to the other.
+        FloatVector next = FloatVector.zero(F);
+        FloatVector other = FloatVector.zero(F);
         for (int k = 0; k < blocks; k++) {
             long o = (firstBlock + k) * blockBytes;
             int xo = xOffset + k * QK;
-            for (int e = 0; e < QK; e += 2 * L) {
-                even = q51Chunk(w, o, e).fma(FloatVector.fromArray(F, x, xo + e), even);
-                odd = q51Chunk(w, o, e + L).fma(FloatVector.fromArray(F, x, xo + e + L), odd);
+            for (int e = 0; e < QK; e += L) {
+                FloatVector joined = q51Chunk(w, o, e).fma(FloatVector.fromArray(F, x, xo + e), next);
+                next = other;
+                other = joined;
             }
         }
-        return sumLanes(even.add(odd));
+        return sumLanes(next.add(other));
     }
 
     static void copyQ5_1(MemorySegment w, long firstBlock, float[] dst, int evenBase, int oddBase, int step,

@@ -43,7 +43,8 @@ import jdk.incubator.vector.VectorSpecies;
  * for bit. The price is one accumulator (two for quantized types) per output: decode cannot interleave rows
  * within one sum, and prefill tiles must keep one or two accumulators per output in registers.
  *
- * <p><b>Vector loops.</b> Quantized types read whole 32-element blocks and dequantize inside the vector loop,
+ * <p><b>Vector loops.</b> Quantized types read whole blocks (32 elements, 256 for the K-quants' super-blocks,
+ * whose kernels are in {@link LegacyQuantKernels} and {@link KQuantKernels}) and dequantize inside the vector loop,
  * never into an inflated copy of the tensor; batched matmul dequantizes one tile of rows at a time into a small
  * per-thread buffer and reuses it across the whole batch (see {@link Matmul#matmul}).
  */
@@ -60,7 +61,7 @@ final class WeightKernels {
     /** Bytes of the same lane count as {@link #F} (at least the 64-bit minimum shape). */
     static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class,
             VectorShape.forBitSize(Math.max(64, L * Byte.SIZE)));
-    /** Elements per block of the quantized types (ggml's QK4_0 and QK8_0). */
+    /** Elements per block of Q4_0 and Q8_0 (ggml's QK4_0 and QK8_0), and of Q4_1, Q5_0 and Q5_1. */
     static final int QK = 32;
 
     /** Quantized kernels vectorise when a byte vector has one lane per float lane and divides a half block. */
