@@ -1,0 +1,158 @@
+package dev.ultrakv.chat;
+
+import com.hubspot.jinjava.Jinjava;
+import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.interpret.InterpretException;
+import com.hubspot.jinjava.interpret.JinjavaInterpreter;
+import com.hubspot.jinjava.interpret.RenderResult;
+import com.hubspot.jinjava.interpret.TemplateError;
+import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+import java.time.Clock;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * A model's Jinja chat template (GGUF {@code tokenizer.chat_template}), rendered as Hugging Face renders it with
+ * Python's jinja2.
+ *
+ * <h2>How it matches jinja2</h2>
+ * Jinjava, configured with jinja2's {@code trim_blocks} and {@code lstrip_blocks}, plus:
+ * <ul>
+ *   <li>whitespace control on expressions and comments ({@code {{- x -}}}, {@code {#- … -#}}), which Jinjava
+ *       applies to statements only: see {@link #expressionWhitespaceControl};</li>
+ *   <li>{@code raise_exception(message)}, the template's refusal of a chat, and {@code strftime_now(format)};</li>
+ *   <li>the variables Hugging Face passes: {@code messages}, {@code add_generation_prompt}, {@code bos_token},
+ *       {@code eos_token} and {@code tools}, which is None (no tools are offered);</li>
+ *   <li>a {@code for} loop over None fails as in Python ({@link NoneRefusingForTag}): the tool-use templates
+ *       iterate {@code tools} unguarded, so jinja2 refuses them without tools, where Jinjava would loop zero
+ *       times and render a prompt that offers no tools.</li>
+ * </ul>
+ * The engine puts the beginning-of-sequence token before every prompt itself, so callers that tokenize the render
+ * pass an empty {@code bosToken}.
+ */
+public final class ChatTemplate implements ChatFormat {
+    /** Where the render's date waits for {@link #strftimeNow} in the template's context. */
+    private static final String TODAY = "__ultrakv_today";
+
+    /** The variables Hugging Face passes as None: no tools are offered. */
+    private static final Set<String> NONE_NAMES = Set.of("tools");
+
+    private final String template;
+    private final String bosToken;
+    private final String eosToken;
+    private final Jinjava jinjava;
+    private final Clock clock;
+
+    /**
+     * A renderer for {@code template}.
+     *
+     * @param bosToken what the template's {@code bos_token} renders as
+     * @param eosToken what the template's {@code eos_token} renders as
+     */
+    public ChatTemplate(String template, String bosToken, String eosToken) {
+        this(template, bosToken, eosToken, Clock.systemUTC());
+    }
+
+    /** A renderer whose {@code strftime_now} reads {@code clock} (tests fix the date). */
+    public ChatTemplate(String template, String bosToken, String eosToken, Clock clock) {
+        this.template = expressionWhitespaceControl(Objects.requireNonNull(template, "template"));
+        this.bosToken = Objects.requireNonNull(bosToken, "bosToken");
+        this.eosToken = Objects.requireNonNull(eosToken, "eosToken");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        JinjavaConfig config = JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true)
+                .withFailOnUnknownTokens(false).build();
+        this.jinjava = new Jinjava(config);
+        jinjava.getGlobalContext().registerTag(new NoneRefusingForTag());
+        jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception",
+                ChatTemplate.class, "raiseException", String.class));
+        jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition("", "strftime_now",
+                ChatTemplate.class, "strftimeNow", String.class));
+    }
+
+    /**
+     * Applies jinja2's whitespace control of expressions and comments ({@code {{- x }}} strips the whitespace
+     * before it, {@code {{ x -}}} the whitespace after it; {@code {#- … -#}} likewise), which Jinjava leaves to
+     * statements: Qwen's, Mistral's and Llama 3's templates indent their expressions and rely on it.
+     */
+    static String expressionWhitespaceControl(String template) {
+        return template.replaceAll("\\s*\\{\\{-", "{{").replaceAll("-}}\\s*", "}}")
+                .replaceAll("\\s*\\{#-", "{#").replaceAll("-#}\\s*", "#}");
+    }
+
+    @Override
+    public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
+        List<Map<String, Object>> list = new ArrayList<>(messages.size());
+        for (ChatMessage m : messages) {
+            Map<String, Object> entry = new LinkedHashMap<>();
+            entry.put("role", m.role());
+            entry.put("content", m.content());
+            list.add(entry);
+        }
+        Map<String, Object> context = new HashMap<>();
+        context.put("messages", list);
+        context.put("add_generation_prompt", addGenerationPrompt);
+        context.put("bos_token", bosToken);
+        context.put("eos_token", eosToken);
+        context.put(NoneRefusingForTag.NONE_NAMES, NONE_NAMES);
+        context.put(TODAY, LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC));
+        RenderResult result = jinjava.renderForResult(template, context);
+        for (TemplateError error : result.getErrors()) {
+            if (error.getSeverity() == TemplateError.ErrorType.FATAL) {
+                throw failure(error);
+            }
+        }
+        return result.getOutput();
+    }
+
+    @Override
+    public String description() {
+        return "the model's own chat template (GGUF tokenizer.chat_template)";
+    }
+
+    /**
+     * The failure a user reads. Jinjava's line numbers are left out: they count the lines of the template after
+     * {@link #expressionWhitespaceControl}, which joins lines, not those of the model's template.
+     */
+    private static ChatTemplateException failure(TemplateError error) {
+        for (Throwable cause = error.getException(); cause != null; cause = cause.getCause()) {
+            if (cause instanceof TemplateRefusal refusal) {
+                return new ChatTemplateException("the chat template refuses this chat: " + refusal.getMessage());
+            }
+        }
+        String reason = error.getException() instanceof InterpretException e ? e.getMessage() : error.getMessage();
+        return new ChatTemplateException("the chat template cannot render this chat: " + reason);
+    }
+
+    /** The templates' {@code raise_exception(message)}: the template refuses the chat. */
+    public static String raiseException(String message) {
+        throw new TemplateRefusal(message);
+    }
+
+    /** The templates' {@code strftime_now(format)}: today's date in Python's strftime format (common fields). */
+    public static String strftimeNow(String format) {
+        String pattern = format.replace("%d", "dd").replace("%b", "MMM").replace("%B", "MMMM")
+                .replace("%Y", "yyyy").replace("%m", "MM").replace("%y", "yy");
+        JinjavaInterpreter interpreter = JinjavaInterpreter.getCurrent();
+        Object today = interpreter == null ? null : interpreter.getContext().get(TODAY);
+        LocalDate date = today instanceof LocalDate d ? d : LocalDate.now(ZoneOffset.UTC);
+        return date.format(DateTimeFormatter.ofPattern(pattern, Locale.ROOT));
+    }
+
+    /** A template's refusal of a chat (its {@code raise_exception}). */
+    static final class TemplateRefusal extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        TemplateRefusal(String message) {
+            super(message, null, false, false);
+        }
+    }
+}
