@@ -2,6 +2,7 @@ package dev.ultrakv.chat;
 
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
 import com.hubspot.jinjava.interpret.InterpretException;
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.interpret.RenderResult;
@@ -19,23 +20,28 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import jinjava.javax.el.CompositeELResolver;
 
 /**
  * A model's Jinja chat template (GGUF {@code tokenizer.chat_template}), rendered as Hugging Face renders it with
  * Python's jinja2.
  *
  * <h2>How it matches jinja2</h2>
- * Jinjava, configured with jinja2's {@code trim_blocks} and {@code lstrip_blocks}, plus:
+ * Jinjava, with these extensions where it differs from jinja2 on the templates models ship:
  * <ul>
- *   <li>whitespace control on expressions and comments ({@code {{- x -}}}, {@code {#- … -#}}), which Jinjava
- *       applies to statements only: see {@link #expressionWhitespaceControl};</li>
+ *   <li>whitespace: jinja2's {@code trim_blocks}, {@code lstrip_blocks} and {@code -}/{@code +} modifiers are
+ *       applied to the source first ({@link WhitespaceControl}), Jinjava's own whitespace options off;</li>
+ *   <li>Python's string methods and string indexing ({@link PythonStringResolver}), jinja2's {@code items}
+ *       filter ({@link DictItemsFilter}) and Hugging Face's {@code tojson} ({@link PythonToJsonFilter});</li>
  *   <li>{@code raise_exception(message)}, the template's refusal of a chat, and {@code strftime_now(format)};</li>
  *   <li>the variables Hugging Face passes: {@code messages}, {@code add_generation_prompt}, {@code bos_token},
  *       {@code eos_token} and {@code tools}, which is None (no tools are offered);</li>
- *   <li>a {@code for} loop over None fails as in Python ({@link NoneRefusingForTag}): the tool-use templates
+ *   <li>a {@code for} loop over None fails as in Python ({@link PythonForTag}): the tool-use templates
  *       iterate {@code tools} unguarded, so jinja2 refuses them without tools, where Jinjava would loop zero
  *       times and render a prompt that offers no tools.</li>
  * </ul>
+ * What still differs is listed in the package's documentation ({@code package-info.java}).
+ *
  * The engine puts the beginning-of-sequence token before every prompt itself, so callers that tokenize the render
  * pass an empty {@code bosToken}.
  */
@@ -64,28 +70,25 @@ public final class ChatTemplate implements ChatFormat {
 
     /** A renderer whose {@code strftime_now} reads {@code clock} (tests fix the date). */
     public ChatTemplate(String template, String bosToken, String eosToken, Clock clock) {
-        this.template = expressionWhitespaceControl(Objects.requireNonNull(template, "template"));
+        this.template = WhitespaceControl.apply(Objects.requireNonNull(template, "template"));
         this.bosToken = Objects.requireNonNull(bosToken, "bosToken");
         this.eosToken = Objects.requireNonNull(eosToken, "eosToken");
         this.clock = Objects.requireNonNull(clock, "clock");
-        JinjavaConfig config = JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true)
-                .withFailOnUnknownTokens(false).build();
+        JinjavaConfig config = JinjavaConfig.newBuilder().withTrimBlocks(false).withLstripBlocks(false)
+                .withFailOnUnknownTokens(false).withElResolver(new CompositeELResolver() {
+                    {
+                        add(new PythonStringResolver());
+                        add(JinjavaInterpreterResolver.DEFAULT_RESOLVER_READ_ONLY);
+                    }
+                }).build();
         this.jinjava = new Jinjava(config);
-        jinjava.getGlobalContext().registerTag(new NoneRefusingForTag());
+        jinjava.getGlobalContext().registerTag(new PythonForTag());
+        jinjava.getGlobalContext().registerFilter(new DictItemsFilter());
+        jinjava.getGlobalContext().registerFilter(new PythonToJsonFilter());
         jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception",
                 ChatTemplate.class, "raiseException", String.class));
         jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition("", "strftime_now",
                 ChatTemplate.class, "strftimeNow", String.class));
-    }
-
-    /**
-     * Applies jinja2's whitespace control of expressions and comments ({@code {{- x }}} strips the whitespace
-     * before it, {@code {{ x -}}} the whitespace after it; {@code {#- … -#}} likewise), which Jinjava leaves to
-     * statements: Qwen's, Mistral's and Llama 3's templates indent their expressions and rely on it.
-     */
-    static String expressionWhitespaceControl(String template) {
-        return template.replaceAll("\\s*\\{\\{-", "{{").replaceAll("-}}\\s*", "}}")
-                .replaceAll("\\s*\\{#-", "{#").replaceAll("-#}\\s*", "#}");
     }
 
     @Override
@@ -102,7 +105,7 @@ public final class ChatTemplate implements ChatFormat {
         context.put("add_generation_prompt", addGenerationPrompt);
         context.put("bos_token", bosToken);
         context.put("eos_token", eosToken);
-        context.put(NoneRefusingForTag.NONE_NAMES, NONE_NAMES);
+        context.put(PythonForTag.NONE_NAMES, NONE_NAMES);
         context.put(TODAY, LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC));
         RenderResult result = jinjava.renderForResult(template, context);
         for (TemplateError error : result.getErrors()) {
@@ -120,7 +123,7 @@ public final class ChatTemplate implements ChatFormat {
 
     /**
      * The failure a user reads. Jinjava's line numbers are left out: they count the lines of the template after
-     * {@link #expressionWhitespaceControl}, which joins lines, not those of the model's template.
+     * {@link WhitespaceControl}, which removes lines, not those of the model's template.
      */
     private static ChatTemplateException failure(TemplateError error) {
         for (Throwable cause = error.getException(); cause != null; cause = cause.getCause()) {

@@ -113,10 +113,71 @@ class ChatTemplateTest {
         assertEquals("26 Jul 2024", template.render(List.of(), false));
     }
 
+    /** Renders {@code template} with no messages. */
+    private static String render(String template) {
+        return new ChatTemplate(template, "", "").render(List.of(), false);
+    }
+
+    /**
+     * jinja2's whitespace rules (trim_blocks, lstrip_blocks, the - and + modifiers, comments, the final newline);
+     * each expected text is what jinja2 3.1.6, configured as Hugging Face configures it, renders.
+     */
     @Test
-    void expressionWhitespaceControl_stripsAroundDashedExpressions() {
-        ChatTemplate template = new ChatTemplate("a  \n  {{- 'b' -}}  \n  c", "", "");
-        assertEquals("abc", template.render(List.of(), false));
+    void whitespace_followsJinja2() {
+        assertEquals("1 2 ", render("{% for x in [1,2] %}{{ x }} {% endfor %}"));
+        assertEquals("a\n  b\nc", render("a\n  {% if true %}\n  b\n  {% endif %}\nc"));
+        assertEquals("a b c", render("a  {%- if true %} b {% endif -%}  c"));
+        assertEquals("a    b", render("{{ 'a' }}  {# c #}  {{ 'b' }}"));
+        assertEquals("xay", render("x {{- 'a' -}} y"));
+        assertEquals("abc", render("a  \n  {{- 'b' -}}  \n  c"));
+        assertEquals("  a\nb", render("  {%+ if true %}a{% endif +%}\nb\n"));
+        assertEquals("-}} 1", render("{{ '-}}' }} {{ {'a': 1}['a'] }}\n"));
+        assertEquals("  {{ x }} ", render("{% raw %}  {{ x }} {% endraw %}"));
+    }
+
+    @Test
+    void unclosedTag_isRefusedNamingWhere() {
+        ChatTemplateException e = assertThrows(ChatTemplateException.class,
+                () -> new ChatTemplate("Hi {{ name ", "", ""));
+        assertEquals("the chat template has a tag that is never closed: '{{ name '", e.getMessage());
+    }
+
+    @Test
+    void loopFilter_keepsTheItemsItsConditionHolds() {
+        assertEquals("a1F c3T ", render("{% for k, v in {'a': 1, 'return': 2, 'c': 3}.items() if k != 'return' %}"
+                + "{{ k }}{{ v }}{{ 'T' if loop.last else 'F' }} {% endfor %}"));
+    }
+
+    @Test
+    void stringMethods_followPython() {
+        assertEquals("b|[a, b, c]|[a, b, , ]|[a, b c]", render("{{ 'a</think>b'.split('</think>')[-1] }}|"
+                + "{{ ' a b  c '.split() }}|{{ 'a|b||'.split('|') }}|{{ 'a b c'.split(' ', 1) }}"));
+        assertEquals("a|a|a-|-a|True", render("{{ '  a '.strip() }}|{{ 'xxaxx'.strip('x') }}|"
+                + "{{ '--a-'.lstrip('-') }}|{{ '-a--'.rstrip('-') }}|"
+                + "{{ 'True' if 'ab'.startswith('a') and 'ab'.endswith(['x', 'b']) else 'False' }}"));
+        assertEquals("AB|ab|Abc Def|Abc|a+b-c|a,b|2|-1", render("{{ 'aB'.upper() }}|{{ 'aB'.lower() }}|"
+                + "{{ 'aBc dEF'.title() }}|{{ 'aBC'.capitalize() }}|{{ 'a-b-c'.replace('-', '+', 1) }}|"
+                + "{{ ','.join(['a', 'b']) }}|{{ 'abc'.find('c') }}|{{ 'abc'.find('x') }}"));
+    }
+
+    @Test
+    void stringIndexing_followsPython() {
+        assertEquals("ac||bc", render("{{ 'abc'[0] }}{{ 'abc'[-1] }}|{{ 'abc'[5] }}|{{ 'abc'[1:] }}"));
+    }
+
+    @Test
+    void itemsFilter_givesAMappingsPairsInOrder() {
+        assertEquals("z=1 a=2 m=3 ", render("{% for k, v in {'z': 1, 'a': 2, 'm': 3} | items %}{{ k }}={{ v }} "
+                + "{% endfor %}"));
+    }
+
+    /** Expected texts: Python's json.dumps(value, ensure_ascii=False[, indent=2]). */
+    @Test
+    void tojson_writesAsPythonsJsonDumps() {
+        assertEquals("{\"z\": 1, \"a\": [1.5, \"é\\\"\", null, true], \"m\": {}}|1e-05|\"x\\ny\"",
+                render("{% set d = {'z': 1, 'a': [1.5, 'é\"', none, true], 'm': {} } %}{{ d | tojson }}|"
+                        + "{{ 0.00001 | tojson }}|{{ 'x\ny' | tojson }}"));
+        assertEquals("{\n  \"a\": [\n    1\n  ]\n}", render("{{ {'a': [1]} | tojson(indent=2) }}"));
     }
 
     @Test
