@@ -4,12 +4,12 @@ package dev.ultrakv.chat;
  * Applies jinja2's whitespace rules to a template's source, as Hugging Face configures them, so that Jinjava
  * (run with its own whitespace options off) renders the text jinja2 would:
  * <ul>
- *   <li>{@code trim_blocks}: the first newline after a block tag ({@code %}}) or a comment is removed;</li>
+ *   <li>{@code trim_blocks}: the first newline after a block tag or a comment is removed;</li>
  *   <li>{@code lstrip_blocks}: spaces and tabs from the start of a line up to a block tag or a comment are
  *       removed, when the tag is the first thing on its line;</li>
- *   <li>{@code -} inside a delimiter ({@code {%-}, {@code -%}}, {@code {{-}, {@code -}}}, {@code {#-},
- *       {@code -#}}) removes all whitespace, newlines included, before or after the tag; {@code +}
- *       ({@code {%+}, {@code +%}}) turns {@code lstrip_blocks} or {@code trim_blocks} off for that tag;</li>
+ *   <li>a {@code -} just inside a tag's delimiter removes all whitespace, newlines included, before (opening
+ *       delimiter) or after (closing delimiter) the tag, expressions and comments too; a {@code +} there turns
+ *       {@code lstrip_blocks} or {@code trim_blocks} off for that block tag;</li>
  *   <li>comments are dropped, and one newline at the end of the template (jinja2's
  *       {@code keep_trailing_newline=False}).</li>
  * </ul>
@@ -17,7 +17,7 @@ package dev.ultrakv.chat;
  * whitespace before any block tag, first on its line or not ({@code {{ x }} {% endfor %}} loses its space), and
  * it strips the spaces around comments.
  *
- * <p>Tags are found as jinja2's lexer finds them: a delimiter inside a string literal or inside braces of the
+ * <p>Tags are found as jinja2's lexer finds them: a delimiter inside a string literal or inside brackets of the
  * expression ({@code {{ {'a': {}} }}}) does not end a tag; {@code {% raw %}} blocks are copied as they are.
  */
 final class WhitespaceControl {
@@ -117,7 +117,7 @@ final class WhitespaceControl {
         trimNext = false;
     }
 
-    /** Where the next tag ({@code {{}, {@code {%} or {@code {#}) starts at or after {@code from}, or -1. */
+    /** Where the next tag (an expression, a block tag or a comment) starts at or after {@code from}, or -1. */
     private static int nextTag(String src, int from) {
         for (int i = src.indexOf('{', from); i >= 0 && i + 1 < src.length(); i = src.indexOf('{', i + 1)) {
             char c = src.charAt(i + 1);
