@@ -9,8 +9,6 @@ import dev.ultrakv.tensor.Parallel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import sun.misc.Signal;
-import sun.misc.SignalHandler;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -98,12 +96,12 @@ final class ChatCommand implements Callable<Integer> {
                     ? "its own chat template" : "the plain format (" + PlainChatFormat.DESCRIPTION + "); it has"
                     + " no chat template") + ". /exit or end of input ends, /reset forgets the chat, Ctrl-C stops"
                     + " a reply.");
-            SignalHandler previous = onInterrupt(session);
+            InterruptHandler ctrlC = InterruptHandler.install(session::cancelReply);
             try {
                 converse(session, new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)),
                         out, err);
             } finally {
-                restoreInterrupt(previous);
+                ctrlC.uninstall();
             }
         }
         return 0;
@@ -159,30 +157,6 @@ final class ChatCommand implements Callable<Integer> {
             return in.readLine();
         } catch (IOException e) {
             throw new UncheckedIOException("reading stdin failed", e);
-        }
-    }
-
-    /**
-     * Ctrl-C stops the reply being generated; at the prompt it does what it did before (ends the program). Java
-     * has no public API to catch SIGINT without ending the JVM: sun.misc.Signal (jdk.unsupported) is the one way.
-     */
-    private static SignalHandler onInterrupt(ChatSession session) {
-        SignalHandler[] previous = new SignalHandler[1];
-        try {
-            previous[0] = Signal.handle(new Signal("INT"), signal -> {
-                if (!session.cancelReply() && previous[0] != null) {
-                    previous[0].handle(signal);
-                }
-            });
-        } catch (IllegalArgumentException e) {
-            return null;  // no SIGINT here (or the JVM was told to ignore it, -Xrs): Ctrl-C is left alone
-        }
-        return previous[0];
-    }
-
-    private static void restoreInterrupt(SignalHandler previous) {
-        if (previous != null) {
-            Signal.handle(new Signal("INT"), previous);
         }
     }
 }

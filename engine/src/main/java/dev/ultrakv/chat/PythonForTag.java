@@ -73,11 +73,14 @@ final class PythonForTag extends ForTag {
                 : collection instanceof Iterable<?> iterable ? iterable.iterator() : List.of(collection).iterator();
         while (items.hasNext()) {
             Object item = items.next();
-            try (var scope = interpreter.enterScope()) {
+            interpreter.enterScope();
+            try {
                 bind(interpreter, loopVars, item);
                 if (ObjectTruthValue.evaluate(interpreter.resolveELExpression(condition, line))) {
                     kept.add(item);
                 }
+            } finally {
+                interpreter.leaveScope();
             }
         }
         return kept;
