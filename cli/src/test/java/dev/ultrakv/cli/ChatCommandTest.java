@@ -5,7 +5,11 @@ import dev.ultrakv.ModelSource;
 import dev.ultrakv.UltraAdaptiveKVCacheEngine;
 import dev.ultrakv.chat.ChatMessage;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -33,6 +37,21 @@ class ChatCommandTest {
         assertTrue(usage.get(1)[0] > usage.get(0)[0], "turn 2's prompt holds the whole history");
         assertTrue(run.err().contains("the plain format"), run.err());
         assertEquals(3, run.out().split("> ", -1).length - 1, "a prompt before each line and before the end");
+    }
+
+    @Test
+    void modelsTemplate_rendersEachTurn_andTheNextTurnReusesThePrefix(@TempDir Path dir) throws IOException {
+        Path model = dir.resolve("chatml.gguf");
+        TinyModels.write(model, "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n"
+                + "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}");
+        // test-tiny was made with 128 positions and its byte-level vocabulary spends many tokens on a chat.
+        CliRun run = CliRun.withInput("Hi there\nAnd then?\n", "chat", "--model", model.toString(), "-n", "4",
+                "--temperature", "0", "--system", "Tell stories.", "--context-length", "1024");
+        assertEquals(0, run.exitCode(), run.err());
+        assertTrue(run.err().contains("in its own chat template"), run.err());
+        List<int[]> usage = usage(run.err());
+        assertEquals(2, usage.size(), run.err());
+        assertTrue(usage.get(1)[1] > 0, "turn 2 reuses turn 1's prompt: " + run.err());
     }
 
     @Test
@@ -78,7 +97,7 @@ class ChatCommandTest {
 
     private static List<int[]> usage(String err) {
         Matcher m = USAGE.matcher(err);
-        List<int[]> found = new java.util.ArrayList<>();
+        List<int[]> found = new ArrayList<>();
         while (m.find()) {
             found.add(new int[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))});
         }

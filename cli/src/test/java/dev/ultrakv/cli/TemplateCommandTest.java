@@ -2,22 +2,14 @@ package dev.ultrakv.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.ultrakv.model.gguf.GgufFile;
-import dev.ultrakv.model.gguf.GgufValue;
-import dev.ultrakv.model.gguf.GgufWriter;
-import dev.ultrakv.model.synthetic.SyntheticModel;
-import dev.ultrakv.model.synthetic.SyntheticShape;
-import dev.ultrakv.tensor.GgmlType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.SequencedMap;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -112,7 +104,7 @@ class TemplateCommandTest {
     @Test
     void modelsTemplate_rendersWithItsOwnBosAndEosTexts(@TempDir Path dir) throws IOException {
         Path model = dir.resolve("chatty.gguf");
-        writeTinyModel(model, "{{ bos_token }}{% for m in messages %}[{{ m.role }}] {{ m.content }}{{ eos_token }}"
+        TinyModels.write(model, "{{ bos_token }}{% for m in messages %}[{{ m.role }}] {{ m.content }}{{ eos_token }}"
                 + "{% endfor %}{% if add_generation_prompt %}[assistant]{% endif %}");
         CliRun run = CliRun.of("template", "--model", model.toString(), "--user", "Hi");
         assertEquals(0, run.exitCode(), run.err());
@@ -126,26 +118,10 @@ class TemplateCommandTest {
     @Test
     void modelWithoutTemplate_isRefused_sayingItUsesThePlainFormat(@TempDir Path dir) throws IOException {
         Path model = dir.resolve("plain.gguf");
-        writeTinyModel(model, null);
+        TinyModels.write(model, null);
         CliRun run = CliRun.of("template", "--model", model.toString(), "--user", "Hi");
         assertEquals(1, run.exitCode());
         assertEquals("ultrakv: model plain has no chat template (GGUF tokenizer.chat_template); chats with it use"
                 + " the plain format: each message as '<role>: <content>\\n', then 'assistant:'", run.err().strip());
-    }
-
-    /** A synthetic test-tiny model whose metadata carries {@code template} (none when null). */
-    private static void writeTinyModel(Path path, String template) throws IOException {
-        SequencedMap<String, GgufValue> metadata = SyntheticModel.metadata(SyntheticShape.TEST_TINY, GgmlType.F32);
-        if (template != null) {
-            metadata.put("tokenizer.chat_template", GgufValue.string(template));
-        }
-        try (GgufFile file = SyntheticModel.create(SyntheticShape.TEST_TINY, GgmlType.F32, 1)) {
-            GgufWriter.write(path, metadata, file.tensors(), (tensor, out) -> {
-                ByteBuffer bytes = file.tensorData(tensor).asByteBuffer();
-                while (bytes.hasRemaining()) {
-                    out.write(bytes);
-                }
-            });
-        }
     }
 }
