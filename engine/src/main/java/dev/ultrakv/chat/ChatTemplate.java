@@ -9,14 +9,12 @@ import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
 import java.time.Clock;
-import java.time.LocalDate;
+import java.time.LocalDateTime;
 import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -46,8 +44,8 @@ import jinjava.javax.el.CompositeELResolver;
  * pass an empty {@code bosToken}.
  */
 public final class ChatTemplate implements ChatFormat {
-    /** Where the render's date waits for {@link #strftimeNow} in the template's context. */
-    private static final String TODAY = "__ultrakv_today";
+    /** Where the render's time waits for {@link #strftimeNow} in the template's context. */
+    private static final String NOW = "__ultrakv_now";
 
     /** The variables Hugging Face passes as None: no tools are offered. */
     private static final Set<String> NONE_NAMES = Set.of("tools");
@@ -106,7 +104,7 @@ public final class ChatTemplate implements ChatFormat {
         context.put("bos_token", bosToken);
         context.put("eos_token", eosToken);
         context.put(PythonForTag.NONE_NAMES, NONE_NAMES);
-        context.put(TODAY, LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC));
+        context.put(NOW, LocalDateTime.ofInstant(clock.instant(), ZoneOffset.UTC));
         RenderResult result = jinjava.renderForResult(template, context);
         for (TemplateError error : result.getErrors()) {
             if (error.getSeverity() == TemplateError.ErrorType.FATAL) {
@@ -130,6 +128,9 @@ public final class ChatTemplate implements ChatFormat {
             if (cause instanceof TemplateRefusal refusal) {
                 return new ChatTemplateException("the chat template refuses this chat: " + refusal.getMessage());
             }
+            if (cause instanceof ChatTemplateException failure) {
+                return failure;
+            }
         }
         String reason = error.getException() instanceof InterpretException e ? e.getMessage() : error.getMessage();
         return new ChatTemplateException("the chat template cannot render this chat: " + reason);
@@ -140,14 +141,11 @@ public final class ChatTemplate implements ChatFormat {
         throw new TemplateRefusal(message);
     }
 
-    /** The templates' {@code strftime_now(format)}: today's date in Python's strftime format (common fields). */
+    /** The templates' {@code strftime_now(format)}: the render's time (UTC) in Python's strftime format. */
     public static String strftimeNow(String format) {
-        String pattern = format.replace("%d", "dd").replace("%b", "MMM").replace("%B", "MMMM")
-                .replace("%Y", "yyyy").replace("%m", "MM").replace("%y", "yy");
         JinjavaInterpreter interpreter = JinjavaInterpreter.getCurrent();
-        Object today = interpreter == null ? null : interpreter.getContext().get(TODAY);
-        LocalDate date = today instanceof LocalDate d ? d : LocalDate.now(ZoneOffset.UTC);
-        return date.format(DateTimeFormatter.ofPattern(pattern, Locale.ROOT));
+        Object now = interpreter == null ? null : interpreter.getContext().get(NOW);
+        return PythonStrftime.format(format, now instanceof LocalDateTime t ? t : LocalDateTime.now(ZoneOffset.UTC));
     }
 
     /** A template's refusal of a chat (its {@code raise_exception}). */

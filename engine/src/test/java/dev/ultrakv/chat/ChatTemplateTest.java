@@ -107,10 +107,15 @@ class ChatTemplateTest {
         assertInstanceOf(IllegalArgumentException.class, e);
     }
 
+    /** Expected text: Python's datetime(2024, 7, 26, 12, 0).strftime of the same format. */
     @Test
-    void strftimeNow_formatsTheRenderDate() {
-        ChatTemplate template = new ChatTemplate("{{ strftime_now('%d %b %Y') }}", "", "", RENDER_DATE);
-        assertEquals("26 Jul 2024", template.render(List.of(), false));
+    void strftimeNow_formatsTheRenderTimeAsPython() {
+        ChatTemplate template = new ChatTemplate("{{ strftime_now('%a %A %b %B %d %m %y %Y %H %I %M %S %p %j %%') }}",
+                "", "", RENDER_DATE);
+        assertEquals("Fri Friday Jul July 26 07 24 2024 12 12 00 00 PM 208 %", template.render(List.of(), false));
+        ChatTemplate unknown = new ChatTemplate("{{ strftime_now('%Q') }}", "", "", RENDER_DATE);
+        ChatTemplateException e = assertThrows(ChatTemplateException.class, () -> unknown.render(List.of(), false));
+        assertTrue(e.getMessage().startsWith("the chat template's strftime_now asks for %Q"), e.getMessage());
     }
 
     /** Renders {@code template} with no messages. */
