@@ -34,9 +34,9 @@ import jinjava.javax.el.CompositeELResolver;
  *   <li>{@code raise_exception(message)}, the template's refusal of a chat, and {@code strftime_now(format)};</li>
  *   <li>the variables Hugging Face passes: {@code messages}, {@code add_generation_prompt}, {@code bos_token},
  *       {@code eos_token} and {@code tools}, which is None (no tools are offered);</li>
- *   <li>a {@code for} loop over None fails as in Python ({@link PythonForTag}): the tool-use templates
- *       iterate {@code tools} unguarded, so jinja2 refuses them without tools, where Jinjava would loop zero
- *       times and render a prompt that offers no tools.</li>
+ *   <li>a {@code for} loop over None fails as in Python ({@link PythonForTag}, which also gives loops jinja2's
+ *       filters and else branches): the tool-use templates iterate {@code tools} unguarded, so jinja2 refuses
+ *       them without tools, where Jinjava would loop zero times and render a prompt that offers no tools.</li>
  * </ul>
  * What still differs is listed in the package's documentation ({@code package-info.java}).
  *

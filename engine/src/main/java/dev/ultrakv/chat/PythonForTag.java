@@ -3,11 +3,14 @@ package dev.ultrakv.chat;
 import com.hubspot.jinjava.interpret.InterpretException;
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.lib.tag.ForTag;
+import com.hubspot.jinjava.tree.Node;
 import com.hubspot.jinjava.tree.TagNode;
 import com.hubspot.jinjava.tree.parse.TagToken;
+import com.hubspot.jinjava.util.ObjectIterator;
 import com.hubspot.jinjava.util.ObjectTruthValue;
 import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.LinkedList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -15,7 +18,7 @@ import java.util.regex.Pattern;
 import org.apache.commons.lang3.tuple.Pair;
 
 /**
- * Jinja's {@code for} tag with two behaviours of jinja2 that Jinjava lacks.
+ * Jinja's {@code for} tag with three behaviours of jinja2 that Jinjava lacks.
  *
  * <h2>A loop over None fails</h2>
  * As in Python ({@code TypeError: 'NoneType' object is not iterable}), where Jinjava loops zero times. Jinjava
@@ -25,6 +28,10 @@ import org.apache.commons.lang3.tuple.Pair;
  * null ({@code tools}, which Hugging Face passes as None when no tools are offered). Any other expression that
  * gives null ({@code message.tool_calls} on a message without them) loops zero times, as jinja2 does for a
  * missing attribute.
+ *
+ * <h2>The else branch</h2>
+ * {@code {% for %}...{% else %}...{% endfor %}} renders the else branch once, when nothing is iterated; Jinjava
+ * renders it after the body in every iteration and never for an empty loop.
  *
  * <h2>Loop filters</h2>
  * {@code for key, val in tool.items() if key != "return"} (Mistral's tool-use template) loops over the items the
@@ -62,7 +69,33 @@ final class PythonForTag extends ForTag {
             String condition = written.substring(filter + " if ".length()).trim();
             collection = kept(collection, condition, loopVars, interpreter, tagNode.getLineNumber());
         }
-        return super.renderForCollection(tagNode, interpreter, loopVars, collection);
+        LinkedList<Node> children = tagNode.getChildren();
+        int elseAt = elseAt(children);
+        if (elseAt < 0) {
+            return super.renderForCollection(tagNode, interpreter, loopVars, collection);
+        }
+        if (collection == null || !ObjectIterator.getLoop(collection).hasNext()) {
+            StringBuilder otherwise = new StringBuilder();
+            for (Node node : children.subList(elseAt + 1, children.size())) {
+                otherwise.append(node.render(interpreter).getValue());
+            }
+            return otherwise.toString();
+        }
+        // The loop's body without its else branch, in a node of this render's own: the parsed tree is not changed.
+        TagNode body = new TagNode(this, (TagToken) tagNode.getMaster(), tagNode.getSymbols());
+        body.setParent(tagNode.getParent());
+        body.setChildren(new LinkedList<>(children.subList(0, elseAt)));
+        return super.renderForCollection(body, interpreter, loopVars, collection);
+    }
+
+    /** Where the loop's own {@code else} tag is among its children (not one of a nested if), or -1. */
+    private static int elseAt(List<Node> children) {
+        for (int i = 0; i < children.size(); i++) {
+            if (children.get(i) instanceof TagNode tag && tag.getName().equals("else")) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /** The items of {@code collection} for which {@code condition} holds, the loop variables bound to each. */

@@ -16,10 +16,9 @@
  *       nothing, where jinja2 fails ({@code UndefinedError}); {@code x is none} holds for a missing attribute and
  *       {@code tools is defined} fails for the {@code tools} passed as None (jinja2: the reverse);</li>
  *   <li>syntax Jinjava does not parse: {@code {% filter %}} blocks (the firefunction-v2 template is refused for
- *       this, where jinja2 refuses it for its undefined {@code functions}), the {@code else} of a {@code for}
- *       loop (ignored), tuples ({@code (1,)}), extended slices ({@code [::-1]}), string repetition
- *       ({@code 'x' * 3}), and <code>&#125;&#125;</code> closing a dict inside an expression
- *       ({@code {{ {'a': {}} }}});</li>
+ *       this, where jinja2 refuses it for its undefined {@code functions}), tuples ({@code (1,)}), extended
+ *       slices ({@code [::-1]}), string repetition ({@code 'x' * 3}), and <code>&#125;&#125;</code> closing a
+ *       dict inside an expression ({@code {{ {'a': {}} }}});</li>
  *   <li>filters and tests: {@code max} and {@code min} of a list give nothing, {@code sort(attribute=...)}
  *       ignores the attribute, {@code round} gives an integer, {@code none | default(x)} gives {@code x},
  *       {@code 'x' is iterable} is false, and {@code a and b} gives a boolean rather than {@code b}.</li>

@@ -154,6 +154,13 @@ class ChatTemplateTest {
     }
 
     @Test
+    void loopElse_rendersOnceAndOnlyWhenNothingIsIterated() {
+        assertEquals("a1ia2e|b1|none kept", render("{% for x in [1,2] %}a{{ x }}{% if x == 1 %}i{% else %}e{% endif %}"
+                + "{% else %}b{% endfor %}|{% for x in [] %}a{% else %}b{{ 1 }}{% endfor %}|"
+                + "{% for x in [1,2,3] if x > 5 %}a{% else %}none kept{% endfor %}"));
+    }
+
+    @Test
     void stringMethods_followPython() {
         assertEquals("b|[a, b, c]|[a, b, , ]|[a, b c]", render("{{ 'a</think>b'.split('</think>')[-1] }}|"
                 + "{{ ' a b  c '.split() }}|{{ 'a|b||'.split('|') }}|{{ 'a b c'.split(' ', 1) }}"));
