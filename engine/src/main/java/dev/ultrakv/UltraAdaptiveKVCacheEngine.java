@@ -1,5 +1,6 @@
 package dev.ultrakv;
 
+import dev.ultrakv.chat.ChatFormat;
 import dev.ultrakv.core.CacheSnapshot;
 import dev.ultrakv.core.CoreOutputs;
 import dev.ultrakv.core.CoreRequest;
@@ -224,6 +225,14 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
     public ModelInfo modelInfo() {
         return new ModelInfo(config.model().description(), model.name(), contextLength,
                 model.trainedContextLength(), model.config().vocabularySize(), model.chatTemplate().orElse(null));
+    }
+
+    /**
+     * How chats are written for the model: its own template, or the plain format when its file has none. The
+     * template's {@code bos_token} renders as nothing, since {@link #tokenize} puts the BOS token first itself.
+     */
+    public ChatFormat chatFormat() {
+        return ChatFormat.of(model, false);
     }
 
     /**

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ultrakv.Priority;
 import dev.ultrakv.Request;
+import dev.ultrakv.chat.ChatMessage;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -344,12 +345,12 @@ public final class CompletionRequests {
         return prompt.asText();
     }
 
-    private static List<ChatPrompt.Message> messages(JsonNode root) {
+    private static List<ChatMessage> messages(JsonNode root) {
         JsonNode messages = present(root, "messages");
         if (messages == null || !messages.isArray() || messages.isEmpty()) {
             throw ApiError.invalid("messages", "messages must be a non-empty array");
         }
-        List<ChatPrompt.Message> list = new ArrayList<>(messages.size());
+        List<ChatMessage> list = new ArrayList<>(messages.size());
         for (int i = 0; i < messages.size(); i++) {
             JsonNode message = messages.get(i);
             String where = "messages[" + i + "]";
@@ -360,7 +361,7 @@ public final class CompletionRequests {
             if (role == null || !role.isTextual() || !ROLES.contains(role.asText())) {
                 throw ApiError.invalid(where + ".role", where + ".role must be one of " + ROLES + ", got " + role);
             }
-            list.add(new ChatPrompt.Message(role.asText().equals("developer") ? "system" : role.asText(),
+            list.add(new ChatMessage(role.asText().equals("developer") ? "system" : role.asText(),
                     content(message.get("content"), where + ".content")));
         }
         return list;

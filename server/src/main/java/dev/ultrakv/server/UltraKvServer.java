@@ -151,7 +151,7 @@ public final class UltraKvServer implements AutoCloseable {
         int totalBlocks = stats.blocksUsed() + stats.blocksFree();
         long cachePositions = (long) (totalBlocks - 1) * loaded.config().blockSize();
         int positionLimit = (int) Math.min(info.contextLength(), cachePositions);
-        ChatPrompt chat = new ChatPrompt(info.chatTemplate(), "", "");
+        ChatPrompt chat = new ChatPrompt(loaded.chatFormat());
         Set<String> names = new LinkedHashSet<>();
         names.add(info.name());
         names.add(info.id());
