@@ -2,6 +2,7 @@ package dev.ultrakv.model;
 
 import dev.ultrakv.kvcache.DenseKvStore;
 import dev.ultrakv.model.gguf.GgufFile;
+import dev.ultrakv.model.synthetic.SyntheticFamily;
 import dev.ultrakv.model.synthetic.SyntheticModel;
 import dev.ultrakv.model.synthetic.SyntheticShape;
 import dev.ultrakv.tensor.GgmlType;
@@ -31,8 +32,14 @@ class ArchitectureReferenceTest {
     private static final int GENERATED = 12;
 
     static Stream<Arguments> families() {
+        // The named test shapes are untied; tied embeddings as Llama 3.2 and the small Qwens have them:
+        SyntheticShape llama3Tied = new SyntheticShape("llama3-tied", 64, 2, 4, 2, 96, 384, 128,
+                SyntheticFamily.LLAMA3);
+        SyntheticShape qwen3Tied = new SyntheticShape("qwen3-tied", 64, 2, 4, 2, 96, 384, 128,
+                SyntheticFamily.qwen3(32));
         return Stream.of(SyntheticShape.TEST_TINY, SyntheticShape.TEST_LLAMA3, SyntheticShape.TEST_MISTRAL,
-                SyntheticShape.TEST_QWEN2, SyntheticShape.TEST_QWEN3, SyntheticShape.TEST_PHI3).map(Arguments::of);
+                SyntheticShape.TEST_QWEN2, SyntheticShape.TEST_QWEN3, SyntheticShape.TEST_PHI3, llama3Tied,
+                qwen3Tied).map(Arguments::of);
     }
 
     private static int[] prompt(int vocabulary) {

@@ -46,6 +46,15 @@ public record SyntheticFamily(Architecture architecture, float ropeTheta, boolea
         }
     }
 
+    /**
+     * This family with its own classifier matrix. Random tied weights make greedy decoding repeat the input
+     * token (the final state stays close to the token's embedding), so tiny test shapes untie to be worth
+     * comparing token by token.
+     */
+    public SyntheticFamily untied() {
+        return new SyntheticFamily(architecture, ropeTheta, llama3Rope, false, keyLength, slidingWindow);
+    }
+
     /** Qwen 3: base 10^6, tied embeddings, heads of {@code keyLength}. */
     public static SyntheticFamily qwen3(int keyLength) {
         return new SyntheticFamily(Architecture.QWEN3, 1e6f, false, true, keyLength, 0);

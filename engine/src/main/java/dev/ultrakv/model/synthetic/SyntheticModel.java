@@ -70,6 +70,8 @@ public final class SyntheticModel {
     private static final double LLAMA3_ORIGINAL_CONTEXT = 8192;
     /** RMSNorm epsilon, Llama 2's. */
     public static final float RMS_NORM_EPS = 1e-5f;
+    /** The control token llama.cpp requires in a model whose name says Phi-3. */
+    private static final String PHI3_END_OF_TEXT = "<|endoftext|>";
     /** ggml's quantization format version (GGML_QNT_VERSION), which llama.cpp's converter always writes. */
     private static final int QUANTIZATION_VERSION = 2;
     /** Elements generated and encoded at a time; a multiple of every block size. */
@@ -161,10 +163,20 @@ public final class SyntheticModel {
         }
         m.put(a + ".rope.freq_base", GgufValue.float32(family.ropeTheta()));
         m.put(a + ".attention.layer_norm_rms_epsilon", GgufValue.float32(RMS_NORM_EPS));
+        String[] tokens = vocab.tokens().toArray(String[]::new);
+        float[] scores = vocab.scores();
+        int[] types = vocab.tokenTypes();
+        if (family.architecture() == Architecture.PHI3) {
+            // llama.cpp marks Phi-3's special tokens by name and fails on a vocabulary without this one; the real
+            // vocabulary has it right after SentencePiece's pieces, as a control token.
+            tokens[tokens.length - 1] = PHI3_END_OF_TEXT;
+            scores[scores.length - 1] = 0;
+            types[types.length - 1] = SyntheticVocabulary.TYPE_CONTROL;
+        }
         m.put("tokenizer.ggml.model", GgufValue.string("llama"));
-        m.put("tokenizer.ggml.tokens", GgufValue.stringArray(vocab.tokens()));
-        m.put("tokenizer.ggml.scores", GgufValue.float32Array(vocab.scores()));
-        m.put("tokenizer.ggml.token_type", GgufValue.int32Array(vocab.tokenTypes()));
+        m.put("tokenizer.ggml.tokens", GgufValue.stringArray(java.util.Arrays.asList(tokens)));
+        m.put("tokenizer.ggml.scores", GgufValue.float32Array(scores));
+        m.put("tokenizer.ggml.token_type", GgufValue.int32Array(types));
         m.put("tokenizer.ggml.bos_token_id", GgufValue.uint32(SyntheticVocabulary.BOS_ID));
         m.put("tokenizer.ggml.eos_token_id", GgufValue.uint32(SyntheticVocabulary.EOS_ID));
         m.put("tokenizer.ggml.unknown_token_id", GgufValue.uint32(SyntheticVocabulary.UNK_ID));

@@ -36,9 +36,9 @@ public record SyntheticShape(String name, int dim, int layers, int heads, int kv
     public static final SyntheticShape LLAMA_1B_GQA =
             new SyntheticShape("llama-1b-gqa", 2048, 22, 32, 4, 5632, 32000, 2048);
 
-    /** Tiny Llama 3: RoPE frequency factors, base 500000, tied embeddings. */
+    /** Tiny Llama 3: RoPE frequency factors, base 500000 (untied: see {@link SyntheticFamily#untied()}). */
     public static final SyntheticShape TEST_LLAMA3 =
-            new SyntheticShape("test-llama3", 64, 2, 4, 2, 96, 384, 128, SyntheticFamily.LLAMA3);
+            new SyntheticShape("test-llama3", 64, 2, 4, 2, 96, 384, 128, SyntheticFamily.LLAMA3.untied());
     /** The shape of Llama 3.2 1B. */
     public static final SyntheticShape LLAMA3_1B =
             new SyntheticShape("llama3.2-1b", 2048, 16, 32, 8, 8192, 128256, 131072, SyntheticFamily.LLAMA3);
@@ -47,13 +47,13 @@ public record SyntheticShape(String name, int dim, int layers, int heads, int kv
             new SyntheticShape("test-mistral", 64, 2, 4, 2, 96, 384, 128, SyntheticFamily.mistral(8));
     /** Tiny Qwen 2: Q/K/V biases, RoPE of halves. */
     public static final SyntheticShape TEST_QWEN2 =
-            new SyntheticShape("test-qwen2", 64, 2, 4, 2, 96, 384, 128, SyntheticFamily.QWEN2);
+            new SyntheticShape("test-qwen2", 64, 2, 4, 2, 96, 384, 128, SyntheticFamily.QWEN2.untied());
     /** The shape of Qwen 2.5 0.5B. */
     public static final SyntheticShape QWEN2_05B =
             new SyntheticShape("qwen2.5-0.5b", 896, 24, 14, 2, 4864, 151936, 32768, SyntheticFamily.QWEN2);
     /** Tiny Qwen 3: heads of 32 from a width of 64, so queries are wider than the residual stream. */
     public static final SyntheticShape TEST_QWEN3 =
-            new SyntheticShape("test-qwen3", 64, 2, 4, 2, 96, 384, 128, SyntheticFamily.qwen3(32));
+            new SyntheticShape("test-qwen3", 64, 2, 4, 2, 96, 384, 128, SyntheticFamily.qwen3(32).untied());
     /** The shape of Qwen 3 0.6B. */
     public static final SyntheticShape QWEN3_06B =
             new SyntheticShape("qwen3-0.6b", 1024, 28, 16, 8, 3072, 151936, 40960, SyntheticFamily.qwen3(128));
