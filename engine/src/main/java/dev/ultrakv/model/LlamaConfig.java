@@ -74,6 +74,12 @@ public record LlamaConfig(int dim, int hiddenDim, int layers, int heads, int kvH
         }
     }
 
+    /** This configuration with another RoPE position scale. */
+    public LlamaConfig withRopeScale(float scale) {
+        return new LlamaConfig(dim, hiddenDim, layers, heads, kvHeads, vocabularySize, contextLength, ropeTheta,
+                normEpsilon, sharedClassifier, headSize, ropeStyle, scale, slidingWindow);
+    }
+
     /** Floats of the queries (and of the attention output) per position: {@code heads * headSize}. */
     public int qDim() {
         return heads * headSize;

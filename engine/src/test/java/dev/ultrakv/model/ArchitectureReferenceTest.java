@@ -1,6 +1,9 @@
 package dev.ultrakv.model;
 
+import dev.ultrakv.kvcache.BlockPool;
 import dev.ultrakv.kvcache.DenseKvStore;
+import dev.ultrakv.kvcache.KvStore;
+import dev.ultrakv.kvcache.PagedKvStore;
 import dev.ultrakv.model.gguf.GgufFile;
 import dev.ultrakv.model.synthetic.SyntheticFamily;
 import dev.ultrakv.model.synthetic.SyntheticModel;
@@ -30,6 +33,7 @@ class ArchitectureReferenceTest {
     private static final long SEED = 11;
     private static final int PROMPT = 20;
     private static final int GENERATED = 12;
+    private static final int PAGED_BLOCK = 4;
 
     static Stream<Arguments> families() {
         // The named test shapes are untied; tied embeddings as Llama 3.2 and the small Qwens have them:
@@ -74,13 +78,34 @@ class ArchitectureReferenceTest {
     @ParameterizedTest
     @MethodSource("families")
     void logitsAndGreedyTokensMatchThePlainReference(SyntheticShape shape) {
-        try (GgufFile file = SyntheticModel.create(shape, GgmlType.F32, SEED);
-             LlamaModel model = ModelLoader.synthetic(shape, GgmlType.F32, SEED)) {
+        try (LlamaModel model = ModelLoader.synthetic(shape, GgmlType.F32, SEED)) {
+            int total = PROMPT + GENERATED;
+            assertMatchesReference(shape, model, new DenseKvStore(model.config().kvLayout(), total));
+        }
+    }
+
+    /** The paged store too: blocks of 4 positions, so that windows of 8 start inside blocks and skip others. */
+    @ParameterizedTest
+    @MethodSource("families")
+    void overAPagedStoreLogitsAndGreedyTokensMatchThePlainReference(SyntheticShape shape) {
+        int total = PROMPT + GENERATED;
+        try (LlamaModel model = ModelLoader.synthetic(shape, GgmlType.F32, SEED);
+             BlockPool pool = BlockPool.forTokens(model.config().kvLayout(), PAGED_BLOCK, total)) {
+            PagedKvStore store = new PagedKvStore(pool);
+            while (store.capacity() < total) {
+                store.appendBlock(pool.allocate());
+            }
+            assertMatchesReference(shape, model, store);
+            store.releaseBlocks();
+        }
+    }
+
+    private static void assertMatchesReference(SyntheticShape shape, LlamaModel model, KvStore store) {
+        try (GgufFile file = SyntheticModel.create(shape, GgmlType.F32, SEED)) {
             ReferenceTransformer reference = new ReferenceTransformer(file);
             int vocabulary = model.config().vocabularySize();
             int[] prompt = prompt(vocabulary);
             int total = PROMPT + GENERATED;
-            DenseKvStore store = new DenseKvStore(model.config().kvLayout(), total);
             ForwardState state = model.newState(1);
             double worst = 0;
             double spread = 0;
@@ -103,7 +128,8 @@ class ArchitectureReferenceTest {
                     token = prompt[position + 1];
                 }
             }
-            System.out.printf("%s: largest logit difference %.2e (logits up to %.2f)%n", shape.name(), worst, spread);
+            System.out.printf("%s, %s: largest logit difference %.2e (logits up to %.2f)%n", shape.name(),
+                    store.getClass().getSimpleName(), worst, spread);
             assertTrue(worst <= TOLERANCE, shape.name() + ": logits differ by " + worst);
             assertArrayEquals(theirs, ours, shape.name() + ": greedy tokens");
             assertTrue(spread > 100 * TOLERANCE, "the logits are not all near zero");
