@@ -2,6 +2,8 @@ package dev.ultrakv.model;
 
 import dev.ultrakv.kvcache.KvLayout;
 
+import java.util.Objects;
+
 /**
  * The hyper-parameters of a Llama-family transformer.
  *
@@ -40,7 +42,7 @@ public record LlamaConfig(int dim, int hiddenDim, int layers, int heads, int kvH
         require(contextLength > 0, "seq_len", contextLength);
         require(headSize > 0 && headSize % 2 == 0, "head size (RoPE rotates pairs, so it must be even)", headSize);
         require(slidingWindow > 0, "sliding window", slidingWindow);
-        java.util.Objects.requireNonNull(ropeStyle, "ropeStyle");
+        Objects.requireNonNull(ropeStyle, "ropeStyle");
         if (!(ropeTheta > 0) || Float.isInfinite(ropeTheta)) {
             throw new IllegalArgumentException("invalid RoPE base " + ropeTheta);
         }
@@ -57,9 +59,9 @@ public record LlamaConfig(int dim, int hiddenDim, int layers, int heads, int kvH
      */
     public LlamaConfig(int dim, int hiddenDim, int layers, int heads, int kvHeads, int vocabularySize,
                        int contextLength, float ropeTheta, float normEpsilon, boolean sharedClassifier) {
+        require(heads > 0 && dim % heads == 0, "n_heads (must divide dim " + dim + ")", heads);
         this(dim, hiddenDim, layers, heads, kvHeads, vocabularySize, contextLength, ropeTheta, normEpsilon,
-                sharedClassifier, heads > 0 && dim % heads == 0 ? dim / heads : -1, RopeStyle.ADJACENT_PAIRS, 1f,
-                NO_WINDOW);
+                sharedClassifier, dim / heads, RopeStyle.ADJACENT_PAIRS, 1f, NO_WINDOW);
     }
 
     /** This configuration with another context length. */

@@ -16,6 +16,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.SequencedMap;
@@ -174,7 +175,7 @@ public final class SyntheticModel {
             types[types.length - 1] = SyntheticVocabulary.TYPE_CONTROL;
         }
         m.put("tokenizer.ggml.model", GgufValue.string("llama"));
-        m.put("tokenizer.ggml.tokens", GgufValue.stringArray(java.util.Arrays.asList(tokens)));
+        m.put("tokenizer.ggml.tokens", GgufValue.stringArray(Arrays.asList(tokens)));
         m.put("tokenizer.ggml.scores", GgufValue.float32Array(scores));
         m.put("tokenizer.ggml.token_type", GgufValue.int32Array(types));
         m.put("tokenizer.ggml.bos_token_id", GgufValue.uint32(SyntheticVocabulary.BOS_ID));

@@ -1,5 +1,7 @@
 package dev.ultrakv.model.synthetic;
 
+import dev.ultrakv.model.Architecture;
+
 import java.util.List;
 import java.util.Objects;
 import java.util.stream.Collectors;
@@ -119,10 +121,10 @@ public record SyntheticShape(String name, int dim, int layers, int heads, int kv
     /** Number of weights, the output projection counted once when tied; biases and head norms included. */
     public long parameterCount() {
         long perLayer = 2L * dim + 2L * dim * qDim() + 2L * dim * kvDim() + 3L * dim * ffn;
-        if (family.architecture() == dev.ultrakv.model.Architecture.QWEN2) {
+        if (family.architecture() == Architecture.QWEN2) {
             perLayer += qDim() + 2L * kvDim();
         }
-        if (family.architecture() == dev.ultrakv.model.Architecture.QWEN3) {
+        if (family.architecture() == Architecture.QWEN3) {
             perLayer += 2L * headSize();
         }
         return (family.tied() ? 1L : 2L) * vocab * dim + dim + layers * perLayer;
