@@ -165,7 +165,6 @@ public final class LlamaModel implements AutoCloseable {
         int qDim = c.qDim();
         int kvDim = c.kvDim();
         int hidden = c.hiddenDim();
-        int headSize = c.headSize();
         LlamaWeights w = weights;
         for (int i = 0; i < count; i++) {
             int token = tokens[i];
