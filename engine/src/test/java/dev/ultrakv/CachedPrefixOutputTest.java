@@ -8,6 +8,8 @@ import dev.ultrakv.model.synthetic.SyntheticShape;
 import dev.ultrakv.sampling.Sampler;
 import dev.ultrakv.tensor.GgmlType;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.net.URISyntaxException;
 import java.nio.file.Path;
@@ -15,6 +17,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -191,6 +194,21 @@ class CachedPrefixOutputTest {
             int[] prompt = embeddedPrompt(model);
             assertSameLogits(model, prompt, ENGINE_CHUNK);
             assertSameLogits(model, Arrays.copyOf(prompt, 2 * BLOCK), ENGINE_CHUNK);
+        }
+    }
+
+    static Stream<SyntheticShape> families() {
+        return Stream.of(SyntheticShape.TEST_LLAMA3, SyntheticShape.TEST_MISTRAL, SyntheticShape.TEST_QWEN2,
+                SyntheticShape.TEST_QWEN3, SyntheticShape.TEST_PHI3);
+    }
+
+    /** Each family, the sliding windows (8) of Mistral and Phi-3 included, which the 37-token prompt leaves. */
+    @ParameterizedTest
+    @MethodSource("families")
+    void eachFamilyGivesTheUncachedLogitsBitForBitAndTokensFromACachedPrefix(SyntheticShape shape) {
+        try (LlamaModel model = ModelLoader.synthetic(shape, GgmlType.F32, 7)) {
+            assertSameTokens(model, syntheticPrompt(model));
+            assertSameLogits(model, syntheticPrompt(model), ENGINE_CHUNK);
         }
     }
 

@@ -21,7 +21,8 @@ import java.util.stream.Collectors;
         description = "Write a synthetic Llama model (seeded random weights, real shapes) as GGUF.")
 final class SynthCommand implements Callable<Integer> {
     @Option(names = "--shape", required = true, paramLabel = "NAME",
-            description = "llama-110m, llama-1b-gqa, test-small or test-tiny.")
+            description = "A named shape: test-tiny, test-small, llama-110m, llama-1b-gqa; test-llama3, llama3.2-1b,"
+                    + " test-mistral, test-qwen2, qwen2.5-0.5b, test-qwen3, qwen3-0.6b, test-phi3, phi3-mini.")
     String shape;
 
     @Option(names = "--dtype", defaultValue = "f32", paramLabel = "TYPE",

@@ -71,13 +71,17 @@ public final class DenseKvStore implements KvStore {
     }
 
     @Override
-    public void attend(int layer, int head, int position, float[] query, int queryOffset, float[] out,
+    public void attend(int layer, int head, int position, int window, float[] query, int queryOffset, float[] out,
                        int outOffset, float[] scratch) {
+        if (window < 1) {
+            throw new IllegalArgumentException("attention window " + window + " must be at least 1");
+        }
         int headSize = layout.headSize();
         int kvDim = layout.kvDim();
+        int first = Math.max(0, position - window + 1);
         int headOffset = (head / layout.queriesPerKvHead()) * headSize;
-        Attention.attention(query, queryOffset, keys[layer], values[layer], headOffset, kvDim, headSize,
-                position + 1, scratch, out, outOffset);
+        Attention.attention(query, queryOffset, keys[layer], values[layer], first * kvDim + headOffset, kvDim,
+                headSize, position + 1 - first, scratch, out, outOffset);
     }
 
     /** The capacity, or less where a layer's array could not hold it; writing beyond fails in resize. */

@@ -37,6 +37,20 @@ public interface KvStore {
      * @param out     receives {@code headSize} floats at {@code outOffset}
      * @param scratch at least {@code position + 1} floats, overwritten
      */
-    void attend(int layer, int head, int position, float[] query, int queryOffset, float[] out, int outOffset,
-                float[] scratch);
+    default void attend(int layer, int head, int position, float[] query, int queryOffset, float[] out,
+                        int outOffset, float[] scratch) {
+        attend(layer, head, position, Integer.MAX_VALUE, query, queryOffset, out, outOffset, scratch);
+    }
+
+    /**
+     * {@link #attend(int, int, int, float[], int, float[], int, float[]) Attention} over the last {@code window}
+     * entries only, the query's own included: with every position kept, positions
+     * {@code [max(0, position - window + 1), position]} (llama.cpp's sliding-window mask hides a key when
+     * {@code position - keyPosition >= window}). A store that dropped entries counts the window in the entries it
+     * holds. {@code Integer.MAX_VALUE} means no window.
+     *
+     * @param window at least 1
+     */
+    void attend(int layer, int head, int position, int window, float[] query, int queryOffset, float[] out,
+                int outOffset, float[] scratch);
 }

@@ -308,11 +308,14 @@ public final class PagedKvStore implements KvStore {
      *                                   {@code head} is outside the layout
      */
     @Override
-    public void attend(int layer, int head, int position, float[] query, int queryOffset, float[] out,
-                       int outOffset, float[] scratch) {
+    public void attend(int layer, int head, int position, int attentionWindow, float[] query, int queryOffset,
+                       float[] out, int outOffset, float[] scratch) {
         if (position < removed || position >= capacity()) {
             throw new IndexOutOfBoundsException("position " + position + " outside [" + removed + ", " + capacity()
                     + ")");
+        }
+        if (attentionWindow < 1) {
+            throw new IllegalArgumentException("attention window " + attentionWindow + " must be at least 1");
         }
         Objects.checkIndex(layer, layout.layers());
         Objects.checkIndex(head, layout.heads());
@@ -322,9 +325,13 @@ public final class PagedKvStore implements KvStore {
         int blockSize = slotMask + 1;
         // Entries [0, encoded) are read from the blocks; the rest, the query's own block, from the window.
         int encoded = window == null ? length : (length - 1) & -blockSize;
+        // Entries before `first` are outside the attention window: blocks wholly before it are skipped, and the
+        // block it falls in is scored whole and its early entries weighted 0 after the softmax over [first, length).
+        int first = Math.max(0, length - attentionWindow);
+        int firstBlock = first / blockSize;
         MemorySegment memory = pool.memory();
         int[] ids = table.array();
-        for (int b = 0, start = 0; start < encoded; b++, start += blockSize) {
+        for (int b = firstBlock, start = firstBlock * blockSize; start < encoded; b++, start += blockSize) {
             long keys = blockLayout.keyRunOffset(ids[b], layer, kvHead);
             int count = Math.min(blockSize, encoded - start);
             if (channelKeys == null) {
@@ -340,13 +347,14 @@ public final class PagedKvStore implements KvStore {
             Attention.attentionScores(query, queryOffset, window.keys(layer), windowOffset, layout.kvDim(), headSize,
                     length - encoded, scratch, encoded);
         }
-        Attention.softmax(scratch, 0, length);
+        Attention.softmax(scratch, first, length - first);
+        Arrays.fill(scratch, 0, first, 0f);
         AttentionObserver told = observer;
         if (told != null) {
             told.observe(layer, head, length - 1, scratch, length);
         }
         Arrays.fill(out, outOffset, outOffset + headSize, 0f);
-        for (int b = 0, start = 0; start < encoded; b++, start += blockSize) {
+        for (int b = firstBlock, start = firstBlock * blockSize; start < encoded; b++, start += blockSize) {
             codec.attentionValues(scratch, start, memory, blockLayout.valueOffset(ids[b], layer, kvHead, 0),
                     Math.min(blockSize, encoded - start), headSize, out, outOffset);
         }

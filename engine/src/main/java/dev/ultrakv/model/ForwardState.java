@@ -9,11 +9,11 @@ public final class ForwardState {
     final int maxBatch;
     /** (row, dim): the residual stream. */
     final float[] x;
-    /** (row, dim): normalised input of a sub-layer, then attention output. */
+    /** (row, max(dim, qDim)): normalised input of a sub-layer (dim wide), then attention output (qDim wide). */
     final float[] xb;
     /** (row, dim): output projection before it joins the residual. */
     final float[] xb2;
-    /** (row, dim): queries. */
+    /** (row, qDim): queries. */
     final float[] q;
     /** (row, kvDim): keys. */
     final float[] k;
@@ -40,9 +40,9 @@ public final class ForwardState {
         this.maxBatch = maxBatch;
         this.vocabularySize = c.vocabularySize();
         x = new float[maxBatch * c.dim()];
-        xb = new float[maxBatch * c.dim()];
+        xb = new float[maxBatch * Math.max(c.dim(), c.qDim())];
         xb2 = new float[maxBatch * c.dim()];
-        q = new float[maxBatch * c.dim()];
+        q = new float[maxBatch * c.qDim()];
         k = new float[maxBatch * c.kvDim()];
         v = new float[maxBatch * c.kvDim()];
         hb = new float[maxBatch * c.hiddenDim()];

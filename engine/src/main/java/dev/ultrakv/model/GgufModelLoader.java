@@ -11,19 +11,19 @@ import dev.ultrakv.tokenizer.SentencePieceTokenizer;
 import dev.ultrakv.tokenizer.Tokenizer;
 
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 
 /**
- * Builds a {@link LlamaModel} from a GGUF file of the {@code llama} architecture, as llama.cpp names its keys and
- * tensors. Matrices keep their stored type and are read in place; the tokenizer comes from the
+ * Builds a {@link LlamaModel} from a GGUF file of one of the {@link Architecture architectures} it runs, as
+ * llama.cpp names their keys and tensors. Matrices keep their stored type and are read in place (a fused matrix,
+ * Phi-3's {@code attn_qkv} and {@code ffn_up}, as views of its row ranges); the tokenizer comes from the
  * {@code tokenizer.ggml.*} metadata.
  */
 public final class GgufModelLoader {
-    /** The only architecture this loader runs. */
-    private static final String LLAMA = "llama";
     private static final String FILE_TYPE = "general.file_type";
 
     private GgufModelLoader() {
@@ -56,15 +56,16 @@ public final class GgufModelLoader {
      */
     public static LlamaModel load(GgufFile gguf, String name) {
         String source = gguf.source();
-        String architecture = gguf.getStringOrDefault("general.architecture", "(none)");
-        if (!LLAMA.equals(architecture)) {
-            throw new ModelFormatException(source, "unsupported architecture '" + architecture
-                    + "' (supported: " + LLAMA + ")");
+        Architecture architecture;
+        try {
+            architecture = Architecture.fromGguf(gguf.getStringOrDefault("general.architecture", "(none)"));
+        } catch (IllegalArgumentException e) {
+            throw new ModelFormatException(source, e.getMessage(), e);
         }
         try {
             Tokenizer tokenizer = tokenizer(gguf);
-            LlamaConfig config = GgufHyperParameters.read(gguf, tokenizer.vocabularySize());
-            LlamaWeights weights = weights(gguf, config);
+            LlamaConfig config = GgufHyperParameters.read(gguf, architecture, tokenizer.vocabularySize());
+            LlamaWeights weights = weights(gguf, architecture, config);
             LlamaModel model = new LlamaModel(name, config, weights, tokenizer, gguf,
                     gguf.getStringOrDefault("tokenizer.chat_template", null));
             return model.withFileType(fileType(gguf));
@@ -126,12 +127,18 @@ public final class GgufModelLoader {
         return types;
     }
 
-    private static LlamaWeights weights(GgufFile g, LlamaConfig c) {
+    private static LlamaWeights weights(GgufFile g, Architecture a, LlamaConfig c) {
         int layers = c.layers();
-        FloatTensor embedding = matrix(g, "token_embd.weight", c.dim(), c.vocabularySize());
+        int dim = c.dim();
+        int qDim = c.qDim();
+        int kvDim = c.kvDim();
+        int hidden = c.hiddenDim();
+        FloatTensor embedding = matrix(g, "token_embd.weight", dim, c.vocabularySize());
         Optional<GgufTensorInfo> output = g.findTensor("output.weight");
-        FloatTensor classifier = output.isPresent()
-                ? matrix(g, "output.weight", c.dim(), c.vocabularySize()) : embedding;
+        if (output.isEmpty() && a == Architecture.PHI3) {
+            throw new ModelFormatException(g.source(), "tensor output.weight is missing (Phi-3 has its own)");
+        }
+        FloatTensor classifier = output.isPresent() ? matrix(g, "output.weight", dim, c.vocabularySize()) : embedding;
         float[][] attentionNorm = new float[layers][];
         float[][] ffnNorm = new float[layers][];
         FloatTensor[] wq = new FloatTensor[layers];
@@ -141,20 +148,98 @@ public final class GgufModelLoader {
         FloatTensor[] w1 = new FloatTensor[layers];
         FloatTensor[] w2 = new FloatTensor[layers];
         FloatTensor[] w3 = new FloatTensor[layers];
+        boolean biases = a == Architecture.QWEN2;
+        boolean headNorms = a == Architecture.QWEN3;
+        float[][] qBias = biases ? new float[layers][] : null;
+        float[][] kBias = biases ? new float[layers][] : null;
+        float[][] vBias = biases ? new float[layers][] : null;
+        float[][] qNorm = headNorms ? new float[layers][] : null;
+        float[][] kNorm = headNorms ? new float[layers][] : null;
         for (int l = 0; l < layers; l++) {
             String p = "blk." + l + ".";
-            attentionNorm[l] = vector(g, p + "attn_norm.weight", c.dim());
-            wq[l] = matrix(g, p + "attn_q.weight", c.dim(), c.dim());
-            wk[l] = matrix(g, p + "attn_k.weight", c.dim(), c.kvDim());
-            wv[l] = matrix(g, p + "attn_v.weight", c.dim(), c.kvDim());
-            wo[l] = matrix(g, p + "attn_output.weight", c.dim(), c.dim());
-            ffnNorm[l] = vector(g, p + "ffn_norm.weight", c.dim());
-            w1[l] = matrix(g, p + "ffn_gate.weight", c.dim(), c.hiddenDim());
-            w2[l] = matrix(g, p + "ffn_down.weight", c.hiddenDim(), c.dim());
-            w3[l] = matrix(g, p + "ffn_up.weight", c.dim(), c.hiddenDim());
+            attentionNorm[l] = vector(g, p + "attn_norm.weight", dim);
+            if (g.findTensor(p + "attn_qkv.weight").isPresent()) {
+                FloatTensor[] qkv = rowRanges(g, p + "attn_qkv.weight", dim, qDim, kvDim, kvDim);
+                wq[l] = qkv[0];
+                wk[l] = qkv[1];
+                wv[l] = qkv[2];
+            } else {
+                wq[l] = matrix(g, p + "attn_q.weight", dim, qDim);
+                wk[l] = matrix(g, p + "attn_k.weight", dim, kvDim);
+                wv[l] = matrix(g, p + "attn_v.weight", dim, kvDim);
+            }
+            wo[l] = matrix(g, p + "attn_output.weight", qDim, dim);
+            if (biases) {
+                qBias[l] = vector(g, p + "attn_q.bias", qDim);
+                kBias[l] = vector(g, p + "attn_k.bias", kvDim);
+                vBias[l] = vector(g, p + "attn_v.bias", kvDim);
+            }
+            if (headNorms) {
+                qNorm[l] = vector(g, p + "attn_q_norm.weight", c.headSize());
+                kNorm[l] = vector(g, p + "attn_k_norm.weight", c.headSize());
+            }
+            ffnNorm[l] = vector(g, p + "ffn_norm.weight", dim);
+            if (a == Architecture.PHI3) {
+                // ffn_up holds the gate's rows, then the up projection's: llama.cpp's SwiGLU of a split tensor.
+                FloatTensor[] gateUp = rowRanges(g, p + "ffn_up.weight", dim, hidden, hidden);
+                w1[l] = gateUp[0];
+                w3[l] = gateUp[1];
+            } else {
+                w1[l] = matrix(g, p + "ffn_gate.weight", dim, hidden);
+                w3[l] = matrix(g, p + "ffn_up.weight", dim, hidden);
+            }
+            w2[l] = matrix(g, p + "ffn_down.weight", hidden, dim);
         }
-        float[] finalNorm = vector(g, "output_norm.weight", c.dim());
-        return new LlamaWeights(embedding, attentionNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3, finalNorm, classifier);
+        float[] finalNorm = vector(g, "output_norm.weight", dim);
+        for (String longRope : new String[] {"rope_factors_long.weight", "rope_factors_short.weight"}) {
+            if (g.findTensor(longRope).isPresent()) {
+                throw new ModelFormatException(g.source(), "tensor " + longRope
+                        + ": LongRoPE scaling (Phi-3 128k) is not supported");
+            }
+        }
+        float[] ropeFactors = g.findTensor("rope_freqs.weight").isPresent()
+                ? vector(g, "rope_freqs.weight", c.headSize() / 2) : null;
+        if (ropeFactors != null) {
+            for (int i = 0; i < ropeFactors.length; i++) {
+                if (!(ropeFactors[i] > 0) || Float.isInfinite(ropeFactors[i])) {
+                    throw new ModelFormatException(g.source(), "tensor rope_freqs.weight has factor "
+                            + ropeFactors[i] + " at " + i + "; factors must be positive and finite");
+                }
+            }
+        }
+        return new LlamaWeights(embedding, attentionNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3, finalNorm, classifier,
+                qBias, kBias, vBias, qNorm, kNorm, ropeFactors);
+    }
+
+    /**
+     * The consecutive row ranges of a fused matrix of {@code cols} columns, {@code rows[i]} rows each, as
+     * matrices of the stored type viewing the file (rows of whole blocks lie one after another).
+     */
+    private static FloatTensor[] rowRanges(GgufFile g, String name, int cols, int... rows) {
+        long total = 0;
+        for (int r : rows) {
+            total += r;
+        }
+        GgufTensorInfo info = g.tensor(name);
+        long[] s = info.shape();
+        if (s.length != 2 || s[0] != cols || s[1] != total) {
+            throw new ModelFormatException(g.source(), "tensor " + name + " has shape " + Arrays.toString(s)
+                    + ", expected [" + cols + ", " + total + "]");
+        }
+        if (cols % info.type().blockSize() != 0) {
+            throw new ModelFormatException(g.source(), "tensor " + name + ": rows of " + cols + " elements are not"
+                    + " whole " + info.type() + " blocks of " + info.type().blockSize());
+        }
+        MemorySegment data = g.tensorData(info);
+        FloatTensor[] parts = new FloatTensor[rows.length];
+        long start = 0;
+        for (int i = 0; i < rows.length; i++) {
+            long elements = (long) rows[i] * cols;
+            MemorySegment part = data.asSlice(info.type().bytesFor(start), info.type().bytesFor(elements));
+            parts[i] = Tensors.wrap(info.type(), part, elements);
+            start += elements;
+        }
+        return parts;
     }
 
     /** A matrix of {@code rows} rows of {@code cols} columns; GGUF lists the shape as [cols, rows]. */

@@ -11,7 +11,10 @@ import java.util.Optional;
 
 /**
  * A Llama-family transformer: RMSNorm, rotary position embeddings, grouped-query attention and a SwiGLU
- * feed-forward, read top to bottom in {@link #forward}.
+ * feed-forward, read top to bottom in {@link #forward}. The families that differ from Llama only in details run
+ * here too, each detail switched on by its configuration or weights: Q/K/V biases (Qwen 2), RMSNorm of each
+ * query and key head (Qwen 3), RoPE of halves (NeoX style), scaled RoPE frequencies (Llama 3.1), a head size
+ * other than {@code dim / heads}, and a sliding attention window (Phi-3, Mistral).
  *
  * <p>The model holds only immutable weights; each caller brings its own {@link ForwardState} and each sequence
  * its own {@link KvStore}, so one model serves many threads and sequences at once. Keys and values are never
@@ -37,6 +40,7 @@ public final class LlamaModel implements AutoCloseable {
     private final int trainedContextLength;
     /** llama.cpp's name of the file's weight mix ({@link LlamaFileType}); null when the file does not say. */
     private final String fileType;
+    private final RotaryEmbedding rope;
 
     /**
      * @param name      a name for messages and the cache's model identity
@@ -70,6 +74,7 @@ public final class LlamaModel implements AutoCloseable {
         this.tokenizer = Objects.requireNonNull(tokenizer, "tokenizer");
         this.resource = resource;
         weights.checkShapes(config);
+        this.rope = new RotaryEmbedding(config, weights.ropeFactors());
         if (tokenizer.vocabularySize() != config.vocabularySize()) {
             throw new IllegalArgumentException(name + ": the tokenizer has " + tokenizer.vocabularySize()
                     + " tokens but the model's vocabulary has " + config.vocabularySize());
@@ -108,11 +113,8 @@ public final class LlamaModel implements AutoCloseable {
      * returned model takes over the resource: close it instead of this one.
      */
     public LlamaModel withContextLength(int contextLength) {
-        LlamaConfig c = config;
-        LlamaConfig changed = new LlamaConfig(c.dim(), c.hiddenDim(), c.layers(), c.heads(), c.kvHeads(),
-                c.vocabularySize(), contextLength, c.ropeTheta(), c.normEpsilon(), c.sharedClassifier());
-        return new LlamaModel(name, changed, weights, tokenizer, resource, chatTemplate, trainedContextLength,
-                fileType);
+        return new LlamaModel(name, config.withContextLength(contextLength), weights, tokenizer, resource,
+                chatTemplate, trainedContextLength, fileType);
     }
 
     /**
@@ -181,9 +183,10 @@ public final class LlamaModel implements AutoCloseable {
         }
         LlamaConfig c = config;
         int dim = c.dim();
+        int qDim = c.qDim();
         int kvDim = c.kvDim();
         int hidden = c.hiddenDim();
-        int headSize = c.headSize();
+        LlamaWeights w = weights;
         for (int i = 0; i < count; i++) {
             int token = tokens[i];
             if (token < 0 || token >= c.vocabularySize()) {
@@ -200,20 +203,30 @@ public final class LlamaModel implements AutoCloseable {
         for (int l = 0; l < c.layers(); l++) {
             // Attention: normalise, project to Q/K/V, rotate Q and K by position, store K/V, attend.
             normalizeRows(s, count, weights.attentionNorm()[l]);
-            Matmul.matmul(weights.wq()[l], dim, dim, s.xb, count, s.q);
-            Matmul.matmul(weights.wk()[l], kvDim, dim, s.xb, count, s.k);
-            Matmul.matmul(weights.wv()[l], kvDim, dim, s.xb, count, s.v);
+            Matmul.matmul(w.wq()[l], qDim, dim, s.xb, count, s.q);
+            Matmul.matmul(w.wk()[l], kvDim, dim, s.xb, count, s.k);
+            Matmul.matmul(w.wv()[l], kvDim, dim, s.xb, count, s.v);
+            int layer = l;
             Parallel.forRange(count, ROW_GRAIN, (from, to) -> {
                 for (int i = from; i < to; i++) {
-                    VectorOps.rope(s.q, i * dim, c.heads(), headSize, positions[i], c.ropeTheta());
-                    VectorOps.rope(s.k, i * kvDim, c.kvHeads(), headSize, positions[i], c.ropeTheta());
+                    if (w.qBias() != null) {
+                        VectorOps.axpy(1f, w.qBias()[layer], 0, s.q, i * qDim, qDim);
+                        VectorOps.axpy(1f, w.kBias()[layer], 0, s.k, i * kvDim, kvDim);
+                        VectorOps.axpy(1f, w.vBias()[layer], 0, s.v, i * kvDim, kvDim);
+                    }
+                    if (w.qNorm() != null) {
+                        normalizeHeads(s.q, i * qDim, c.heads(), w.qNorm()[layer]);
+                        normalizeHeads(s.k, i * kvDim, c.kvHeads(), w.kNorm()[layer]);
+                    }
+                    rope.rotate(s.q, i * qDim, c.heads(), positions[i]);
+                    rope.rotate(s.k, i * kvDim, c.kvHeads(), positions[i]);
                 }
             });
             for (int i = 0; i < count; i++) {
                 stores[i].write(l, positions[i], s.k, i * kvDim, s.v, i * kvDim);
             }
             attend(s, l, count, positions, stores);
-            Matmul.matmul(weights.wo()[l], dim, dim, s.xb, count, s.xb2);
+            Matmul.matmul(w.wo()[l], dim, qDim, s.xb, count, s.xb2);
             VectorOps.add(s.x, s.xb2, count * dim);
 
             // Feed-forward: normalise, SwiGLU, project down, add to the residual.
@@ -246,11 +259,21 @@ public final class LlamaModel implements AutoCloseable {
         });
     }
 
+    /** RMSNorm in place of each of {@code headCount} heads from {@code offset}, by the same weight. */
+    private void normalizeHeads(float[] x, int offset, int headCount, float[] weight) {
+        int headSize = config.headSize();
+        for (int h = 0; h < headCount; h++) {
+            int at = offset + h * headSize;
+            VectorOps.rmsnorm(x, at, x, at, weight, headSize, config.normEpsilon());
+        }
+    }
+
     /** Attention of every (row, head) pair, spread over the cores; each pair writes its own slice of xb. */
     private void attend(ForwardState s, int layer, int count, int[] positions, KvStore[] stores) {
         int heads = config.heads();
         int headSize = config.headSize();
-        int dim = config.dim();
+        int qDim = config.qDim();
+        int window = config.slidingWindow();
         Parallel.forRange(count * heads, ATTENTION_GRAIN, (start, end) -> {
             int longest = 0;
             for (int row = start / heads; row <= (end - 1) / heads; row++) {
@@ -260,8 +283,8 @@ public final class LlamaModel implements AutoCloseable {
             for (int task = start; task < end; task++) {
                 int row = task / heads;
                 int head = task % heads;
-                int offset = row * dim + head * headSize;
-                stores[row].attend(layer, head, positions[row], s.q, offset, s.xb, offset, scratch);
+                int offset = row * qDim + head * headSize;
+                stores[row].attend(layer, head, positions[row], window, s.q, offset, s.xb, offset, scratch);
             }
         });
     }

@@ -5,30 +5,54 @@ import dev.ultrakv.tensor.FloatTensor;
 import java.util.Objects;
 
 /**
- * The weights of a Llama model. Matrices stay in their stored type (usually memory-mapped) and are read by the
- * kernels of that type; the small normalisation vectors are held as floats.
+ * The weights of a Llama-family model. Matrices stay in their stored type (usually memory-mapped) and are read by
+ * the kernels of that type; the small normalisation and bias vectors are held as floats. The optional parts are
+ * null where a family has none.
  *
  * @param tokenEmbedding (vocab, dim)
  * @param attentionNorm  (layer, dim)
- * @param wq             (layer) of (dim, dim)
+ * @param wq             (layer) of (qDim, dim)
  * @param wk             (layer) of (kvDim, dim)
  * @param wv             (layer) of (kvDim, dim)
- * @param wo             (layer) of (dim, dim)
+ * @param wo             (layer) of (dim, qDim)
  * @param ffnNorm        (layer, dim)
  * @param w1             (layer) of (hiddenDim, dim): the SwiGLU gate
  * @param w2             (layer) of (dim, hiddenDim): the down projection
  * @param w3             (layer) of (hiddenDim, dim): the up projection
  * @param finalNorm      (dim)
  * @param classifier     (vocab, dim); the token embedding itself when the classifier is shared
+ * @param qBias          (layer, qDim) added to the queries (Qwen 2), or null
+ * @param kBias          (layer, kvDim) added to the keys, or null; present exactly when {@code qBias} is
+ * @param vBias          (layer, kvDim) added to the values, or null; present exactly when {@code qBias} is
+ * @param qNorm          (layer, headSize): RMSNorm weight of every query head before RoPE (Qwen 3), or null
+ * @param kNorm          (layer, headSize): the same for the key heads; present exactly when {@code qNorm} is
+ * @param ropeFactors    (headSize / 2): RoPE pair {@code i}'s frequency is divided by {@code ropeFactors[i]}
+ *                       (Llama 3.1's long-context scaling, as the file's {@code rope_freqs.weight}), or null
  */
 public record LlamaWeights(FloatTensor tokenEmbedding, float[][] attentionNorm, FloatTensor[] wq, FloatTensor[] wk,
                            FloatTensor[] wv, FloatTensor[] wo, float[][] ffnNorm, FloatTensor[] w1,
-                           FloatTensor[] w2, FloatTensor[] w3, float[] finalNorm, FloatTensor classifier) {
+                           FloatTensor[] w2, FloatTensor[] w3, float[] finalNorm, FloatTensor classifier,
+                           float[][] qBias, float[][] kBias, float[][] vBias, float[][] qNorm, float[][] kNorm,
+                           float[] ropeFactors) {
 
     public LlamaWeights {
         Objects.requireNonNull(tokenEmbedding, "tokenEmbedding");
         Objects.requireNonNull(classifier, "classifier");
         Objects.requireNonNull(finalNorm, "finalNorm");
+        if ((qBias == null) != (kBias == null) || (qBias == null) != (vBias == null)) {
+            throw new IllegalArgumentException("the Q, K and V biases come together or not at all");
+        }
+        if ((qNorm == null) != (kNorm == null)) {
+            throw new IllegalArgumentException("the Q and K head norms come together or not at all");
+        }
+    }
+
+    /** The weights of a plain Llama model: no biases, no head norms, unscaled RoPE. */
+    public LlamaWeights(FloatTensor tokenEmbedding, float[][] attentionNorm, FloatTensor[] wq, FloatTensor[] wk,
+                        FloatTensor[] wv, FloatTensor[] wo, float[][] ffnNorm, FloatTensor[] w1,
+                        FloatTensor[] w2, FloatTensor[] w3, float[] finalNorm, FloatTensor classifier) {
+        this(tokenEmbedding, attentionNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3, finalNorm, classifier,
+                null, null, null, null, null, null);
     }
 
     /**
@@ -38,21 +62,35 @@ public record LlamaWeights(FloatTensor tokenEmbedding, float[][] attentionNorm, 
      */
     public void checkShapes(LlamaConfig config) {
         int dim = config.dim();
+        int qDim = config.qDim();
         int kvDim = config.kvDim();
+        int headSize = config.headSize();
         int hidden = config.hiddenDim();
         check("token embedding", tokenEmbedding, (long) config.vocabularySize() * dim);
         check("classifier", classifier, (long) config.vocabularySize() * dim);
         check("final norm", finalNorm.length, dim);
         for (int l = 0; l < config.layers(); l++) {
             check("layer " + l + " attention norm", attentionNorm[l].length, dim);
-            check("layer " + l + " wq", wq[l], (long) dim * dim);
+            check("layer " + l + " wq", wq[l], (long) qDim * dim);
             check("layer " + l + " wk", wk[l], (long) kvDim * dim);
             check("layer " + l + " wv", wv[l], (long) kvDim * dim);
-            check("layer " + l + " wo", wo[l], (long) dim * dim);
+            check("layer " + l + " wo", wo[l], (long) dim * qDim);
             check("layer " + l + " ffn norm", ffnNorm[l].length, dim);
             check("layer " + l + " w1", w1[l], (long) hidden * dim);
             check("layer " + l + " w2", w2[l], (long) dim * hidden);
             check("layer " + l + " w3", w3[l], (long) hidden * dim);
+            if (qBias != null) {
+                check("layer " + l + " query bias", qBias[l].length, qDim);
+                check("layer " + l + " key bias", kBias[l].length, kvDim);
+                check("layer " + l + " value bias", vBias[l].length, kvDim);
+            }
+            if (qNorm != null) {
+                check("layer " + l + " query head norm", qNorm[l].length, headSize);
+                check("layer " + l + " key head norm", kNorm[l].length, headSize);
+            }
+        }
+        if (ropeFactors != null) {
+            check("RoPE frequency factors", ropeFactors.length, headSize / 2);
         }
     }
 

@@ -2,6 +2,8 @@ package dev.ultrakv.model;
 
 import dev.ultrakv.kvcache.DenseKvStore;
 import dev.ultrakv.kvcache.KvStore;
+import dev.ultrakv.model.synthetic.SyntheticShape;
+import dev.ultrakv.tensor.GgmlType;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -20,15 +22,24 @@ class BatchInvarianceTest {
     private static final String EMBEDDED = "embedded";
 
     /**
-     * The embedded F32 model, and llama.cpp's quantized ones: K-quant super-blocks of 256 (Q4_K with Q6_K), and a
-     * 32-element type (Q5_1).
+     * The embedded F32 model; llama.cpp's quantized ones: K-quant super-blocks of 256 (Q4_K with Q6_K), and a
+     * 32-element type (Q5_1); and a tiny model of each other family, whose own steps (biases, head norms, RoPE of
+     * halves, a sliding window of 8 that starts inside the batch) must keep a row's logits independent of its batch.
      */
     static Stream<String> models() {
-        return Stream.of(EMBEDDED, "kq-d256-l2-s11-Q4_K_M.gguf", "kq-d256-l2-s11-Q5_1.gguf");
+        return Stream.of(EMBEDDED, "kq-d256-l2-s11-Q4_K_M.gguf", "kq-d256-l2-s11-Q5_1.gguf",
+                SyntheticShape.TEST_LLAMA3.name(), SyntheticShape.TEST_MISTRAL.name(),
+                SyntheticShape.TEST_QWEN2.name(), SyntheticShape.TEST_QWEN3.name(), SyntheticShape.TEST_PHI3.name());
     }
 
     private static LlamaModel load(String name) throws URISyntaxException {
-        return name.equals(EMBEDDED) ? ModelLoader.loadEmbedded() : GgmlQuantModelTest.load(name);
+        if (name.equals(EMBEDDED)) {
+            return ModelLoader.loadEmbedded();
+        }
+        if (name.endsWith(".gguf")) {
+            return GgmlQuantModelTest.load(name);
+        }
+        return ModelLoader.synthetic(SyntheticShape.named(name), GgmlType.F32, 5);
     }
 
     private static int[] randomTokens(LlamaModel model, long seed, int n) {

@@ -1,5 +1,6 @@
 package dev.ultrakv.model.synthetic;
 
+import dev.ultrakv.model.Architecture;
 import dev.ultrakv.model.gguf.GgufFile;
 import dev.ultrakv.model.gguf.GgufTensorInfo;
 import dev.ultrakv.model.gguf.GgufValue;
@@ -15,6 +16,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.SequencedMap;
@@ -43,10 +45,16 @@ import java.util.SequencedMap;
  * same, so the next-token distribution is broad but not uniform. The matrices are not orthogonal and there is
  * no training: expect gibberish, not NaN.
  *
+ * <p>Families other than the plain Llama of the first shapes draw their norm weights around 1 (standard deviation
+ * {@value #NORM_STD}), so that a norm applied in the wrong place, or one norm confused with another, changes the
+ * logits; their biases are drawn like the matrices. Llama 3's {@code rope_freqs.weight} holds the frequency
+ * factors that llama.cpp's converter computes.
+ *
  * <h2>Tensors and metadata</h2>
  * Tensor names and shapes are llama.cpp's ({@code token_embd.weight} {@code [dim, vocab]}, per layer
- * {@code blk.i.attn_q.weight} {@code [dim, dim]} and so on, {@code output.weight} untied); the metadata has
- * every hyperparameter llama.cpp's {@code llama} architecture reads and a {@link SyntheticVocabulary}.
+ * {@code blk.i.attn_q.weight} {@code [dim, qDim]} and so on; Phi-3's fused {@code attn_qkv} and {@code ffn_up});
+ * the metadata has every hyperparameter llama.cpp reads for the architecture and a {@link SyntheticVocabulary}
+ * (SentencePiece, which llama.cpp accepts for every architecture here).
  */
 public final class SyntheticModel {
 
@@ -54,8 +62,17 @@ public final class SyntheticModel {
     public static final float INIT_STD = 0.02f;
     /** RoPE base frequency, Llama 2's. */
     public static final float ROPE_FREQ_BASE = 10000f;
+    /** Standard deviation of the norm weights around 1, in families other than the plain Llama. */
+    public static final float NORM_STD = 0.1f;
+    /** Llama 3.1's RoPE scaling as its config.json gives it, from which the frequency factors are computed. */
+    private static final double LLAMA3_FACTOR = 8;
+    private static final double LLAMA3_LOW_FREQ_FACTOR = 1;
+    private static final double LLAMA3_HIGH_FREQ_FACTOR = 4;
+    private static final double LLAMA3_ORIGINAL_CONTEXT = 8192;
     /** RMSNorm epsilon, Llama 2's. */
     public static final float RMS_NORM_EPS = 1e-5f;
+    /** The control token llama.cpp requires in a model whose name says Phi-3. */
+    private static final String PHI3_END_OF_TEXT = "<|endoftext|>";
     /** ggml's quantization format version (GGML_QNT_VERSION), which llama.cpp's converter always writes. */
     private static final int QUANTIZATION_VERSION = 2;
     /** Elements generated and encoded at a time; a multiple of every block size. */
@@ -115,32 +132,52 @@ public final class SyntheticModel {
 
     /** Whether {@code dtype} can be used for the matrices of {@code shape} (whole blocks per row). */
     public static boolean supports(SyntheticShape shape, GgmlType dtype) {
-        return shape.dim() % dtype.blockSize() == 0 && shape.ffn() % dtype.blockSize() == 0;
+        return shape.dim() % dtype.blockSize() == 0 && shape.ffn() % dtype.blockSize() == 0
+                && shape.qDim() % dtype.blockSize() == 0;
     }
 
     /** The metadata of the model, in file order. */
     public static SequencedMap<String, GgufValue> metadata(SyntheticShape shape, GgmlType dtype) {
         SyntheticVocabulary vocab = SyntheticVocabulary.of(shape.vocab());
         SequencedMap<String, GgufValue> m = new LinkedHashMap<>();
-        m.put("general.architecture", GgufValue.string("llama"));
+        SyntheticFamily family = shape.family();
+        String a = family.architecture().ggufName();
+        m.put("general.architecture", GgufValue.string(a));
         m.put("general.name", GgufValue.string(shape.name()));
         m.put("general.file_type", GgufValue.uint32(fileType(dtype)));
         m.put("general.quantization_version", GgufValue.uint32(QUANTIZATION_VERSION));
         m.put(GgufFile.ALIGNMENT_KEY, GgufValue.uint32(GgufFile.DEFAULT_ALIGNMENT));
-        m.put("llama.vocab_size", GgufValue.uint32(shape.vocab()));
-        m.put("llama.context_length", GgufValue.uint32(shape.contextLength()));
-        m.put("llama.embedding_length", GgufValue.uint32(shape.dim()));
-        m.put("llama.block_count", GgufValue.uint32(shape.layers()));
-        m.put("llama.feed_forward_length", GgufValue.uint32(shape.ffn()));
-        m.put("llama.rope.dimension_count", GgufValue.uint32(shape.headSize()));
-        m.put("llama.attention.head_count", GgufValue.uint32(shape.heads()));
-        m.put("llama.attention.head_count_kv", GgufValue.uint32(shape.kvHeads()));
-        m.put("llama.rope.freq_base", GgufValue.float32(ROPE_FREQ_BASE));
-        m.put("llama.attention.layer_norm_rms_epsilon", GgufValue.float32(RMS_NORM_EPS));
+        m.put(a + ".vocab_size", GgufValue.uint32(shape.vocab()));
+        m.put(a + ".context_length", GgufValue.uint32(shape.contextLength()));
+        m.put(a + ".embedding_length", GgufValue.uint32(shape.dim()));
+        m.put(a + ".block_count", GgufValue.uint32(shape.layers()));
+        m.put(a + ".feed_forward_length", GgufValue.uint32(shape.ffn()));
+        m.put(a + ".rope.dimension_count", GgufValue.uint32(shape.headSize()));
+        m.put(a + ".attention.head_count", GgufValue.uint32(shape.heads()));
+        m.put(a + ".attention.head_count_kv", GgufValue.uint32(shape.kvHeads()));
+        if (family.keyLength() != 0) {
+            m.put(a + ".attention.key_length", GgufValue.uint32(family.keyLength()));
+            m.put(a + ".attention.value_length", GgufValue.uint32(family.keyLength()));
+        }
+        if (family.slidingWindow() != 0) {
+            m.put(a + ".attention.sliding_window", GgufValue.uint32(family.slidingWindow()));
+        }
+        m.put(a + ".rope.freq_base", GgufValue.float32(family.ropeTheta()));
+        m.put(a + ".attention.layer_norm_rms_epsilon", GgufValue.float32(RMS_NORM_EPS));
+        String[] tokens = vocab.tokens().toArray(String[]::new);
+        float[] scores = vocab.scores();
+        int[] types = vocab.tokenTypes();
+        if (family.architecture() == Architecture.PHI3) {
+            // llama.cpp marks Phi-3's special tokens by name and fails on a vocabulary without this one; the real
+            // vocabulary has it right after SentencePiece's pieces, as a control token.
+            tokens[tokens.length - 1] = PHI3_END_OF_TEXT;
+            scores[scores.length - 1] = 0;
+            types[types.length - 1] = SyntheticVocabulary.TYPE_CONTROL;
+        }
         m.put("tokenizer.ggml.model", GgufValue.string("llama"));
-        m.put("tokenizer.ggml.tokens", GgufValue.stringArray(vocab.tokens()));
-        m.put("tokenizer.ggml.scores", GgufValue.float32Array(vocab.scores()));
-        m.put("tokenizer.ggml.token_type", GgufValue.int32Array(vocab.tokenTypes()));
+        m.put("tokenizer.ggml.tokens", GgufValue.stringArray(Arrays.asList(tokens)));
+        m.put("tokenizer.ggml.scores", GgufValue.float32Array(scores));
+        m.put("tokenizer.ggml.token_type", GgufValue.int32Array(types));
         m.put("tokenizer.ggml.bos_token_id", GgufValue.uint32(SyntheticVocabulary.BOS_ID));
         m.put("tokenizer.ggml.eos_token_id", GgufValue.uint32(SyntheticVocabulary.EOS_ID));
         m.put("tokenizer.ggml.unknown_token_id", GgufValue.uint32(SyntheticVocabulary.UNK_ID));
@@ -180,23 +217,48 @@ public final class SyntheticModel {
                     + " must be multiples of " + dtype + "'s block size " + dtype.blockSize());
         }
         int dim = shape.dim();
+        int qDim = shape.qDim();
         int kvDim = shape.kvDim();
         int ffn = shape.ffn();
+        Architecture a = shape.family().architecture();
         List<GgufTensorInfo> t = new ArrayList<>();
         t.add(info("token_embd.weight", dtype, dim, shape.vocab()));
+        if (shape.family().llama3Rope()) {
+            t.add(info("rope_freqs.weight", GgmlType.F32, shape.headSize() / 2));
+        }
         t.add(info("output_norm.weight", GgmlType.F32, dim));
-        t.add(info("output.weight", dtype, dim, shape.vocab()));
+        if (!shape.family().tied()) {
+            t.add(info("output.weight", dtype, dim, shape.vocab()));
+        }
         for (int i = 0; i < shape.layers(); i++) {
             String p = "blk." + i + ".";
             t.add(info(p + "attn_norm.weight", GgmlType.F32, dim));
-            t.add(info(p + "attn_q.weight", dtype, dim, dim));
-            t.add(info(p + "attn_k.weight", dtype, dim, kvDim));
-            t.add(info(p + "attn_v.weight", dtype, dim, kvDim));
-            t.add(info(p + "attn_output.weight", dtype, dim, dim));
+            if (a == Architecture.PHI3) {
+                t.add(info(p + "attn_qkv.weight", dtype, dim, qDim + 2L * kvDim));
+            } else {
+                t.add(info(p + "attn_q.weight", dtype, dim, qDim));
+                t.add(info(p + "attn_k.weight", dtype, dim, kvDim));
+                t.add(info(p + "attn_v.weight", dtype, dim, kvDim));
+            }
+            if (a == Architecture.QWEN2) {
+                t.add(info(p + "attn_q.bias", GgmlType.F32, qDim));
+                t.add(info(p + "attn_k.bias", GgmlType.F32, kvDim));
+                t.add(info(p + "attn_v.bias", GgmlType.F32, kvDim));
+            }
+            if (a == Architecture.QWEN3) {
+                t.add(info(p + "attn_q_norm.weight", GgmlType.F32, shape.headSize()));
+                t.add(info(p + "attn_k_norm.weight", GgmlType.F32, shape.headSize()));
+            }
+            t.add(info(p + "attn_output.weight", dtype, qDim, dim));
             t.add(info(p + "ffn_norm.weight", GgmlType.F32, dim));
-            t.add(info(p + "ffn_gate.weight", dtype, dim, ffn));
-            t.add(info(p + "ffn_down.weight", dtype, ffn, dim));
-            t.add(info(p + "ffn_up.weight", dtype, dim, ffn));
+            if (a == Architecture.PHI3) {
+                t.add(info(p + "ffn_up.weight", dtype, dim, 2L * ffn));
+                t.add(info(p + "ffn_down.weight", dtype, ffn, dim));
+            } else {
+                t.add(info(p + "ffn_gate.weight", dtype, dim, ffn));
+                t.add(info(p + "ffn_down.weight", dtype, ffn, dim));
+                t.add(info(p + "ffn_up.weight", dtype, dim, ffn));
+            }
         }
         return GgufWriter.layOut(t, GgufFile.DEFAULT_ALIGNMENT);
     }
@@ -215,7 +277,12 @@ public final class SyntheticModel {
     private static void generate(SyntheticShape shape, GgufTensorInfo t, long seed, ChunkSink sink)
             throws IOException {
         long n = t.elementCount();
-        boolean norm = t.shape().length == 1;
+        if (t.name().equals("rope_freqs.weight")) {
+            sink.accept(llama3RopeFactors(shape.family().ropeTheta(), shape.headSize()), 0);
+            return;
+        }
+        boolean norm = t.name().endsWith("norm.weight");
+        boolean exactNorms = shape.family().equals(SyntheticFamily.LLAMA);
         boolean residual = t.name().endsWith("attn_output.weight") || t.name().endsWith("ffn_down.weight");
         double std = residual ? INIT_STD / Math.sqrt(2.0 * shape.layers()) : INIT_STD;
         SplitMix64 rng = new SplitMix64(tensorSeed(seed, t.name()));
@@ -225,10 +292,39 @@ public final class SyntheticModel {
                 chunk = new float[(int) (n - done)];
             }
             for (int i = 0; i < chunk.length; i++) {
-                chunk[i] = norm ? 1.0f : (float) (std * rng.nextNormalish());
+                if (norm) {
+                    chunk[i] = exactNorms ? 1.0f : (float) (1 + NORM_STD * rng.nextNormalish());
+                } else {
+                    chunk[i] = (float) (std * rng.nextNormalish());
+                }
             }
             sink.accept(chunk, t.type().bytesFor(done));
         }
+    }
+
+    /**
+     * Llama 3.1's RoPE frequency factors for heads of {@code headSize}: 1 for wavelengths under the original
+     * context over the high-frequency factor, the factor above the original context over the low-frequency
+     * factor, and a smooth blend between (the rule of Meta's reference code and llama.cpp's converter).
+     */
+    public static float[] llama3RopeFactors(float theta, int headSize) {
+        float[] factors = new float[headSize / 2];
+        double lowFreqWavelength = LLAMA3_ORIGINAL_CONTEXT / LLAMA3_LOW_FREQ_FACTOR;
+        double highFreqWavelength = LLAMA3_ORIGINAL_CONTEXT / LLAMA3_HIGH_FREQ_FACTOR;
+        for (int i = 0; i < factors.length; i++) {
+            double freq = 1.0 / Math.pow(theta, 2.0 * i / headSize);
+            double wavelength = 2 * Math.PI / freq;
+            if (wavelength < highFreqWavelength) {
+                factors[i] = 1;
+            } else if (wavelength > lowFreqWavelength) {
+                factors[i] = (float) LLAMA3_FACTOR;
+            } else {
+                double smooth = (LLAMA3_ORIGINAL_CONTEXT / wavelength - LLAMA3_LOW_FREQ_FACTOR)
+                        / (LLAMA3_HIGH_FREQ_FACTOR - LLAMA3_LOW_FREQ_FACTOR);
+                factors[i] = (float) (1 / ((1 - smooth) / LLAMA3_FACTOR + smooth));
+            }
+        }
+        return factors;
     }
 
     /** Seed of the generator of the tensor {@code name}: a mix of {@code seed} and a hash of the name. */

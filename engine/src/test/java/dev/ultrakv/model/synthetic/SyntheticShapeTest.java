@@ -18,14 +18,15 @@ class SyntheticShapeTest {
         assertEquals(256, g.kvDim());
         // TinyLlama 1.1B has 1,100,048,384 parameters with its untied output matrix
         assertEquals(1_100_048_384L, g.parameterCount());
-        assertEquals(4, SyntheticShape.named().size());
+        assertEquals(13, SyntheticShape.named().size());
     }
 
     @Test
     void unknownName_listsTheKnownOnes() {
         var e = assertThrows(IllegalArgumentException.class, () -> SyntheticShape.named("llama-7b"));
-        assertEquals("unknown synthetic shape 'llama-7b' (known: test-tiny, test-small, llama-110m, llama-1b-gqa)",
-                e.getMessage());
+        assertEquals("unknown synthetic shape 'llama-7b' (known: test-tiny, test-small, llama-110m, llama-1b-gqa,"
+                + " test-llama3, llama3.2-1b, test-mistral, test-qwen2, qwen2.5-0.5b, test-qwen3, qwen3-0.6b,"
+                + " test-phi3, phi3-mini)", e.getMessage());
     }
 
     @Test
