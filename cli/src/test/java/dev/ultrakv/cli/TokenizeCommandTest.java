@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Collectors;
+import java.util.zip.GZIPInputStream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -51,14 +52,16 @@ class TokenizeCommandTest {
     }
 
     /**
-     * llama.cpp's own tokenizer test vectors, through --file: the Llama 1/2 SentencePiece vocabulary and GPT-2's
-     * byte-level BPE.
+     * llama.cpp's own tokenizer test vectors, through --file, encoded as its test-tokenizer-0 does
+     * ({@code add_special = false, parse_special = false}: --no-bos --no-parse-special): the Llama 1/2 and Phi-3
+     * SentencePiece vocabularies, and the byte-level BPE of GPT-2, StarCoder and DeepSeek LLM (their own
+     * pre-tokenizers; DeepSeek's user-defined tokens are found even without special-token parsing).
      */
     @ParameterizedTest
-    @ValueSource(strings = {"llama-spm", "gpt-2"})
+    @ValueSource(strings = {"llama-spm", "phi-3", "gpt-2", "starcoder", "deepseek-llm"})
     void vocabularyOnlyGgufGivesLlamaCppsIds(String name, @TempDir Path dir) throws Exception {
         String file = "vocab/ggml-vocab-" + name + ".gguf";
-        Path vocab = resource(file);
+        Path vocab = vocabulary(name, dir);
         List<String> texts = testTexts(read(file + ".inp"));
         List<String> expected = read(file + ".out").lines().toList();
         assertEquals(expected.size(), texts.size());
@@ -66,7 +69,7 @@ class TokenizeCommandTest {
             Path text = dir.resolve("text" + i + ".txt");
             Files.writeString(text, texts.get(i), StandardCharsets.UTF_8);
             CliRun run = CliRun.of("tokenize", "--model", vocab.toString(), "--file", text.toString(), "--ids",
-                    "--no-bos");
+                    "--no-bos", "--no-parse-special");
             assertEquals(0, run.exitCode(), run.err());
             String ids = run.out().strip();
             String want = expected.get(i).isBlank() ? "[]"
@@ -115,6 +118,23 @@ class TokenizeCommandTest {
             texts.removeLast();
         }
         return texts;
+    }
+
+    /**
+     * The vocabulary file {@code ggml-vocab-NAME.gguf}: as copied, or unpacked into {@code dir} from its
+     * {@code .gguf.gz} (the larger ones are stored compressed to keep the repository small).
+     */
+    static Path vocabulary(String name, Path dir) throws IOException, URISyntaxException {
+        String file = "vocab/ggml-vocab-" + name + ".gguf";
+        if (TokenizeCommandTest.class.getClassLoader().getResource(file) != null) {
+            return resource(file);
+        }
+        Path unpacked = dir.resolve("ggml-vocab-" + name + ".gguf");
+        try (InputStream in = new GZIPInputStream(
+                TokenizeCommandTest.class.getClassLoader().getResourceAsStream(file + ".gz"))) {
+            Files.copy(in, unpacked);
+        }
+        return unpacked;
     }
 
     private static Path resource(String name) throws URISyntaxException {
