@@ -262,7 +262,7 @@ class Gpt2BpeTokenizerTest {
         return sb.toString();
     }
 
-    private static byte[] print(Tokenizer tok, int[] tokens) {
+    static byte[] print(Tokenizer tok, int[] tokens) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         for (int i = 0; i < tokens.length; i++) {
             out.writeBytes(tok.decode(i == 0 ? -1 : tokens[i - 1], tokens[i]));
