@@ -35,8 +35,9 @@ import java.util.Map;
  * ({@code "▁t"}, and {@code "▁"} for the dummy prefix), and names BOS and EOS {@code <s>} and {@code </s>} where
  * tok512.bin has {@code "\n<s>\n"} and {@code "\n</s>\n"}. This class maps "▁" to a space in the pieces of
  * ordinary tokens rather than mapping spaces to "▁" in the text, so one algorithm serves both sources and a GGUF
- * vocabulary tokenizes every text as its tokenizer.bin twin does. The one difference from llama.cpp: a literal "▁"
- * in the input is text to us (byte fallback), where llama.cpp reads it as a space.
+ * vocabulary tokenizes every text as its tokenizer.bin twin does, except that a GGUF vocabulary reads a literal "▁"
+ * in the text as a space, as llama.cpp does (it writes every space as "▁" before tokenizing); tokenizer.bin keeps
+ * run.c's reading, where "▁" is text.
  *
  * <h2>Left out on purpose</h2>
  * run.c stops at a NUL byte (C strings); here U+0000 is an ordinary character. Java encodes an unpaired surrogate as
@@ -81,12 +82,14 @@ public final class SentencePieceTokenizer implements Tokenizer {
     private final int dummyPrefix;          // the " " piece, or -1 without add_space_prefix
     private final VocabularySettings settings;
     private final SpecialTokens specials;
+    private final boolean spmSpaceIsSpace;  // GGUF: a "▁" in the text is a space, as in llama.cpp
 
     /**
      * @param pieces the pieces' text as run.c compares it: spaces as ' ', byte tokens still spelled {@code <0xXX>}
      */
     private SentencePieceTokenizer(String[] displayPieces, byte[][] pieces, float[] scores, TokenType[] types,
-                                   int unk, boolean addSpacePrefix, VocabularySettings settings, String source) {
+                                   int unk, boolean addSpacePrefix, VocabularySettings settings, String source,
+                                   boolean spmSpaceIsSpace) {
         int n = pieces.length;
         this.displayPieces = displayPieces;
         this.output = new byte[n][];
@@ -96,6 +99,7 @@ public final class SentencePieceTokenizer implements Tokenizer {
         this.eos = checkId(settings.eos(), n, "EOS", source);
         this.settings = settings;
         this.specials = SpecialTokens.forVocabulary(displayPieces, types, settings.modelName());
+        this.spmSpaceIsSpace = spmSpaceIsSpace;
         this.keys = new String[n];
         this.idByKey = HashMap.newHashMap(n);
         this.byteTokens = new int[BYTE_COUNT];
@@ -206,7 +210,7 @@ public final class SentencePieceTokenizer implements Tokenizer {
             }
         }
         return new SentencePieceTokenizer(display, pieces, vocabulary.scores().clone(), types, LLAMA2C_UNK, true,
-                new VocabularySettings(LLAMA2C_BOS, LLAMA2C_EOS, true, false, null), source);
+                new VocabularySettings(LLAMA2C_BOS, LLAMA2C_EOS, true, false, null), source, false);
     }
 
     /**
@@ -250,7 +254,7 @@ public final class SentencePieceTokenizer implements Tokenizer {
             }
         }
         return new SentencePieceTokenizer(display, pieces, scores.clone(), types, unk, addSpacePrefix, settings,
-                source);
+                source, true);
     }
 
     @Override
@@ -313,7 +317,7 @@ public final class SentencePieceTokenizer implements Tokenizer {
     }
 
     private int[] encodeText(String text, boolean withBos, boolean spacePrefix) {
-        byte[] utf8 = text.getBytes(StandardCharsets.UTF_8);
+        byte[] utf8 = (spmSpaceIsSpace ? text.replace(SPM_SPACE, ' ') : text).getBytes(StandardCharsets.UTF_8);
         int[] symbols = new int[utf8.length + 2];
         int n = 0;
         if (withBos) {
