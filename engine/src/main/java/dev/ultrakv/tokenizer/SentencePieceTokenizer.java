@@ -17,7 +17,9 @@ import java.util.Map;
  * {@code tokenizer.ggml.*} arrays of a GGUF file whose {@code tokenizer.ggml.model} is {@code "llama"}.
  *
  * <h2>Encoding</h2>
- * BOS if asked; then, for non-empty text, the dummy-prefix token (the piece {@code " "}); then one token per UTF-8
+ * Special and user-defined tokens are cut out first ({@link SpecialTokens}, as llama.cpp); each text between them is
+ * encoded alone. BOS if asked; then, for non-empty text (the first, and each right after a special token, with
+ * {@code add_space_prefix}), the dummy-prefix token (the piece {@code " "}); then one token per UTF-8
  * character whose piece exists, else one byte-fallback token per byte of it. Then the adjacent pair whose
  * concatenation is a piece of highest score merges, the leftmost among equal scores, until none does. run.c rescans
  * for every merge (quadratic); {@link PairMerger} gets the same result in O(n log n). As in run.c, BOS stays in the
