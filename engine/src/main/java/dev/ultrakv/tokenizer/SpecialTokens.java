@@ -36,11 +36,19 @@ final class SpecialTokens {
     }
 
     /**
-     * Texts that llama.cpp treats as control tokens whatever their type says (its end-of-turn and end-of-generation
-     * lists), so that they are plain text without special-token parsing.
+     * Texts that llama.cpp makes control tokens whatever their type says, so that they are plain text without
+     * special-token parsing: its end-of-turn, end-of-message, end-of-generation and fill-in-the-middle lists
+     * (llama.cpp takes the end-of-turn and fill-in-the-middle ones only where the file names no such token; here
+     * they always are, which differs only for a file that names another token and also holds one of these as
+     * user-defined).
      */
     private static final Set<String> CONTROL_BY_TEXT = Set.of("<|eot_id|>", "<|im_end|>", "<|end|>",
-            "<end_of_turn>", "<|endoftext|>", "<EOT>", "<\uFF5Cend\u2581of\u2581sentence\uFF5C>", "<|eom_id|>");
+            "<end_of_turn>", "<|endoftext|>", "<EOT>", "<\uFF5Cend\u2581of\u2581sentence\uFF5C>", "<|eom_id|>",
+            "<|fim_prefix|>", "<fim-prefix>", "<\uFF5Cfim\u2581begin\uFF5C>", "<PRE>",
+            "<|fim_suffix|>", "<fim-suffix>", "<\uFF5Cfim\u2581hole\uFF5C>", "<SUF>",
+            "<|fim_middle|>", "<fim-middle>", "<\uFF5Cfim\u2581end\uFF5C>", "<MID>",
+            "<|fim_pad|>", "<fim-pad>", "<PAD>", "<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>",
+            "<|file_sep|>");
 
     private final List<Special> specials;   // longest text first
 
