@@ -30,7 +30,8 @@ class PreTokenizerTest {
     }
 
     /**
-     * Every pre-tokenizer cuts llama.cpp's test texts and mixed random texts as llama.cpp's own
+     * Every pre-tokenizer cuts llama.cpp's test texts and mixed random texts (random code points too, some that
+     * Unicode 16 assigned after llama.cpp's tables) as llama.cpp's own
      * {@code unicode_regex_split} does (resource pretokenizer/pretokenizer-splits.txt, see its README).
      */
     @Test
@@ -46,7 +47,7 @@ class PreTokenizerTest {
             }
         }
         assertEquals(EnumSet.allOf(PreTokenizer.class), covered);
-        assertTrue(checked > PreTokenizer.values().length * 80, "cases checked: " + checked);
+        assertTrue(checked > PreTokenizer.values().length * 140, "cases checked: " + checked);
     }
 
     /** The pieces join to give back any text, and none is empty. */
