@@ -2,6 +2,7 @@ package dev.ultrakv.cli;
 
 import dev.ultrakv.model.LlamaModel;
 import dev.ultrakv.model.ModelLoader;
+import dev.ultrakv.tokenizer.TokenType;
 import dev.ultrakv.tokenizer.Tokenizer;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -52,8 +53,13 @@ final class TokenizeCommand implements Callable<Integer> {
     @Option(names = "--ids", description = "Print only the ids, as one list: [1, 2, 3].")
     boolean idsOnly;
 
-    @Option(names = "--no-bos", description = "Do not put the beginning-of-sequence token first.")
+    @Option(names = "--no-bos", description = "Do not put the beginning-of-sequence token first, even where the"
+            + " model asks for it.")
     boolean noBos;
+
+    @Option(names = "--no-parse-special", description = "Read the text of control tokens (such as <|im_start|>)"
+            + " as plain text rather than as those tokens.")
+    boolean noParseSpecial;
 
     @Override
     public Integer call() {
@@ -65,9 +71,22 @@ final class TokenizeCommand implements Callable<Integer> {
         } else {
             tok = ModelLoader.loadTokenizer(model, tokenizer);
         }
-        int[] ids = tok.encode(text(), !noBos);
-        print(tok, ids, idsOnly, System.out);
+        print(tok, tokenize(tok, text(), noBos, !noParseSpecial), idsOnly, System.out);
         return 0;
+    }
+
+    /**
+     * The tokens llama-tokenize gives: BOS first where the model asks for it ({@link Tokenizer#addsBos()}) unless
+     * {@code noBos}, and then also EOS last where the model asks for that (llama.cpp adds both or neither).
+     */
+    static int[] tokenize(Tokenizer tok, String text, boolean noBos, boolean parseSpecial) {
+        boolean addSpecial = tok.addsBos() && !noBos;
+        int[] ids = tok.encode(text, addSpecial, parseSpecial);
+        if (addSpecial && tok.addsEos()) {
+            ids = Arrays.copyOf(ids, ids.length + 1);
+            ids[ids.length - 1] = tok.eosId();
+        }
+        return ids;
     }
 
     private String text() {
@@ -94,9 +113,9 @@ final class TokenizeCommand implements Callable<Integer> {
 
     /**
      * Prints {@code ids} as llama-tokenize does: one {@code id -> 'piece'} line per token, the piece being the text
-     * the token stands for after its predecessor (or its vocabulary entry, for tokens such as BOS that print
-     * nothing), with control characters escaped so that each token keeps to one line; or, with {@code idsOnly},
-     * one list.
+     * the token stands for after its predecessor (or its vocabulary entry, for control tokens such as BOS, as
+     * llama-tokenize prints them), with control characters escaped so that each token keeps to one line; or, with
+     * {@code idsOnly}, one list.
      */
     static void print(Tokenizer tok, int[] ids, boolean idsOnly, PrintStream out) {
         if (idsOnly) {
@@ -106,7 +125,8 @@ final class TokenizeCommand implements Callable<Integer> {
         int previous = -1;
         for (int id : ids) {
             byte[] bytes = previous < 0 ? tok.decodeBytes(tok.bosId(), id) : tok.decodeBytes(previous, id);
-            String piece = bytes.length == 0 ? tok.piece(id) : new String(bytes, StandardCharsets.UTF_8);
+            boolean showEntry = bytes.length == 0 || tok.tokenType(id) == TokenType.CONTROL;
+            String piece = showEntry ? tok.piece(id) : new String(bytes, StandardCharsets.UTF_8);
             out.printf(Locale.ROOT, "%6d -> '%s'%n", id, escapeControls(piece));
             previous = id;
         }

@@ -7,8 +7,10 @@ import dev.ultrakv.model.gguf.GgufValueType;
 import dev.ultrakv.tensor.FloatTensor;
 import dev.ultrakv.tensor.Tensors;
 import dev.ultrakv.tokenizer.Gpt2BpeTokenizer;
+import dev.ultrakv.tokenizer.PreTokenizer;
 import dev.ultrakv.tokenizer.SentencePieceTokenizer;
 import dev.ultrakv.tokenizer.Tokenizer;
+import dev.ultrakv.tokenizer.VocabularySettings;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -105,20 +107,51 @@ public final class GgufModelLoader {
         }
     }
 
+    /** llama.cpp's special token ids for a SentencePiece ({@code llama}) vocabulary that does not name them. */
+    private static final int SPM_DEFAULT_BOS = 1;
+    private static final int SPM_DEFAULT_EOS = 2;
+    private static final int SPM_DEFAULT_UNK = 0;
+    /** llama.cpp's BOS and EOS for a {@code gpt2} vocabulary that does not name them (GPT-NeoX's). */
+    private static final int BPE_DEFAULT_SPECIAL = 11;
+
+    /**
+     * The tokenizer of the {@code tokenizer.ggml.*} metadata, with llama.cpp's defaults for what is absent; a
+     * special token id outside the vocabulary is refused (llama.cpp only warns), naming the key and the value.
+     */
     private static Tokenizer tokenizer(GgufFile g) {
         String model = g.getString("tokenizer.ggml.model");
         List<String> tokens = Arrays.asList(g.getStringArray("tokenizer.ggml.tokens"));
         int[] types = g.getIntArrayOrDefault("tokenizer.ggml.token_type", normalTypes(tokens.size()));
-        int bos = g.getIntOrDefault("tokenizer.ggml.bos_token_id", 1);
-        int eos = g.getIntOrDefault("tokenizer.ggml.eos_token_id", 2);
+        String name = g.getStringOrDefault("general.name", null);
+        boolean addEos = g.getBooleanOrDefault("tokenizer.ggml.add_eos_token", false);
         return switch (model) {
             case "llama" -> SentencePieceTokenizer.fromGguf(tokens, g.getFloatArray("tokenizer.ggml.scores"), types,
-                    bos, eos, g.getIntOrDefault("tokenizer.ggml.unknown_token_id", 0));
-            case "gpt2" -> Gpt2BpeTokenizer.fromGguf(tokens,
-                    Arrays.asList(g.getStringArray("tokenizer.ggml.merges")), types, bos, eos);
+                    specialId(g, "tokenizer.ggml.unknown_token_id", SPM_DEFAULT_UNK, tokens.size()),
+                    g.getBooleanOrDefault("tokenizer.ggml.add_space_prefix", true),
+                    new VocabularySettings(specialId(g, "tokenizer.ggml.bos_token_id", SPM_DEFAULT_BOS, tokens.size()),
+                            specialId(g, "tokenizer.ggml.eos_token_id", SPM_DEFAULT_EOS, tokens.size()),
+                            g.getBooleanOrDefault("tokenizer.ggml.add_bos_token", true), addEos, name));
+            case "gpt2" -> {
+                PreTokenizer pre = PreTokenizer.forName(g.getStringOrDefault("tokenizer.ggml.pre", null));
+                yield Gpt2BpeTokenizer.fromGguf(tokens, Arrays.asList(g.getStringArray("tokenizer.ggml.merges")),
+                        types, pre, new VocabularySettings(
+                                specialId(g, "tokenizer.ggml.bos_token_id", BPE_DEFAULT_SPECIAL, tokens.size()),
+                                specialId(g, "tokenizer.ggml.eos_token_id", BPE_DEFAULT_SPECIAL, tokens.size()),
+                                g.getBooleanOrDefault("tokenizer.ggml.add_bos_token", pre.addsBosByDefault()),
+                                addEos, name));
+            }
             default -> throw new ModelFormatException(g.source(), "unsupported tokenizer model '" + model
                     + "' (supported: llama, gpt2)");
         };
+    }
+
+    private static int specialId(GgufFile g, String key, int defaultId, int vocabularySize) {
+        int id = g.getIntOrDefault(key, defaultId);
+        if (id < 0 || id >= vocabularySize) {
+            throw new ModelFormatException(g.source(), key + " = " + id + " is outside the vocabulary of "
+                    + vocabularySize + " tokens");
+        }
+        return id;
     }
 
     private static int[] normalTypes(int n) {

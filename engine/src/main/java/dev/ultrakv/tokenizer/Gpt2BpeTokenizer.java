@@ -1,37 +1,27 @@
 package dev.ultrakv.tokenizer;
 
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
- * GPT-2 byte-level BPE, for GGUF files whose {@code tokenizer.ggml.model} is {@code "gpt2"}: the text is split by
- * GPT-2's pre-tokenizer regex; each piece's UTF-8 bytes become GPT-2's printable stand-in characters (so the space
- * is "Ġ"); ranked merges join adjacent symbols, the lowest rank first and the leftmost among equals (llama.cpp's
- * order, the same as GPT-2's merge-every-occurrence loop for a merge table built in training order).
+ * Byte-level BPE, for GGUF files whose {@code tokenizer.ggml.model} is {@code "gpt2"} (GPT-2, Llama 3, Qwen 2,
+ * DeepSeek, StarCoder, ...), as llama.cpp encodes: special and user-defined tokens are found first
+ * ({@link SpecialTokens}); the text between them is cut by the vocabulary's pre-tokenizer ({@link PreTokenizer},
+ * from {@code tokenizer.ggml.pre}); each piece's UTF-8 bytes become GPT-2's printable stand-in characters (so the
+ * space is "Ġ"); ranked merges join adjacent symbols, the lowest rank first and the leftmost among equals (llama.cpp's
+ * order, the same as GPT-2's merge-every-occurrence loop for a merge table built in training order). For Llama 3
+ * and Tekken a piece that is a token as a whole is that token, merges or not (llama.cpp's ignore_merges).
  *
  * <h2>Left out on purpose</h2>
- * Special and user-defined tokens are not searched for in the text (llama.cpp's {@code parse_special = false}),
- * and the model-specific pre-tokenizers that newer GGUFs name in {@code tokenizer.ggml.pre} (llama-bpe, qwen2, ...)
- * are not implemented: only GPT-2's. Decoding prints raw bytes: there is no reference program to copy a filter
- * from, unlike {@link SentencePieceTokenizer}.
+ * Decoding prints raw bytes: there is no reference program to copy a filter from, unlike
+ * {@link SentencePieceTokenizer}. Where llama.cpp silently drops a byte the vocabulary has no token for, this class
+ * refuses the text instead (see {@link #encode(String, boolean, boolean)}).
  */
 public final class Gpt2BpeTokenizer implements Tokenizer {
-
-    /**
-     * GPT-2's pre-tokenizer: English contractions, letters, digits and other characters each with an optional
-     * leading space, then runs of whitespace (but not the one before a word). {@code \s} must be Unicode's
-     * White_Space as in Python's {@code regex} module, hence {@link Pattern#UNICODE_CHARACTER_CLASS}.
-     */
-    static final Pattern GPT2_PRETOKENIZER = Pattern.compile(
-            "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+",
-            Pattern.UNICODE_CHARACTER_CLASS);
 
     private static final int BYTE_COUNT = 256;
     /** GPT-2's stand-ins for bytes that are not printable start at U+0100. */
@@ -43,40 +33,53 @@ public final class Gpt2BpeTokenizer implements Tokenizer {
 
     private final String[] pieces;            // (vocab)
     private final TokenType[] types;          // (vocab)
-    private final String[] symbolText;        // (vocab + merge products not in the vocab)
+    private final Map<String, Integer> symbolIds;  // pieces, then byte stand-ins that are not tokens
     private final Map<Long, PairMerger.Merge> mergeByPair;
     private final int[] byteSymbol;           // (256) the token of each byte's stand-in character
-    private final int bos;
-    private final int eos;
+    private final PreTokenizer preTokenizer;
+    private final SpecialTokens specials;
+    private final VocabularySettings settings;
 
-    private Gpt2BpeTokenizer(String[] pieces, TokenType[] types, String[] symbolText,
-                             Map<Long, PairMerger.Merge> mergeByPair, int[] byteSymbol, int bos, int eos) {
+    private Gpt2BpeTokenizer(String[] pieces, TokenType[] types, Map<String, Integer> symbolIds,
+                             Map<Long, PairMerger.Merge> mergeByPair, int[] byteSymbol, PreTokenizer preTokenizer,
+                             VocabularySettings settings) {
         this.pieces = pieces;
         this.types = types;
-        this.symbolText = symbolText;
+        this.symbolIds = symbolIds;
         this.mergeByPair = mergeByPair;
         this.byteSymbol = byteSymbol;
-        this.bos = bos;
-        this.eos = eos;
+        this.preTokenizer = preTokenizer;
+        this.specials = SpecialTokens.forVocabulary(pieces, types, settings.modelName());
+        this.settings = settings;
+    }
+
+    /**
+     * A GPT-2 vocabulary as {@link #fromGguf(List, List, int[], PreTokenizer, VocabularySettings)} builds it, with
+     * GPT-2's pre-tokenizer and no BOS or EOS added by default.
+     */
+    public static Gpt2BpeTokenizer fromGguf(List<String> tokens, List<String> merges, int[] tokenTypes,
+                                            int bos, int eos) {
+        return fromGguf(tokens, merges, tokenTypes, PreTokenizer.GPT2,
+                new VocabularySettings(bos, eos, false, false, null));
     }
 
     /**
      * Builds the tokenizer from GGUF metadata of {@code tokenizer.ggml.model = "gpt2"}: the
      * {@code tokenizer.ggml.tokens}, {@code .merges} (each "left right", rank = position) and {@code .token_type}
-     * arrays and the BOS and EOS ids.
+     * arrays, the pre-tokenizer that {@code tokenizer.ggml.pre} names, and the settings.
      *
      * @throws TokenizerFormatException if the arrays disagree in length, an id is out of range, a merge is not two
-     *                                  pieces separated by a space
+     *                                  pieces separated by a space, or a merge names a piece that is no token
      */
     public static Gpt2BpeTokenizer fromGguf(List<String> tokens, List<String> merges, int[] tokenTypes,
-                                            int bos, int eos) {
+                                            PreTokenizer preTokenizer, VocabularySettings settings) {
         String source = "GGUF gpt2 vocabulary";
         int n = tokens.size();
         if (tokenTypes.length != n) {
             throw new TokenizerFormatException(source + ": " + n + " tokens but " + tokenTypes.length
                     + " token types");
         }
-        for (int id : new int[] {bos, eos}) {
+        for (int id : new int[] {settings.bos(), settings.eos()}) {
             if (id < 0 || id >= n) {
                 throw new TokenizerFormatException(source + ": special token id " + id + " is outside the vocabulary"
                         + " of " + n + " tokens");
@@ -84,18 +87,16 @@ public final class Gpt2BpeTokenizer implements Tokenizer {
         }
         String[] pieces = tokens.toArray(new String[0]);
         TokenType[] types = new TokenType[n];
-        Map<String, Integer> symbolIds = HashMap.newHashMap(n + merges.size());
-        List<String> symbolText = new ArrayList<>(Arrays.asList(pieces));
+        Map<String, Integer> symbolIds = HashMap.newHashMap(n + BYTE_COUNT);
         for (int id = 0; id < n; id++) {
             types[id] = TokenType.ofToken(tokenTypes[id], id, source);
             symbolIds.putIfAbsent(pieces[id], id);
         }
         // Some vocabularies (StarCoder's) lack the tokens of a few bytes, as llama.cpp allows: such a byte is a
-        // symbol outside the vocabulary, which merges may still use; a text that leaves one unmerged cannot be
-        // encoded and is refused then (see encode).
+        // symbol outside the vocabulary; a text that needs one cannot be encoded and is refused then (see encode).
         int[] byteSymbol = new int[BYTE_COUNT];
         for (int b = 0; b < BYTE_COUNT; b++) {
-            byteSymbol[b] = intern(String.valueOf(BYTE_TO_CHAR[b]), symbolIds, symbolText);
+            byteSymbol[b] = symbolIds.computeIfAbsent(String.valueOf(BYTE_TO_CHAR[b]), t -> symbolIds.size());
         }
         Map<Long, PairMerger.Merge> mergeByPair = HashMap.newHashMap(merges.size());
         for (int rank = 0; rank < merges.size(); rank++) {
@@ -105,20 +106,23 @@ public final class Gpt2BpeTokenizer implements Tokenizer {
                 throw new TokenizerFormatException(source + ": merge " + rank + " \"" + merge
                         + "\" is not two pieces separated by a space");
             }
-            int left = intern(merge.substring(0, space), symbolIds, symbolText);
-            int right = intern(merge.substring(space + 1), symbolIds, symbolText);
-            int product = intern(merge.substring(0, space) + merge.substring(space + 1), symbolIds, symbolText);
-            mergeByPair.putIfAbsent(pairKey(left, right), new PairMerger.Merge(product, -rank));
+            String left = merge.substring(0, space);
+            String right = merge.substring(space + 1);
+            int product = token(left + right, rank, merge, symbolIds, n);
+            long pair = pairKey(token(left, rank, merge, symbolIds, n), token(right, rank, merge, symbolIds, n));
+            mergeByPair.putIfAbsent(pair, new PairMerger.Merge(product, -rank));
         }
-        return new Gpt2BpeTokenizer(pieces, types, symbolText.toArray(new String[0]), mergeByPair, byteSymbol,
-                bos, eos);
+        return new Gpt2BpeTokenizer(pieces, types, symbolIds, mergeByPair, byteSymbol, preTokenizer, settings);
     }
 
-    private static int intern(String text, Map<String, Integer> symbolIds, List<String> symbolText) {
-        return symbolIds.computeIfAbsent(text, t -> {
-            symbolText.add(t);
-            return symbolText.size() - 1;
-        });
+    /** The token of a merge's part or product: Hugging Face's BPE refuses a merge outside the vocabulary too. */
+    private static int token(String piece, int rank, String merge, Map<String, Integer> symbolIds, int n) {
+        Integer id = symbolIds.get(piece);
+        if (id == null || id >= n) {
+            throw new TokenizerFormatException("tokenizer.ggml.merges[" + rank + "] = \"" + merge + "\" needs \""
+                    + piece + "\", which is not a token of this vocabulary");
+        }
+        return id;
     }
 
     private static long pairKey(int left, int right) {
@@ -132,45 +136,85 @@ public final class Gpt2BpeTokenizer implements Tokenizer {
 
     @Override
     public int bosId() {
-        return bos;
+        return settings.bos();
     }
 
     @Override
     public int eosId() {
-        return eos;
+        return settings.eos();
     }
 
     @Override
-    public int[] encode(String text, boolean addBos) {
-        List<Integer> out = new ArrayList<>();
+    public boolean addsBos() {
+        return settings.addBos();
+    }
+
+    @Override
+    public boolean addsEos() {
+        return settings.addEos();
+    }
+
+    /** The pre-tokenizer that cuts text before merging. */
+    public PreTokenizer preTokenizer() {
+        return preTokenizer;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * @throws IllegalArgumentException if the text holds a byte that this vocabulary has no token for and no merge
+     *                                  absorbs (StarCoder's lacks 0xC0, 0xC1, 0xF5 to 0xFF), naming the byte and
+     *                                  the character where its piece starts
+     */
+    @Override
+    public int[] encode(String text, boolean addBos, boolean parseSpecial) {
+        IntList out = new IntList();
         if (addBos) {
-            out.add(bos);
+            out.add(settings.bos());
         }
-        Matcher matcher = GPT2_PRETOKENIZER.matcher(text);
-        while (matcher.find()) {
-            byte[] utf8 = matcher.group().getBytes(StandardCharsets.UTF_8);
+        for (SpecialTokens.Fragment fragment : specials.partition(text, parseSpecial)) {
+            switch (fragment) {
+                case SpecialTokens.Token t -> out.add(t.id());
+                case SpecialTokens.Text t -> encodeText(text.substring(t.start(), t.end()), t.start(), out);
+            }
+        }
+        return out.toArray();
+    }
+
+    private void encodeText(String text, int offset, IntList out) {
+        int start = offset;
+        for (String piece : preTokenizer.split(text)) {
+            byte[] utf8 = piece.getBytes(StandardCharsets.UTF_8);
+            StringBuilder standIns = new StringBuilder(utf8.length);
             int[] symbols = new int[utf8.length];
             for (int i = 0; i < utf8.length; i++) {
                 symbols[i] = byteSymbol[utf8[i] & 0xFF];
+                standIns.append(BYTE_TO_CHAR[utf8[i] & 0xFF]);
             }
-            for (int symbol : PairMerger.mergeAll(symbols, (l, r) -> mergeByPair.get(pairKey(l, r)))) {
-                if (symbol < pieces.length) {
-                    out.add(symbol);
-                } else {
-                    // A merge product that is not a token (a broken vocabulary): spell it with byte tokens.
-                    for (char c : symbolText[symbol].toCharArray()) {
-                        int byteToken = byteSymbol[CHAR_TO_BYTE[c]];
-                        if (byteToken >= pieces.length) {
-                            throw new IllegalArgumentException(String.format(Locale.ROOT,
-                                    "this vocabulary has no token for byte 0x%02X, which the text holds in the word"
-                                            + " at character %d", CHAR_TO_BYTE[c], matcher.start()));
-                        }
-                        out.add(byteToken);
-                    }
+            Integer whole = preTokenizer.ignoresMerges() ? symbolIds.get(standIns.toString()) : null;
+            int[] merged = whole != null && whole < pieces.length ? new int[] {whole}
+                    : PairMerger.mergeAll(symbols, (l, r) -> mergeByPair.get(pairKey(l, r)));
+            for (int symbol : merged) {
+                if (symbol >= pieces.length) {
+                    int missing = CHAR_TO_BYTE[symbolText(symbol).charAt(0)];
+                    throw new IllegalArgumentException(String.format(Locale.ROOT,
+                            "this vocabulary has no token for byte 0x%02X, which the text holds in the word at"
+                                    + " character %d", missing, start));
                 }
+                out.add(symbol);
+            }
+            start += piece.length();
+        }
+    }
+
+    /** The stand-in text of a byte symbol that is not a token. */
+    private String symbolText(int symbol) {
+        for (int b = 0; b < BYTE_COUNT; b++) {
+            if (byteSymbol[b] == symbol) {
+                return String.valueOf(BYTE_TO_CHAR[b]);
             }
         }
-        return out.stream().mapToInt(Integer::intValue).toArray();
+        throw new IllegalStateException("symbol " + symbol + " is neither a token nor a byte");
     }
 
     /**
@@ -191,6 +235,11 @@ public final class Gpt2BpeTokenizer implements Tokenizer {
     @Override
     public String piece(int token) {
         return pieces[token];
+    }
+
+    @Override
+    public TokenType tokenType(int token) {
+        return types[token];
     }
 
     private static byte[] standInsToBytes(String piece) {

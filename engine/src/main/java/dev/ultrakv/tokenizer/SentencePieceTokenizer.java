@@ -17,7 +17,9 @@ import java.util.Map;
  * {@code tokenizer.ggml.*} arrays of a GGUF file whose {@code tokenizer.ggml.model} is {@code "llama"}.
  *
  * <h2>Encoding</h2>
- * BOS if asked; then, for non-empty text, the dummy-prefix token (the piece {@code " "}); then one token per UTF-8
+ * Special and user-defined tokens are cut out first ({@link SpecialTokens}, as llama.cpp); each text between them is
+ * encoded alone. BOS if asked; then, for non-empty text (the first, and each right after a special token, with
+ * {@code add_space_prefix}), the dummy-prefix token (the piece {@code " "}); then one token per UTF-8
  * character whose piece exists, else one byte-fallback token per byte of it. Then the adjacent pair whose
  * concatenation is a piece of highest score merges, the leftmost among equal scores, until none does. run.c rescans
  * for every merge (quadratic); {@link PairMerger} gets the same result in O(n log n). As in run.c, BOS stays in the
@@ -35,8 +37,9 @@ import java.util.Map;
  * ({@code "▁t"}, and {@code "▁"} for the dummy prefix), and names BOS and EOS {@code <s>} and {@code </s>} where
  * tok512.bin has {@code "\n<s>\n"} and {@code "\n</s>\n"}. This class maps "▁" to a space in the pieces of
  * ordinary tokens rather than mapping spaces to "▁" in the text, so one algorithm serves both sources and a GGUF
- * vocabulary tokenizes every text as its tokenizer.bin twin does. The one difference from llama.cpp: a literal "▁"
- * in the input is text to us (byte fallback), where llama.cpp reads it as a space.
+ * vocabulary tokenizes every text as its tokenizer.bin twin does, except that a GGUF vocabulary reads a literal "▁"
+ * in the text as a space, as llama.cpp does (it writes every space as "▁" before tokenizing); tokenizer.bin keeps
+ * run.c's reading, where "▁" is text.
  *
  * <h2>Left out on purpose</h2>
  * run.c stops at a NUL byte (C strings); here U+0000 is an ordinary character. Java encodes an unpaired surrogate as
@@ -78,20 +81,27 @@ public final class SentencePieceTokenizer implements Tokenizer {
     private final int[] byteTokens;         // (256) the token of each byte, for fallback
     private final int bos;
     private final int eos;
-    private final int dummyPrefix;
+    private final int dummyPrefix;          // the " " piece, or -1 without add_space_prefix
+    private final VocabularySettings settings;
+    private final SpecialTokens specials;
+    private final boolean spmSpaceIsSpace;  // GGUF: a "▁" in the text is a space, as in llama.cpp
 
     /**
      * @param pieces the pieces' text as run.c compares it: spaces as ' ', byte tokens still spelled {@code <0xXX>}
      */
     private SentencePieceTokenizer(String[] displayPieces, byte[][] pieces, float[] scores, TokenType[] types,
-                                   int bos, int eos, int unk, String source) {
+                                   int unk, boolean addSpacePrefix, VocabularySettings settings, String source,
+                                   boolean spmSpaceIsSpace) {
         int n = pieces.length;
         this.displayPieces = displayPieces;
         this.output = new byte[n][];
         this.scores = scores;
         this.types = types;
-        this.bos = checkId(bos, n, "BOS", source);
-        this.eos = checkId(eos, n, "EOS", source);
+        this.bos = checkId(settings.bos(), n, "BOS", source);
+        this.eos = checkId(settings.eos(), n, "EOS", source);
+        this.settings = settings;
+        this.specials = SpecialTokens.forVocabulary(displayPieces, types, settings.modelName());
+        this.spmSpaceIsSpace = spmSpaceIsSpace;
         this.keys = new String[n];
         this.idByKey = HashMap.newHashMap(n);
         this.byteTokens = new int[BYTE_COUNT];
@@ -119,11 +129,11 @@ public final class SentencePieceTokenizer implements Tokenizer {
             }
         }
         Integer space = idByKey.get(" ");
-        if (space == null) {
+        if (space == null && addSpacePrefix) {
             throw new TokenizerFormatException(source + ": the vocabulary has no \" \" (or \"▁\") piece for the"
                     + " dummy prefix");
         }
-        this.dummyPrefix = space;
+        this.dummyPrefix = addSpacePrefix ? space : -1;
     }
 
     /**
@@ -201,8 +211,8 @@ public final class SentencePieceTokenizer implements Tokenizer {
                         + String.format(" (<0x%02X>)", b));
             }
         }
-        return new SentencePieceTokenizer(display, pieces, vocabulary.scores().clone(), types,
-                LLAMA2C_BOS, LLAMA2C_EOS, LLAMA2C_UNK, source);
+        return new SentencePieceTokenizer(display, pieces, vocabulary.scores().clone(), types, LLAMA2C_UNK, true,
+                new VocabularySettings(LLAMA2C_BOS, LLAMA2C_EOS, true, false, null), source, false);
     }
 
     /**
@@ -216,6 +226,17 @@ public final class SentencePieceTokenizer implements Tokenizer {
      */
     public static SentencePieceTokenizer fromGguf(List<String> tokens, float[] scores, int[] tokenTypes,
                                                   int bos, int eos, int unk) {
+        return fromGguf(tokens, scores, tokenTypes, unk, true, new VocabularySettings(bos, eos, true, false, null));
+    }
+
+    /**
+     * As {@link #fromGguf(List, float[], int[], int, int, int)}, with the file's settings.
+     *
+     * @param addSpacePrefix {@code tokenizer.ggml.add_space_prefix} (llama.cpp's default: true): whether a text,
+     *                       and each text after a special token, gets SentencePiece's leading space
+     */
+    public static SentencePieceTokenizer fromGguf(List<String> tokens, float[] scores, int[] tokenTypes, int unk,
+                                                  boolean addSpacePrefix, VocabularySettings settings) {
         String source = "GGUF llama vocabulary";
         int n = tokens.size();
         if (scores.length != n || tokenTypes.length != n) {
@@ -234,7 +255,8 @@ public final class SentencePieceTokenizer implements Tokenizer {
                 pieces[id] = display[id].getBytes(StandardCharsets.UTF_8);
             }
         }
-        return new SentencePieceTokenizer(display, pieces, scores.clone(), types, bos, eos, unk, source);
+        return new SentencePieceTokenizer(display, pieces, scores.clone(), types, unk, addSpacePrefix, settings,
+                source, true);
     }
 
     @Override
@@ -253,14 +275,57 @@ public final class SentencePieceTokenizer implements Tokenizer {
     }
 
     @Override
-    public int[] encode(String text, boolean addBos) {
-        byte[] utf8 = text.getBytes(StandardCharsets.UTF_8);
+    public boolean addsBos() {
+        return settings.addBos();
+    }
+
+    @Override
+    public boolean addsEos() {
+        return settings.addEos();
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>As llama.cpp: the first text, and each text right after a special token, gets the leading space (with
+     * {@code add_space_prefix}); each text merges on its own, BOS merging with the first as in run.c.
+     */
+    @Override
+    public int[] encode(String text, boolean addBos, boolean parseSpecial) {
+        IntList out = new IntList();
+        boolean bosPending = addBos;
+        boolean afterSpecial = true;
+        for (SpecialTokens.Fragment fragment : specials.partition(text, parseSpecial)) {
+            switch (fragment) {
+                case SpecialTokens.Token t -> {
+                    if (bosPending) {
+                        out.add(bos);
+                        bosPending = false;
+                    }
+                    out.add(t.id());
+                    afterSpecial = true;
+                }
+                case SpecialTokens.Text t -> {
+                    out.addAll(encodeText(text.substring(t.start(), t.end()), bosPending, afterSpecial));
+                    bosPending = false;
+                    afterSpecial = false;
+                }
+            }
+        }
+        if (bosPending) {
+            out.add(bos);
+        }
+        return out.toArray();
+    }
+
+    private int[] encodeText(String text, boolean withBos, boolean spacePrefix) {
+        byte[] utf8 = (spmSpaceIsSpace ? text.replace(SPM_SPACE, ' ') : text).getBytes(StandardCharsets.UTF_8);
         int[] symbols = new int[utf8.length + 2];
         int n = 0;
-        if (addBos) {
+        if (withBos) {
             symbols[n++] = bos;
         }
-        if (utf8.length > 0) {
+        if (spacePrefix && dummyPrefix >= 0) {
             symbols[n++] = dummyPrefix;
         }
         int start = 0;
@@ -339,7 +404,7 @@ public final class SentencePieceTokenizer implements Tokenizer {
         return scores[token];
     }
 
-    /** The type of {@code token}. */
+    @Override
     public TokenType tokenType(int token) {
         return types[token];
     }

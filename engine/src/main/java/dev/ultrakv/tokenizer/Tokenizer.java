@@ -18,11 +18,33 @@ public interface Tokenizer {
     int eosId();
 
     /**
-     * Encodes {@code text}.
+     * Whether the model wants {@link #bosId()} put first ({@code tokenizer.ggml.add_bos_token}, or llama.cpp's
+     * default for the tokenizer when the file does not say).
+     */
+    boolean addsBos();
+
+    /** Whether the model wants {@link #eosId()} put last ({@code tokenizer.ggml.add_eos_token}, default false). */
+    boolean addsEos();
+
+    /**
+     * Encodes {@code text} with special-token parsing off: {@code encode(text, addBos, false)}.
      *
      * @param addBos whether to put {@link #bosId()} first
      */
-    int[] encode(String text, boolean addBos);
+    default int[] encode(String text, boolean addBos) {
+        return encode(text, addBos, false);
+    }
+
+    /**
+     * Encodes {@code text}, as llama.cpp's {@code llama_tokenize} does with {@code add_special = addBos}, less the
+     * EOS that it adds for {@link #addsEos()} models.
+     *
+     * @param addBos       whether to put {@link #bosId()} first
+     * @param parseSpecial whether the text of a control token (such as {@code <|im_start|>}) becomes that token;
+     *                     user-defined tokens are found either way, and with this off control tokens are plain text
+     * @throws IllegalArgumentException naming the byte and where, if the vocabulary cannot spell the text
+     */
+    int[] encode(String text, boolean addBos, boolean parseSpecial);
 
     /**
      * The bytes that {@code token} prints when it follows {@code previousToken}, as the reference program
@@ -42,4 +64,10 @@ public interface Tokenizer {
 
     /** The piece of {@code token} as stored in the vocabulary (for diagnostics). */
     String piece(int token);
+
+    /**
+     * The type of {@code token}: a printer shows a {@link TokenType#CONTROL} token's {@link #piece} (as llama.cpp
+     * does when asked for special tokens' text), since {@link #decode} gives nothing for it.
+     */
+    TokenType tokenType(int token);
 }
