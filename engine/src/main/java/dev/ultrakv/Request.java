@@ -92,7 +92,10 @@ public final class Request {
         return id;
     }
 
-    /** The prompt text; the engine puts BOS before its tokens. Empty when the prompt is given as tokens. */
+    /**
+     * The prompt text, tokenized as {@link UltraAdaptiveKVCacheEngine#tokenizePrompt} does (BOS first where the
+     * model asks for it, special-token texts read as tokens). Empty when the prompt is given as tokens.
+     */
     public String text() {
         return text;
     }

@@ -236,17 +236,40 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
     }
 
     /**
-     * The model's tokens for {@code text}, as a request's prompt is tokenized ({@code addBos}: with the
-     * beginning-of-sequence token first, as prompts are). Safe from any thread; needs no step.
+     * The model's tokens for {@code text} as plain text ({@code addBos}: with the beginning-of-sequence token
+     * first); texts of special tokens such as {@code <s>} are spelled out, not read as those tokens. Safe from any
+     * thread; needs no step.
      *
      * @throws IllegalStateException once the engine is closed or failed (the model is released)
      */
     public int[] tokenize(String text, boolean addBos) {
+        return tokenize(text, addBos, false);
+    }
+
+    /**
+     * The model's tokens for {@code text}; with {@code parseSpecial} the texts of its special tokens (a chat
+     * template's {@code <|im_start|>}) become those tokens, as llama.cpp's {@code parse_special}.
+     *
+     * @throws IllegalStateException once the engine is closed or failed (the model is released)
+     */
+    public int[] tokenize(String text, boolean addBos, boolean parseSpecial) {
         Objects.requireNonNull(text, "text");
         if (core.isHalted()) {
             throw core.haltedException();
         }
-        return model.tokenizer().encode(text, addBos);
+        return model.tokenizer().encode(text, addBos, parseSpecial);
+    }
+
+    /**
+     * The tokens of {@code text} as a request's prompt is tokenized, as llama.cpp's server tokenizes a prompt: the
+     * beginning-of-sequence token first where the model's tokenizer asks for it ({@code add_bos_token}; every
+     * SentencePiece and llama2.c model), and special-token texts read as those tokens, so that a rendered chat
+     * template's markers are single tokens.
+     *
+     * @throws IllegalStateException once the engine is closed or failed (the model is released)
+     */
+    public int[] tokenizePrompt(String text) {
+        return tokenize(text, model.tokenizer().addsBos(), true);
     }
 
     /**
@@ -504,7 +527,7 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
         if (request.timeout() != null && (request.timeout().isNegative() || request.timeout().isZero())) {
             throw new IllegalArgumentException("timeout must be positive: " + request.timeout());
         }
-        int[] prompt = given != null ? given : model.tokenizer().encode(request.text(), true);
+        int[] prompt = given != null ? given : model.tokenizer().encode(request.text(), model.tokenizer().addsBos(), true);
         if (prompt.length > contextLength) {
             throw new IllegalArgumentException("the prompt has " + prompt.length + " tokens, more than the model's"
                     + " context length " + contextLength);

@@ -91,9 +91,8 @@ final class ChatSession {
         history.add(new ChatMessage("user", line));
         int[] prompt;
         try {
-            // Special tokens written in the rendered text (<|im_start|>) must become their ids: once the
-            // tokenizers branch adds Tokenizer.encode(text, addBos, parseSpecial), call it here with parseSpecial.
-            prompt = engine.tokenize(format.render(messages(), true), true);
+            // The template writes its special tokens (<|im_start|>) as text: tokenizePrompt reads them as tokens.
+            prompt = engine.tokenizePrompt(format.render(messages(), true));
             if (prompt.length >= positionLimit) {
                 throw new IllegalArgumentException("the chat has " + prompt.length + " tokens, no room for a reply"
                         + " within " + positionLimit + " positions; /reset starts over");

@@ -91,7 +91,7 @@ final class GenerateCommand implements Callable<Integer> {
         try (var engine = new UltraAdaptiveKVCacheEngine(config)) {
             ModelInfo info = engine.modelInfo();
             ModelOptions.warnIfBeyondTraining(info);
-            int[] promptTokens = engine.tokenize(prompt, true);
+            int[] promptTokens = engine.tokenizePrompt(prompt);
             int context = info.contextLength();
             if (promptTokens.length > context) {  // fail before the prompt is printed
                 throw new IllegalArgumentException("the prompt has " + promptTokens.length + " tokens, more than"

@@ -107,10 +107,10 @@ class CliErrorsTest {
         byte[] bytes = Files.readAllBytes(model);
         byte[] key = "general.architecture".getBytes(StandardCharsets.US_ASCII);
         int value = CliRun.indexOf(bytes, key) + key.length + 4 + 8;  // value type u32, string length u64
-        System.arraycopy("qwen2".getBytes(StandardCharsets.US_ASCII), 0, bytes, value, 5);
+        System.arraycopy("mamba".getBytes(StandardCharsets.US_ASCII), 0, bytes, value, 5);
         Files.write(model, bytes);
         assertCleanFailure(CliRun.of("info", "--model", model.toString()), model.toString(), "architecture",
-                "qwen2");
+                "mamba");
     }
 
     @Test

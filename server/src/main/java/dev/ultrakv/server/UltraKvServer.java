@@ -156,7 +156,7 @@ public final class UltraKvServer implements AutoCloseable {
         names.add(info.name());
         names.add(info.id());
         CompletionRequests requests = new CompletionRequests(json, names, chat,
-                text -> loaded.tokenize(text, true).length, positionLimit);
+                text -> loaded.tokenizePrompt(text).length, positionLimit);
         this.model = info;
         this.engine = loaded;
         this.completions = new CompletionHandler(json, loaded, info.name(), requests, metrics);
@@ -405,7 +405,8 @@ public final class UltraKvServer implements AutoCloseable {
         if (special != null && !special.isNull() && !special.isBoolean()) {
             throw ApiError.invalid("add_special", "add_special must be true or false");
         }
-        int[] tokens = engine.tokenize(content.asText(), special != null && special.asBoolean());
+        // As llama-server's: special-token texts are read as tokens; add_special says whether BOS goes first.
+        int[] tokens = engine.tokenize(content.asText(), special != null && special.asBoolean(), true);
         ObjectNode answer = json.createObjectNode();
         ArrayNode list = answer.putArray("tokens");
         for (int token : tokens) {
