@@ -1,6 +1,10 @@
 package dev.ultrakv;
 
+import dev.ultrakv.model.LlamaModel;
+import dev.ultrakv.model.ModelLoader;
 import org.junit.jupiter.api.Test;
+
+import java.util.Arrays;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -19,6 +23,26 @@ class EngineTokenizeTest {
                 assertEquals(text, engine.detokenize(tokens), text);
             }
             assertEquals(engine.tokenize("The sun", true).length - 1, engine.tokenize("The sun", false).length);
+        }
+    }
+
+    @Test
+    void aPromptReadsSpecialTokenTextsAsTokensWherePlainTextSpellsThemOut() throws Exception {
+        String eos;
+        try (LlamaModel model = ModelLoader.loadEmbedded()) {
+            eos = model.tokenizer().piece(model.tokenizer().eosId()); // llama2.c's tokenizer.bin: "\n</s>\n"
+        }
+        try (var engine = new UltraAdaptiveKVCacheEngine(KVCacheConfig.builder().build())) {
+            int[] prompt = engine.tokenizePrompt("Hi" + eos);
+            int[] hi = engine.tokenize("Hi", true);
+            assertEquals(hi.length + 1, prompt.length, "BOS, Hi, then the one EOS token");
+            assertEquals(2, prompt[prompt.length - 1]);
+            int[] plain = engine.tokenize("Hi" + eos, true);
+            assertTrue(Arrays.stream(plain).noneMatch(t -> t == 2), "plain text spells the EOS text out");
+            // A request's prompt text is tokenized as tokenizePrompt does.
+            RequestResult r = engine.processRequest(Request.builder().text("Hi" + eos).maxNewTokens(1).build())
+                    .get();
+            assertEquals(prompt.length, r.promptTokens());
         }
     }
 
