@@ -11,8 +11,11 @@ import static dev.ultrakv.tensor.WeightKernels.blockScale;
 import static dev.ultrakv.tensor.WeightKernels.chunkStart;
 import static dev.ultrakv.tensor.WeightKernels.sumLanes;
 import static jdk.incubator.vector.VectorOperators.LSHL;
+import static jdk.incubator.vector.VectorOperators.LSHR;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -198,6 +201,9 @@ final class KQuantKernels {
     }
 
     static float dotQ4_K(MemorySegment w, long firstBlock, float[] x, int xOffset, int blocks) {
+        if (WeightKernels.Q4_LOOKUP) {
+            return dotQ4_KByTable(w, firstBlock, x, xOffset, blocks);
+        }
         final int blockBytes = GgmlType.Q4_K.blockBytes();
         // The chunk joins the chain `next`, then the chains swap: even chunks go to one, odd ones to the other.
         FloatVector next = FloatVector.zero(F);
@@ -218,6 +224,69 @@ final class KQuantKernels {
             }
         }
         return sumLanes(next.add(other));
+    }
+
+    /**
+     * {@link #dotQ4_K} where a vector has 16 float lanes: each 32 bytes of nibbles hold two sub-blocks (low nibbles
+     * the first, high nibbles the second), so each 16-byte load serves two chunks, and a nibble is dequantized by
+     * looking it up in its sub-block's table of the 16 values {@code q · scale - min} (computed by the same two
+     * roundings as {@link #q4kChunk}, so the same bits). Chunks 0 and 2 of a 64-element group are even, 1 and 3 odd:
+     * each chain still takes its chunks in element order.
+     */
+    private static final ValueLayout.OfLong I64_LE =
+            ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt I32_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private static float dotQ4_KByTable(MemorySegment w, long firstBlock, float[] x, int xOffset, int blocks) {
+        final int blockBytes = GgmlType.Q4_K.blockBytes();
+        FloatVector even = FloatVector.zero(F);
+        FloatVector odd = FloatVector.zero(F);
+        for (int k = 0; k < blocks; k++) {
+            long o = (firstBlock + k) * blockBytes;
+            float d = blockScale(w, o);
+            float dmin = blockScale(w, o + 2);
+            // The eight 6-bit scales and mins (get_scale_min_k4) unpacked at once, one per byte: scale j in byte
+            // j % 4 of scales[j / 4], min j likewise of mins[j / 4]. Decoding each pair apart, with its branch on
+            // j, cost more than the vector work of its 32 weights.
+            long packed = w.get(I64_LE, o + 4);
+            int last = w.get(I32_LE, o + 12);
+            int scalesLow = (int) packed & 0x3F3F3F3F;
+            int minsLow = (int) (packed >>> 32) & 0x3F3F3F3F;
+            int scalesHigh = (last & 0x0F0F0F0F) | ((int) packed & 0xC0C0C0C0) >>> 2;
+            int minsHigh = (last >>> 4 & 0x0F0F0F0F) | ((int) (packed >>> 32) & 0xC0C0C0C0) >>> 2;
+            for (int g = 0; g < QK_K / (2 * K4_SUB); g++) {
+                int scales = g < 2 ? scalesLow : scalesHigh;
+                int mins = g < 2 ? minsLow : minsHigh;
+                int shift = 16 * (g % 2);
+                IntVector lowTable = NIBBLE_LEVELS.mul(d * (scales >>> shift & 0xFF))
+                        .sub(dmin * (mins >>> shift & 0xFF)).reinterpretAsInts();
+                IntVector highTable = NIBBLE_LEVELS.mul(d * (scales >>> shift + 8 & 0xFF))
+                        .sub(dmin * (mins >>> shift + 8 & 0xFF)).reinterpretAsInts();
+                IntVector first = bytes(w, o + 16 + 32L * g);
+                IntVector second = bytes(w, o + 16 + 32L * g + 16);
+                int xo = xOffset + k * QK_K + 2 * K4_SUB * g;
+                // selectFrom takes lane indices modulo 16: the low nibble needs no mask.
+                even = first.selectFrom(lowTable).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xo), even);
+                odd = second.selectFrom(lowTable).reinterpretAsFloats()
+                        .fma(FloatVector.fromArray(F, x, xo + 16), odd);
+                even = first.lanewise(LSHR, 4).selectFrom(highTable).reinterpretAsFloats()
+                        .fma(FloatVector.fromArray(F, x, xo + 32), even);
+                odd = second.lanewise(LSHR, 4).selectFrom(highTable).reinterpretAsFloats()
+                        .fma(FloatVector.fromArray(F, x, xo + 48), odd);
+            }
+        }
+        return sumLanes(even.add(odd));
+    }
+
+    /** Lane {@code q} holds {@code q}: the 16 levels of a nibble before its sub-block's scale and min. */
+    private static final FloatVector NIBBLE_LEVELS = FloatVector.fromArray(F, nibbleLevels(), 0);
+
+    private static float[] nibbleLevels() {
+        float[] levels = new float[Math.max(L, 16)];
+        for (int q = 0; q < levels.length; q++) {
+            levels[q] = q;
+        }
+        return levels;
     }
 
     static void copyQ4_K(MemorySegment w, long firstBlock, float[] dst, int evenBase, int oddBase, int step,
