@@ -65,6 +65,21 @@ public enum QuantizeMix {
         return baseType;
     }
 
+    /**
+     * The first mix whose base type is {@code type}, in llama.cpp's order: for a K-quant its "small" mix, which is
+     * what a file of that type everywhere declares (llama-quantize writes the same type).
+     *
+     * @throws IllegalArgumentException if no mix has that base type
+     */
+    public static QuantizeMix firstWithBaseType(GgmlType type) {
+        for (QuantizeMix m : values()) {
+            if (m.baseType == type) {
+                return m;
+            }
+        }
+        throw new IllegalArgumentException("no llama.cpp file type has base type " + type);
+    }
+
     /** Whether the base type is quantized, so that llama.cpp's per-tensor rules apply. */
     public boolean quantized() {
         return baseType.blockSize() > 1;

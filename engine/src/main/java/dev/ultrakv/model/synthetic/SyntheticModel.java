@@ -6,6 +6,7 @@ import dev.ultrakv.model.gguf.GgufTensorInfo;
 import dev.ultrakv.model.gguf.GgufValue;
 import dev.ultrakv.model.gguf.GgufValueType;
 import dev.ultrakv.model.gguf.GgufWriter;
+import dev.ultrakv.model.quantize.QuantizeMix;
 import dev.ultrakv.tensor.GgmlType;
 import dev.ultrakv.tensor.TensorEncoder;
 
@@ -188,22 +189,8 @@ public final class SyntheticModel {
 
     /** llama.cpp's {@code general.file_type} (enum llama_ftype) for a model whose matrices are {@code dtype}. */
     static int fileType(GgmlType dtype) {
-        return switch (dtype) {
-            case F32 -> 0;  // LLAMA_FTYPE_ALL_F32
-            case F16 -> 1;  // LLAMA_FTYPE_MOSTLY_F16
-            case Q4_0 -> 2; // LLAMA_FTYPE_MOSTLY_Q4_0
-            case Q4_1 -> 3; // LLAMA_FTYPE_MOSTLY_Q4_1
-            case Q8_0 -> 7; // LLAMA_FTYPE_MOSTLY_Q8_0
-            case Q5_0 -> 8; // LLAMA_FTYPE_MOSTLY_Q5_0
-            case Q5_1 -> 9; // LLAMA_FTYPE_MOSTLY_Q5_1
-            case Q2_K -> 10; // LLAMA_FTYPE_MOSTLY_Q2_K
-            // A single K-quant everywhere is llama.cpp's "small" mix of that type.
-            case Q3_K -> 11; // LLAMA_FTYPE_MOSTLY_Q3_K_S
-            case Q4_K -> 14; // LLAMA_FTYPE_MOSTLY_Q4_K_S
-            case Q5_K -> 16; // LLAMA_FTYPE_MOSTLY_Q5_K_S
-            case Q6_K -> 18; // LLAMA_FTYPE_MOSTLY_Q6_K
-            case BF16 -> 32; // LLAMA_FTYPE_MOSTLY_BF16
-        };
+        // A single K-quant everywhere is llama.cpp's "small" mix of that type, the first mix named for it.
+        return QuantizeMix.firstWithBaseType(dtype).fileType();
     }
 
     /**
