@@ -604,7 +604,7 @@ public final class EngineCore<R extends CoreRequest> {
         if (request.generated() == 0) {
             request.firstTokenNanos = now;
         }
-        if (token == model.tokenizer().bosId() || token == model.tokenizer().eosId()) {
+        if (token == model.tokenizer().bosId() || model.tokenizer().endsGeneration(token)) {
             finish(request, StopReason.END_OF_SEQUENCE, now);
             return;
         }

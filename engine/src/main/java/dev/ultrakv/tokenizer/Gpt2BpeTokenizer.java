@@ -145,6 +145,11 @@ public final class Gpt2BpeTokenizer implements Tokenizer {
     }
 
     @Override
+    public boolean endsGeneration(int token) {
+        return token == eosId() || specials.endsGeneration(token);
+    }
+
+    @Override
     public boolean addsBos() {
         return settings.addBos();
     }

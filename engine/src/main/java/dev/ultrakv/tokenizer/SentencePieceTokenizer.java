@@ -275,6 +275,11 @@ public final class SentencePieceTokenizer implements Tokenizer {
     }
 
     @Override
+    public boolean endsGeneration(int token) {
+        return token == eosId() || specials.endsGeneration(token);
+    }
+
+    @Override
     public boolean addsBos() {
         return settings.addBos();
     }

@@ -2,6 +2,7 @@ package dev.ultrakv.tokenizer;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
@@ -50,10 +51,24 @@ final class SpecialTokens {
             "<|fim_pad|>", "<fim-pad>", "<PAD>", "<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>",
             "<|file_sep|>");
 
-    private final List<Special> specials;   // longest text first
+    /**
+     * Texts of the tokens that end a reply besides the end-of-sequence token, as llama.cpp collects its
+     * end-of-generation set: a chat model ends its turn with one of these ({@code <|im_end|>}, {@code <|eot_id|>}).
+     */
+    private static final Set<String> END_OF_GENERATION = Set.of("<|eot_id|>", "<|im_end|>", "<|end|>",
+            "<end_of_turn>", "<|endoftext|>", "<|eom_id|>", "<EOT>", "<\uFF5Cend\u2581of\u2581sentence\uFF5C>");
 
-    private SpecialTokens(List<Special> specials) {
+    private final List<Special> specials;   // longest text first
+    private final BitSet endOfGeneration;   // (vocab) ids whose text is in END_OF_GENERATION
+
+    private SpecialTokens(List<Special> specials, BitSet endOfGeneration) {
         this.specials = specials;
+        this.endOfGeneration = endOfGeneration;
+    }
+
+    /** Whether {@code id} is one of the vocabulary's end-of-turn tokens ({@link #END_OF_GENERATION}). */
+    boolean endsGeneration(int id) {
+        return endOfGeneration.get(id);
     }
 
     /**
@@ -66,8 +81,12 @@ final class SpecialTokens {
         String name = modelName == null ? "" : modelName.toLowerCase(Locale.ROOT);
         boolean phi3 = name.contains("phi-3") || name.contains("phi3");
         List<Special> specials = new ArrayList<>();
+        BitSet endOfGeneration = new BitSet();
         for (int id = 0; id < pieces.length; id++) {
             TokenType type = types[id];
+            if (END_OF_GENERATION.contains(pieces[id])) {
+                endOfGeneration.set(id);
+            }
             boolean control = type == TokenType.CONTROL || type == TokenType.UNKNOWN
                     || CONTROL_BY_TEXT.contains(pieces[id]);
             if ((control || type == TokenType.USER_DEFINED) && !pieces[id].isEmpty()) {
@@ -78,7 +97,7 @@ final class SpecialTokens {
         // llama.cpp orders by UTF-8 length; ties keep id order (its sort leaves them unspecified).
         specials.sort(Comparator.comparingInt((Special s) -> s.text.getBytes(StandardCharsets.UTF_8).length)
                 .reversed());
-        return new SpecialTokens(List.copyOf(specials));
+        return new SpecialTokens(List.copyOf(specials), endOfGeneration);
     }
 
     /**

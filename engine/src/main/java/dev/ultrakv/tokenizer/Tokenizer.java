@@ -18,6 +18,15 @@ public interface Tokenizer {
     int eosId();
 
     /**
+     * Whether generating {@code token} ends the reply: the end-of-sequence token, and the end-of-turn tokens a chat
+     * vocabulary holds ({@code <|im_end|>}, {@code <|eot_id|>}, {@code <end_of_turn>}, ...), as llama.cpp's
+     * end-of-generation set.
+     */
+    default boolean endsGeneration(int token) {
+        return token == eosId();
+    }
+
+    /**
      * Whether the model wants {@link #bosId()} put first ({@code tokenizer.ggml.add_bos_token}, or llama.cpp's
      * default for the tokenizer when the file does not say).
      */

@@ -100,6 +100,18 @@ class SpecialTokensTest {
         assertEquals(List.of(1), boxed(bare.encode("", true, true)));
     }
 
+    /** A chat model ends its turn with its end-of-turn token, not only with EOS, as in llama.cpp's EOG set. */
+    @Test
+    void endOfTurnTokens_endGenerationBesideEos() {
+        assertEquals(List.of(2, 6), java.util.stream.IntStream.range(0, PIECES.length)
+                .filter(SPECIALS::endsGeneration).boxed().toList());
+        List<String> tokens = List.of("<unk>", "<s>", "</s>", "▁", "a", "<|im_end|>", "<|im_start|>");
+        SentencePieceTokenizer tokenizer = SentencePieceTokenizer.fromGguf(tokens, new float[7],
+                new int[] {2, 3, 3, 1, 1, 3, 3}, 0, true, new VocabularySettings(1, 2, true, false, null));
+        assertEquals(List.of(2, 5), java.util.stream.IntStream.range(0, tokens.size())
+                .filter(tokenizer::endsGeneration).boxed().toList());
+    }
+
     private static List<Integer> boxed(int[] ids) {
         return java.util.Arrays.stream(ids).boxed().toList();
     }
