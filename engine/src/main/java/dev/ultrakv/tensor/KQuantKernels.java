@@ -371,12 +371,13 @@ final class KQuantKernels {
         return ((low | high << 4) - Q6_LEVEL_ZERO) * (blockScale(w, o + 208) * w.get(I8, o + 192 + e / 16));
     }
 
-    private static FloatVector q6kChunk(MemorySegment w, long o, int e) {
+    /** Elements {@code [e, e + L)}, given the super-block's {@code d} (read once per super-block by the callers). */
+    private static FloatVector q6kChunk(MemorySegment w, long o, int e, float d) {
         int k = e % 128 / 32;
         IntVector low = field(bytes(w, o + e / 128 * 64 + k % 2 * 32 + e % 32), k / 2 * 4, 0xF);
         IntVector high = field(bytes(w, o + 128 + e / 128 * 32 + e % 32), 2 * k, 3);
         IntVector q = low.or(high.lanewise(LSHL, 4)).sub(Q6_LEVEL_ZERO);
-        return toFloat(q).mul(blockScale(w, o + 208) * w.get(I8, o + 192 + e / 16));
+        return toFloat(q).mul(d * w.get(I8, o + 192 + e / 16));
     }
 
     static float dotQ6_K(MemorySegment w, long firstBlock, float[] x, int xOffset, int blocks) {
@@ -387,8 +388,9 @@ final class KQuantKernels {
         for (int k = 0; k < blocks; k++) {
             long o = (firstBlock + k) * blockBytes;
             int xo = xOffset + k * QK_K;
+            float d = blockScale(w, o + 208);
             for (int e = 0; e < QK_K; e += L) {
-                FloatVector joined = q6kChunk(w, o, e).fma(FloatVector.fromArray(F, x, xo + e), next);
+                FloatVector joined = q6kChunk(w, o, e, d).fma(FloatVector.fromArray(F, x, xo + e), next);
                 next = other;
                 other = joined;
             }
@@ -401,8 +403,9 @@ final class KQuantKernels {
         final int blockBytes = GgmlType.Q6_K.blockBytes();
         for (int k = 0; k < blocks; k++) {
             long o = (firstBlock + k) * blockBytes;
+            float d = blockScale(w, o + 208);
             for (int e = 0; e < QK_K; e += L) {
-                q6kChunk(w, o, e).intoArray(dst, chunkStart((k * QK_K + e) / L, evenBase, oddBase, step));
+                q6kChunk(w, o, e, d).intoArray(dst, chunkStart((k * QK_K + e) / L, evenBase, oddBase, step));
             }
         }
     }
