@@ -16,6 +16,7 @@ import dev.ultrakv.sampling.TokenLogprob;
 import dev.ultrakv.scheduler.Scheduler;
 import dev.ultrakv.scheduler.SchedulerConfig;
 import dev.ultrakv.scheduler.Ticker;
+import dev.ultrakv.tokenizer.Tokenizer;
 import org.HdrHistogram.Histogram;
 
 import java.time.Duration;
@@ -527,7 +528,8 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
         if (request.timeout() != null && (request.timeout().isNegative() || request.timeout().isZero())) {
             throw new IllegalArgumentException("timeout must be positive: " + request.timeout());
         }
-        int[] prompt = given != null ? given : model.tokenizer().encode(request.text(), model.tokenizer().addsBos(), true);
+        Tokenizer tokenizer = model.tokenizer();
+        int[] prompt = given != null ? given : tokenizer.encode(request.text(), tokenizer.addsBos(), true);
         if (prompt.length > contextLength) {
             throw new IllegalArgumentException("the prompt has " + prompt.length + " tokens, more than the model's"
                     + " context length " + contextLength);

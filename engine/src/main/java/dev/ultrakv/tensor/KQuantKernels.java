@@ -195,7 +195,7 @@ final class KQuantKernels {
         return nibble(w, o + 16, e) * scale - blockScale(w, o + 2) * minK4(w, o + 4, e / 32);
     }
 
-    /** Elements {@code [e, e + L)} of sub-block {@code e / 32}, given its {@code d · scale} and {@code dmin · min}. */
+    /** Elements {@code [e, e + L)} of sub-block {@code e / 32}, given its {@code d·scale} and {@code dmin·min}. */
     private static FloatVector q4kChunk(MemorySegment w, long o, int e, float scale, float min) {
         return toFloat(nibbleChunk(w, o + 16, e)).mul(scale).sub(min);
     }
@@ -315,7 +315,7 @@ final class KQuantKernels {
         return q * scale - blockScale(w, o + 2) * minK4(w, o + 4, e / 32);
     }
 
-    /** Elements {@code [e, e + L)} of sub-block {@code e / 32}, given its {@code d · scale} and {@code dmin · min}. */
+    /** Elements {@code [e, e + L)} of sub-block {@code e / 32}, given its {@code d·scale} and {@code dmin·min}. */
     private static FloatVector q5kChunk(MemorySegment w, long o, int e, float scale, float min) {
         IntVector q = nibbleChunk(w, o + 48, e).or(highBitChunk(w, o + 16, e).lanewise(LSHL, 4));
         return toFloat(q).mul(scale).sub(min);
