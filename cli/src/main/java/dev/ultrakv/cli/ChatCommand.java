@@ -4,7 +4,6 @@ import dev.ultrakv.KVCacheConfig;
 import dev.ultrakv.ModelInfo;
 import dev.ultrakv.UltraAdaptiveKVCacheEngine;
 import dev.ultrakv.chat.PlainChatFormat;
-import dev.ultrakv.sampling.Sampler;
 import dev.ultrakv.tensor.Parallel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -46,16 +45,8 @@ final class ChatCommand implements Callable<Integer> {
             description = "Most new tokens of one reply (default: ${DEFAULT-VALUE}).")
     int maxTokens;
 
-    @Option(names = {"--temperature", "-t"}, defaultValue = "1.0",
-            description = "0 for greedy decoding (default: ${DEFAULT-VALUE}).")
-    float temperature;
-
-    @Option(names = {"--top-p", "-p"}, defaultValue = "0.9",
-            description = "Nucleus sampling threshold in [0, 1]; 0 or 1 = off (default: ${DEFAULT-VALUE}).")
-    float topP;
-
-    @Option(names = "--top-k", defaultValue = "0", description = "Keep the k most likely tokens; 0 = off.")
-    int topK;
+    @Mixin
+    SamplingOptions sampling;
 
     @Option(names = {"--seed", "-s"}, description = "Random seed of the first reply, +1 each turn (default: the"
             + " current time).")
@@ -78,7 +69,7 @@ final class ChatCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--cache-tokens must be at least " + 2 * KVCacheConfig.DEFAULT_BLOCK_SIZE
                     + ", got " + cacheTokens);
         }
-        Sampler.validate(temperature, topP, topK);
+        sampling.validate();
         if (threads != null) {
             Parallel.setThreadsFromOption("--threads", threads);
         }
@@ -90,8 +81,9 @@ final class ChatCommand implements Callable<Integer> {
         try (var engine = new UltraAdaptiveKVCacheEngine(config)) {
             ModelInfo info = engine.modelInfo();
             ModelOptions.warnIfBeyondTraining(info);
-            ChatSession session = new ChatSession(engine, system, new ChatSession.Settings(maxTokens, temperature,
-                    topP, topK, seed != null ? seed : System.currentTimeMillis() / 1000));
+            ChatSession session = new ChatSession(engine, system, new ChatSession.Settings(maxTokens,
+                    sampling.temperature, sampling.topP, sampling.topK,
+                    seed != null ? seed : System.currentTimeMillis() / 1000));
             err.println("ultrakv: chatting with " + info.name() + " in " + (info.template().isPresent()
                     ? "its own chat template" : "the plain format (" + PlainChatFormat.DESCRIPTION + "); it has"
                     + " no chat template") + ". /exit or end of input ends, /reset forgets the chat, Ctrl-C stops"

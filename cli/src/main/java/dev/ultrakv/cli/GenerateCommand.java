@@ -7,7 +7,6 @@ import dev.ultrakv.RequestResult;
 import dev.ultrakv.UltraAdaptiveKVCacheEngine;
 import dev.ultrakv.model.StopReason;
 import dev.ultrakv.sampling.NonFiniteLogitsException;
-import dev.ultrakv.sampling.Sampler;
 import dev.ultrakv.tensor.Parallel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -53,16 +52,8 @@ final class GenerateCommand implements Callable<Integer> {
             description = "Most new tokens to generate (default: ${DEFAULT-VALUE}).")
     int maxTokens;
 
-    @Option(names = {"--temperature", "-t"}, defaultValue = "1.0",
-            description = "0 for greedy decoding (default: ${DEFAULT-VALUE}).")
-    float temperature;
-
-    @Option(names = {"--top-p", "-p"}, defaultValue = "0.9",
-            description = "Nucleus sampling threshold in [0, 1]; 0 or 1 = off (default: ${DEFAULT-VALUE}).")
-    float topP;
-
-    @Option(names = "--top-k", defaultValue = "0", description = "Keep the k most likely tokens; 0 = off.")
-    int topK;
+    @Mixin
+    SamplingOptions sampling;
 
     @Option(names = {"--seed", "-s"}, description = "Random seed (default: the current time).")
     Long seed;
@@ -75,7 +66,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (maxTokens < 0) {
             throw new IllegalArgumentException("--max-tokens must be >= 0, got " + maxTokens);
         }
-        Sampler.validate(temperature, topP, topK);
+        sampling.validate();
         if (threads != null) {
             Parallel.setThreadsFromOption("--threads", threads);
         }
@@ -128,7 +119,8 @@ final class GenerateCommand implements Callable<Integer> {
         long room = MAX_POSITIONS - promptTokens.length + 1L;
         int[] previous = {promptTokens[promptTokens.length - 1]};
         Request request = Request.builder().promptTokens(promptTokens).maxNewTokens((int) Math.min(maxTokens, room))
-                .temperature(temperature).topP(topP).topK(topK).seed(effectiveSeed).build();
+                .temperature(sampling.temperature).topP(sampling.topP).topK(sampling.topK).seed(effectiveSeed)
+                .build();
         try {
             return engine.processRequest(request, token -> {
                 write(out, engine.printedBytes(previous[0], token.tokenId()));
