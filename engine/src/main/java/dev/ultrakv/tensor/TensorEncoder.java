@@ -117,6 +117,42 @@ public final class TensorEncoder {
         return (short) ((u + (0x7fff + ((u >>> 16) & 1))) >>> 16);
     }
 
+    /** The element of largest magnitude, with its sign (the first of equals), as ggml's Q4_0 and Q5_0 take it. */
+    private static float largestMagnitude(float[] src, int from) {
+        float amax = 0f;
+        float max = 0f;
+        for (int j = 0; j < WeightKernels.QK; j++) {
+            float v = src[from + j];
+            if (amax < Math.abs(v)) {
+                amax = Math.abs(v);
+                max = v;
+            }
+        }
+        return max;
+    }
+
+    /** The block's least element, as ggml's Q4_1 and Q5_1 find it (from {@code FLT_MAX} down). */
+    private static float blockMin(float[] src, int from) {
+        float min = Float.MAX_VALUE;
+        for (int j = 0; j < WeightKernels.QK; j++) {
+            if (src[from + j] < min) {
+                min = src[from + j];
+            }
+        }
+        return min;
+    }
+
+    /** The block's greatest element, as ggml's Q4_1 and Q5_1 find it (from {@code -FLT_MAX} up). */
+    private static float blockMax(float[] src, int from) {
+        float max = -Float.MAX_VALUE;
+        for (int j = 0; j < WeightKernels.QK; j++) {
+            if (src[from + j] > max) {
+                max = src[from + j];
+            }
+        }
+        return max;
+    }
+
     private static void encodeQ8_0Block(float[] src, int from, MemorySegment dst, long at) {
         float amax = 0f;
         for (int j = 0; j < WeightKernels.QK; j++) {
@@ -131,15 +167,7 @@ public final class TensorEncoder {
     }
 
     private static void encodeQ4_0Block(float[] src, int from, MemorySegment dst, long at) {
-        float amax = 0f;
-        float max = 0f;
-        for (int j = 0; j < WeightKernels.QK; j++) {
-            float v = src[from + j];
-            if (amax < Math.abs(v)) {
-                amax = Math.abs(v);
-                max = v;
-            }
-        }
+        float max = largestMagnitude(src, from);
         float d = max / Q4_MAX_TO;
         float id = d != 0f ? 1.0f / d : 0.0f;
         dst.set(I16_LE, at, Float.floatToFloat16(d));
@@ -152,17 +180,8 @@ public final class TensorEncoder {
     }
 
     private static void encodeQ4_1Block(float[] src, int from, MemorySegment dst, long at) {
-        float min = Float.MAX_VALUE;
-        float max = -Float.MAX_VALUE;
-        for (int j = 0; j < WeightKernels.QK; j++) {
-            float v = src[from + j];
-            if (v < min) {
-                min = v;
-            }
-            if (v > max) {
-                max = v;
-            }
-        }
+        float min = blockMin(src, from);
+        float max = blockMax(src, from);
         float d = (max - min) / Q4_TOP;
         float id = d != 0f ? 1.0f / d : 0.0f;
         dst.set(I16_LE, at, Float.floatToFloat16(d));
@@ -176,15 +195,7 @@ public final class TensorEncoder {
     }
 
     private static void encodeQ5_0Block(float[] src, int from, MemorySegment dst, long at) {
-        float amax = 0f;
-        float max = 0f;
-        for (int j = 0; j < WeightKernels.QK; j++) {
-            float v = src[from + j];
-            if (amax < Math.abs(v)) {
-                amax = Math.abs(v);
-                max = v;
-            }
-        }
+        float max = largestMagnitude(src, from);
         float d = max / Q5_MAX_TO;
         float id = d != 0f ? 1.0f / d : 0.0f;
         dst.set(I16_LE, at, Float.floatToFloat16(d));
@@ -201,17 +212,8 @@ public final class TensorEncoder {
     }
 
     private static void encodeQ5_1Block(float[] src, int from, MemorySegment dst, long at) {
-        float min = Float.MAX_VALUE;
-        float max = -Float.MAX_VALUE;
-        for (int j = 0; j < WeightKernels.QK; j++) {
-            float v = src[from + j];
-            if (v < min) {
-                min = v;
-            }
-            if (v > max) {
-                max = v;
-            }
-        }
+        float min = blockMin(src, from);
+        float max = blockMax(src, from);
         float d = (max - min) / Q5_TOP;
         float id = d != 0f ? 1.0f / d : 0.0f;
         dst.set(I16_LE, at, Float.floatToFloat16(d));
