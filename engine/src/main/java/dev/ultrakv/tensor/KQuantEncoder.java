@@ -114,16 +114,10 @@ final class KQuantEncoder {
         final int dAt = 108;
         byte[] l = new byte[QK_K];
         float[] scales = new float[16];
-        float maxScale = 0;
-        float amax = 0;
         for (int j = 0; j < 16; j++) {
             scales[j] = makeQ3Quants(16, 4, x, from + 16 * j, l, 16 * j);
-            float scale = Math.abs(scales[j]);
-            if (scale > amax) {
-                amax = scale;
-                maxScale = scales[j];
-            }
         }
+        float maxScale = TensorEncoder.largestMagnitude(scales, 0, 16);
         Arrays.fill(out, 0, GgmlType.Q3_K.blockBytes(), (byte) 0);
         if (maxScale != 0) {
             float iscale = -32f / maxScale;
@@ -338,16 +332,8 @@ final class KQuantEncoder {
      * (value + nmax) go to {@code l[lAt..]}.
      */
     private static float makeQxQuants(int n, int nmax, float[] x, int at, byte[] l, int lAt) {
-        float max = 0;
-        float amax = 0;
-        for (int i = 0; i < n; i++) {
-            float ax = Math.abs(x[at + i]);
-            if (ax > amax) {
-                amax = ax;
-                max = x[at + i];
-            }
-        }
-        if (amax < GROUP_MAX_EPS) {
+        float max = TensorEncoder.largestMagnitude(x, at, n);
+        if (Math.abs(max) < GROUP_MAX_EPS) {
             Arrays.fill(l, lAt, lAt + n, (byte) 0);
             return 0f;
         }
@@ -395,16 +381,8 @@ final class KQuantEncoder {
      * to 5 rounds of moving single quants (weights x²); quants {@code 0..2 nmax - 1} go to {@code l[lAt..]}.
      */
     private static float makeQ3Quants(int n, int nmax, float[] x, int at, byte[] l, int lAt) {
-        float max = 0;
-        float amax = 0;
-        for (int i = 0; i < n; i++) {
-            float ax = Math.abs(x[at + i]);
-            if (ax > amax) {
-                amax = ax;
-                max = x[at + i];
-            }
-        }
-        if (amax < GROUP_MAX_EPS) {
+        float max = TensorEncoder.largestMagnitude(x, at, n);
+        if (Math.abs(max) < GROUP_MAX_EPS) {
             Arrays.fill(l, lAt, lAt + n, (byte) 0);
             return 0f;
         }

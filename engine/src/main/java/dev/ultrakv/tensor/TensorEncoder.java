@@ -119,9 +119,17 @@ public final class TensorEncoder {
 
     /** The element of largest magnitude, with its sign (the first of equals), as ggml's Q4_0 and Q5_0 take it. */
     private static float largestMagnitude(float[] src, int from) {
+        return largestMagnitude(src, from, WeightKernels.QK);
+    }
+
+    /**
+     * The element of {@code src[from, from + n)} of largest magnitude, with its sign (the first of equals; NaNs are
+     * passed over), as ggml's quantizers find a block's or a group's extreme.
+     */
+    static float largestMagnitude(float[] src, int from, int n) {
         float amax = 0f;
         float max = 0f;
-        for (int j = 0; j < WeightKernels.QK; j++) {
+        for (int j = 0; j < n; j++) {
             float v = src[from + j];
             if (amax < Math.abs(v)) {
                 amax = Math.abs(v);
