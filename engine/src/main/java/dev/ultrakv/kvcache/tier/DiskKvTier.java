@@ -22,6 +22,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -88,6 +90,7 @@ public final class DiskKvTier implements KvTier {
     private final AtomicLong diskBytes = new AtomicLong();
     private final Thread writer;
     private final ExecutorService readers;
+    private final ScheduledThreadPoolExecutor timer;
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile boolean abandonQueue;
     private DiskSegment active;
@@ -118,6 +121,9 @@ public final class DiskKvTier implements KvTier {
         ThreadFactory readerThreads = Thread.ofPlatform().daemon().name("ultrakv-disk-tier-" + tier + "-reader-", 0)
                 .factory();
         this.readers = Executors.newFixedThreadPool(options.readerThreads(), readerThreads);
+        this.timer = new ScheduledThreadPoolExecutor(1, Thread.ofPlatform().daemon()
+                .name("ultrakv-disk-tier-" + tier + "-timer").factory());
+        timer.setRemoveOnCancelPolicy(true);
         writer.start();
     }
 
@@ -243,18 +249,20 @@ public final class DiskKvTier implements KvTier {
             finish(result, List.of(), wanted.size(), start, false);
             return result;
         }
+        int size = wanted.size();
         try {
-            readers.execute(() -> finish(result, readRun(wanted), wanted.size(), start, false));
+            // The timeout is scheduled first so that the pass, however quick, finds it to cancel: a cancelled
+            // timeout leaves the timer's queue at once instead of holding the loaded records until it fires.
+            result.timeout = timer.schedule(() -> {
+                if (finish(result, List.of(), size, start, true)) {
+                    LOG.log(System.Logger.Level.DEBUG, () -> "disk tier load of " + size + " blocks in "
+                            + directory + " timed out after " + options.loadTimeout());
+                }
+            }, options.loadTimeout().toNanos(), TimeUnit.NANOSECONDS);
+            readers.execute(() -> finish(result, readRun(wanted, result), size, start, false));
         } catch (RejectedExecutionException e) {
-            finish(result, List.of(), wanted.size(), start, false);
-            return result;
+            finish(result, List.of(), size, start, false);
         }
-        CompletableFuture.delayedExecutor(options.loadTimeout().toNanos(), TimeUnit.NANOSECONDS).execute(() -> {
-            if (finish(result, List.of(), wanted.size(), start, true)) {
-                LOG.log(System.Logger.Level.DEBUG, () -> "disk tier load of " + wanted.size() + " blocks in "
-                        + directory + " timed out after " + options.loadTimeout());
-            }
-        });
         return result;
     }
 
@@ -326,6 +334,8 @@ public final class DiskKvTier implements KvTier {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        // Timeouts already scheduled still fire after shutdown, so a load in flight completes empty in time.
+        timer.shutdown();
         synchronized (segments) {
             for (DiskSegment segment : segments) {
                 try {
@@ -503,10 +513,16 @@ public final class DiskKvTier implements KvTier {
         }
     }
 
-    /** One pass over {@code keys}: the records of the leading run found sound (a reader thread). */
-    private List<byte[]> readRun(List<BlockKey> keys) {
+    /**
+     * One pass over {@code keys}: the records of the leading run found sound (a reader thread). It stops early once
+     * {@code result} has timed out, since nobody waits for it any more.
+     */
+    private List<byte[]> readRun(List<BlockKey> keys, LoadResult result) {
         List<byte[]> run = new ArrayList<>(keys.size());
         for (BlockKey key : keys) {
+            if (result.settled.get()) {
+                break;
+            }
             BlockLocation location = index.get(key);
             if (location == null) {
                 break;
@@ -515,7 +531,7 @@ public final class DiskKvTier implements KvTier {
             try {
                 record = location.segment().read(location.offset(), location.length());
             } catch (IOException e) {
-                if (!location.segment().isDeleted()) {
+                if (!location.segment().isDeleted() && !closed.get()) {
                     errors.increment();
                     LOG.log(System.Logger.Level.WARNING, "disk tier could not read block " + key + " from "
                             + location.segment().path() + ": " + e);
@@ -547,6 +563,10 @@ public final class DiskKvTier implements KvTier {
         if (!result.settled.compareAndSet(false, true)) {
             return false;
         }
+        ScheduledFuture<?> timeout = result.timeout;
+        if (timeout != null && !timedOut) {
+            timeout.cancel(false);
+        }
         if (timedOut) {
             errors.increment();
         }
@@ -562,5 +582,6 @@ public final class DiskKvTier implements KvTier {
     /** A load's future, settled once by whichever comes first: its pass or its timeout. */
     private static final class LoadResult extends CompletableFuture<List<byte[]>> {
         private final AtomicBoolean settled = new AtomicBoolean();
+        private volatile ScheduledFuture<?> timeout;
     }
 }

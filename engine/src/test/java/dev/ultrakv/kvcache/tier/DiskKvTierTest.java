@@ -127,6 +127,9 @@ class DiskKvTierTest {
                 }
             }).get(30, TimeUnit.SECONDS);
             assertEquals("writing", line);
+            IllegalStateException busy = assertThrows(IllegalStateException.class,
+                    () -> DiskKvTier.open(dir, 1L << 30), "the writing process holds the directory's lock");
+            assertTrue(busy.getMessage().contains(dir.toString()), busy.getMessage());
             Thread.sleep(400);
         } finally {
             child.destroyForcibly();
@@ -380,6 +383,19 @@ class DiskKvTierTest {
         assertEquals(List.of(), load(tier, keys(0, 2)));
         assertEquals(1, tier.stats().droppedWrites());
         tier.close();
+    }
+
+    @Test
+    void aLoadSlowerThanItsTimeoutCompletesEmptyAndCountsAnError() throws Exception {
+        DiskTierOptions options = DiskTierOptions.of(64L << 20).withLoadTimeout(Duration.ofNanos(1000));
+        try (DiskKvTier tier = DiskKvTier.open(dir, options)) {
+            offerAll(tier, 0, 300, 64 << 10);
+            assertEquals(List.of(), load(tier, keys(0, 300)), "19 MiB are not read in a microsecond");
+            TierStats stats = tier.stats();
+            assertEquals(1, stats.errors());
+            assertEquals(1, stats.misses());
+            assertEquals(0, stats.hits(), "the late pass counts nothing");
+        }
     }
 
     @Test
