@@ -112,6 +112,19 @@ class DiskKvTierTest {
     }
 
     @Test
+    void closeFinishesTheQueuedWrites() throws Exception {
+        DiskKvTier tier = DiskKvTier.open(dir, 64L << 20);
+        for (int i = 0; i < 50; i++) {
+            assertTrue(tier.offer(key(i), record(i, 20_000)));
+        }
+        tier.close();
+        assertEquals(50, tier.stats().blocksWritten());
+        try (DiskKvTier reopened = DiskKvTier.open(dir, 64L << 20)) {
+            assertRunIs(reopened, 0, 50, 20_000);
+        }
+    }
+
+    @Test
     void aWriterProcessKilledMidWriteLeavesADirectoryTheNextOpenReads() throws Exception {
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         Process child = new ProcessBuilder(java.toString(), "-cp", System.getProperty("java.class.path"),
@@ -128,22 +141,23 @@ class DiskKvTierTest {
             }).get(30, TimeUnit.SECONDS);
             assertEquals("writing", line);
             IllegalStateException busy = assertThrows(IllegalStateException.class,
-                    () -> DiskKvTier.open(dir, 1L << 30), "the writing process holds the directory's lock");
+                    () -> DiskKvTier.open(dir, 1 << 20), "the writing process holds the directory's lock");
             assertTrue(busy.getMessage().contains(dir.toString()), busy.getMessage());
-            Thread.sleep(400);
+            Thread.sleep(200);
         } finally {
             child.destroyForcibly();
             assertTrue(child.waitFor(10, TimeUnit.SECONDS));
         }
-        try (DiskKvTier tier = DiskKvTier.open(dir, 1L << 30)) {
+        try (DiskKvTier tier = DiskKvTier.open(dir, DiskTierWriterMain.BUDGET_BYTES)) {
             DiskRecovery recovery = tier.recovery();
             assertTrue(recovery.records() > 0, recovery.toString());
             assertEquals(recovery.tornRecords(), tier.stats().corrupt(), "torn records are counted");
             int found = 0;
-            int window = 256;
+            int window = 8;
             for (List<byte[]> run; (run = load(tier, keys(found, found + window))).size() > 0; ) {
                 for (int i = 0; i < run.size(); i++) {
-                    assertArrayEquals(record(found + i, DiskTierWriterMain.PAYLOAD_BYTES), run.get(i));
+                    assertArrayEquals(DiskTierBlocks.stampedRecord(found + i, DiskTierWriterMain.PATTERN),
+                            run.get(i));
                 }
                 found += run.size();
             }
@@ -151,7 +165,7 @@ class DiskKvTierTest {
             assertEquals(List.of(), load(tier, keys(found + 1, found + window)), "nothing after the first gap");
             assertEquals(0, tier.stats().errors());
             assertEquals(recovery.tornRecords(), tier.stats().corrupt(), "every block read was sound");
-            offerAll(tier, found, found + 3, DiskTierWriterMain.PAYLOAD_BYTES);
+            offerAll(tier, found, found + 3, 1000);
             assertEquals(found + 3, load(tier, keys(0, found + 3)).size(), "writing resumes after the kill");
         }
     }

@@ -32,4 +32,14 @@ final class DiskTierBlocks {
     static byte[] record(int i, int payloadBytes) {
         return BlockRecord.encode(key(i), NAMESPACE, payload(i, payloadBytes));
     }
+
+    /**
+     * The record of block {@code i} with a payload that is cheap to make at any size: one shared random pattern
+     * with {@code i} written over its first four bytes.
+     */
+    static byte[] stampedRecord(int i, byte[] pattern) {
+        byte[] payload = pattern.clone();
+        java.nio.ByteBuffer.wrap(payload).putInt(0, i);
+        return BlockRecord.encode(key(i), NAMESPACE, payload);
+    }
 }
