@@ -48,17 +48,22 @@ import java.util.concurrent.atomic.LongAdder;
  * <h2>Recovery</h2>
  * Records are written whole with positional writes and are not forced to the device one by one: a process killed
  * with {@code kill -9} loses nothing the kernel already has, and tears at most the record being written, the last
- * of the newest segment. Open reads the last record of every segment whole and checks it; a torn or unparsable
- * tail is cut off and counted ({@link DiskRecovery#tornRecords()}, and in {@link TierStats#corrupt()}). Earlier
- * records are checked when loaded: one that fails {@link BlockRecord#problem} is counted as corrupt, read as a miss
- * and forgotten. No length read from a file allocates before it is checked against the file's size and
- * {@link BlockRecord#MAX_PAYLOAD_BYTES}. Writes resume in a new segment after every open.
+ * of the newest segment. Open checks the checksum of the last record of every segment (reading it in small
+ * chunks); a torn or unparsable tail is cut off and counted ({@link DiskRecovery#tornRecords()}, and in
+ * {@link TierStats#corrupt()}). Earlier records are checked when loaded: one that fails {@link BlockRecord#problem}
+ * is counted as corrupt, read as a miss and forgotten (until a restart indexes its frame again and the next load
+ * forgets it again; its bytes go with its segment). No length read from a file allocates before it is checked
+ * against the file's size and {@link BlockRecord#MAX_PAYLOAD_BYTES}. Writes resume in a new segment after every
+ * open. A segment file without a valid header, or that the disk cannot read, is deleted and counted.
  *
  * <h2>Eviction</h2>
  * Whole segments, oldest first (FIFO over the append log): the writer deletes the oldest segment, forgetting its
  * keys, until the next record fits, so the segment files together never exceed {@code maxBytes}. A record larger
  * than the budget is dropped. A block already on disk is not written again, so a block demoted many times costs one
- * copy.
+ * copy. FIFO because deleting a whole segment is one unlink with nothing rewritten: every byte is written once, as
+ * in a log-structured cache. Keeping hot blocks longer (LRU or second chance over segments) would mean copying the
+ * blocks still hit out of a segment before deleting it; the blocks reaching this tier have already been filtered by
+ * the memory pool's own eviction, and that rewrite is left until a trace replay shows what it would gain.
  *
  * <h2>Threads</h2>
  * {@link #offer} copies nothing and never blocks: it queues the record (which the caller must not change
@@ -379,26 +384,38 @@ public final class DiskKvTier implements KvTier {
         int discarded = 0;
         for (Map.Entry<Long, Path> file : files.entrySet()) {
             DiskSegment segment = DiskSegment.open(file.getValue(), file.getKey());
-            if (!segment.hasValidHeader()) {
-                // A header is written right after the file is created: a missing one is a crash in between, a
-                // foreign one is not ours to read. Neither holds a block this tier could trust.
-                LOG.log(System.Logger.Level.WARNING, "deleting segment " + segment.path() + " of " + segment.size()
-                        + " bytes without a valid header");
-                segment.delete();
+            try {
+                if (!segment.hasValidHeader()) {
+                    // A header is written right after the file is created: a missing one is a crash in between, a
+                    // foreign one is not ours to read. Neither holds a block this tier could trust.
+                    LOG.log(System.Logger.Level.WARNING, "deleting segment " + segment.path() + " of "
+                            + segment.size() + " bytes without a valid header");
+                    segment.delete();
+                    discarded++;
+                    continue;
+                }
+                SegmentScanner.SegmentScan scan = SegmentScanner.scan(segment, (key, offset, length) -> {
+                    index.put(key, new BlockLocation(segment, offset, length));
+                    segment.keys().add(key);
+                });
+                if (scan.torn()) {
+                    torn++;
+                    truncated += scan.truncatedBytes();
+                    LOG.log(System.Logger.Level.INFO, "cut off a torn tail of " + scan.truncatedBytes()
+                            + " bytes: " + scan.tornReason());
+                }
+                records += scan.records();
+            } catch (IOException e) {
+                // A segment the disk cannot read is a lost part of a cache, not a reason to refuse the rest.
+                errors.increment();
+                LOG.log(System.Logger.Level.WARNING, "deleting unreadable segment " + segment.path() + ": " + e);
+                for (BlockKey key : segment.keys()) {
+                    index.computeIfPresent(key, (k, location) -> location.segment() == segment ? null : location);
+                }
+                deleteQuietly(segment);
                 discarded++;
                 continue;
             }
-            SegmentScanner.SegmentScan scan = SegmentScanner.scan(segment, (key, offset, length) -> {
-                index.put(key, new BlockLocation(segment, offset, length));
-                segment.keys().add(key);
-            });
-            if (scan.torn()) {
-                torn++;
-                truncated += scan.truncatedBytes();
-                LOG.log(System.Logger.Level.INFO, "cut off a torn tail of " + scan.truncatedBytes() + " bytes: "
-                        + scan.tornReason());
-            }
-            records += scan.records();
             segments.addLast(segment);
             diskBytes.addAndGet(segment.size());
         }
@@ -410,6 +427,15 @@ public final class DiskKvTier implements KvTier {
             kept--;
         }
         return new DiskRecovery(kept, records, torn, truncated, discarded);
+    }
+
+    private void deleteQuietly(DiskSegment segment) {
+        try {
+            segment.delete();
+        } catch (IOException e) {
+            errors.increment();
+            LOG.log(System.Logger.Level.WARNING, "disk tier could not delete " + segment.path() + ": " + e);
+        }
     }
 
     /** The writer thread: appends queued records until the end-of-queue marker. */
@@ -505,12 +531,7 @@ public final class DiskKvTier implements KvTier {
             index.computeIfPresent(key, (k, location) -> location.segment() == oldest ? null : location);
         }
         diskBytes.addAndGet(-oldest.size());
-        try {
-            oldest.delete();
-        } catch (IOException e) {
-            errors.increment();
-            LOG.log(System.Logger.Level.WARNING, "disk tier could not delete " + oldest.path() + ": " + e);
-        }
+        deleteQuietly(oldest);
     }
 
     /**

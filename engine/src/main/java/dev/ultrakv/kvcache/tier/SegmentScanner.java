@@ -3,6 +3,7 @@ package dev.ultrakv.kvcache.tier;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
+import java.util.zip.CRC32C;
 
 /**
  * Rebuilds the index entries of one {@link DiskSegment} after a restart by walking its {@link BlockRecord} frames,
@@ -10,10 +11,11 @@ import java.util.Arrays;
  *
  * <p>Only each record's head (magic, version, key, namespace and payload lengths) is read, with one small positional
  * read, so a restart costs a read per record rather than a read of every byte; the payloads are checked when they
- * are loaded. The last record of the segment is read and checked whole, because {@code kill -9} can tear only the
- * write in progress, which is always the last. A head that does not parse, or a length that runs past the end of
- * the file, ends the segment: it is truncated there, since no later record boundary can be trusted. Every length is
- * checked against the file's size and {@link BlockRecord#MAX_PAYLOAD_BYTES} before anything is allocated.
+ * are loaded. The last record of the segment has its checksum checked (read in 64 KiB chunks), because
+ * {@code kill -9} can tear only the write in progress, which is always the last. A head that does not parse, or a
+ * length that runs past the end of the file, ends the segment: it is truncated there, since no later record boundary
+ * can be trusted. Every length is checked against the file's size and {@link BlockRecord#MAX_PAYLOAD_BYTES} before
+ * anything is allocated.
  */
 final class SegmentScanner {
     /** Magic, version, flags, key, namespace length: {@link BlockRecord}'s frame up to the namespace. */
@@ -21,6 +23,8 @@ final class SegmentScanner {
     private static final int KEY_OFFSET = 8;
     /** The frame without namespace and payload: head, namespace length, payload length, CRC. */
     private static final int FRAME_BYTES = NAMESPACE_OFFSET + Short.BYTES + Integer.BYTES + Integer.BYTES;
+    /** Bytes read at a time to check a record's checksum at open. */
+    private static final int CHECKSUM_CHUNK_BYTES = 64 << 10;
     /** The longest record head: everything before the payload with the longest namespace. */
     private static final int MAX_HEAD_BYTES = NAMESPACE_OFFSET + Short.BYTES + BlockRecord.MAX_NAMESPACE_BYTES
             + Integer.BYTES;
@@ -67,7 +71,7 @@ final class SegmentScanner {
             BlockKey key = problem == null ? BlockKey.ofDigest(
                     Arrays.copyOfRange(head.array(), KEY_OFFSET, KEY_OFFSET + BlockKey.BYTES)) : null;
             if (problem == null && position + length == size) {
-                problem = BlockRecord.problem(segment.read(position, (int) length), key);
+                problem = checksumProblem(segment, position, length);
             }
             if (problem != null) {
                 segment.truncate(position);
@@ -79,6 +83,31 @@ final class SegmentScanner {
             position += length;
         }
         return new SegmentScan(records, null, 0);
+    }
+
+    /**
+     * Whether the CRC-32C at the end of the {@code length}-byte record at {@code position} matches its bytes, read
+     * in small chunks so that a large block costs no large allocation. The head has been checked already, so this
+     * and {@link BlockRecord#problem} agree.
+     */
+    private static String checksumProblem(DiskSegment segment, long position, long length) throws IOException {
+        CRC32C crc = new CRC32C();
+        ByteBuffer chunk = ByteBuffer.allocate(CHECKSUM_CHUNK_BYTES);
+        long end = position + length - Integer.BYTES;
+        for (long at = position; at < end; at += chunk.limit()) {
+            chunk.clear().limit((int) Math.min(chunk.capacity(), end - at));
+            segment.readFully(chunk, at);
+            if (chunk.hasRemaining()) {
+                return "the file ends inside the record";
+            }
+            crc.update(chunk.flip());
+        }
+        ByteBuffer stored = ByteBuffer.allocate(Integer.BYTES);
+        segment.readFully(stored, end);
+        if (stored.hasRemaining()) {
+            return "the file ends inside the record's checksum";
+        }
+        return (int) crc.getValue() == stored.getInt(0) ? null : "checksum mismatch";
     }
 
     /** What is wrong with the record head in {@code head} (filled up to its position), or null. */

@@ -201,6 +201,29 @@ class DiskKvTierTest {
     }
 
     @Test
+    void aLastRecordFailingItsChecksumIsCutOffAndAForeignSegmentDeleted() throws Exception {
+        DiskTierOptions options = DiskTierOptions.of(1L << 20);
+        try (DiskKvTier tier = DiskKvTier.open(dir, options)) {
+            offerAll(tier, 0, 4, 200_000);
+        }
+        Path segment = segmentFiles().getFirst();
+        long size = Files.size(segment);
+        try (RandomAccessFile file = new RandomAccessFile(segment.toFile(), "rw")) {
+            file.seek(size - 100_000);
+            int b = file.read();
+            file.seek(size - 100_000);
+            file.write(~b);
+        }
+        Path foreign = dir.resolve(DiskSegment.fileName(50));
+        Files.write(foreign, new byte[64]);
+        try (DiskKvTier tier = DiskKvTier.open(dir, options)) {
+            assertEquals(new DiskRecovery(1, 3, 1, record(3, 200_000).length, 1), tier.recovery());
+            assertFalse(Files.exists(foreign));
+            assertEquals(3, load(tier, keys(0, 4)).size());
+        }
+    }
+
+    @Test
     void aFlippedByteIsCountedAsCorruptReadAsAMissAndForgotten() throws Exception {
         try (DiskKvTier tier = DiskKvTier.open(dir, 1L << 20)) {
             offerAll(tier, 0, 5, 1000);
