@@ -119,7 +119,18 @@ public final class DiskKvTier implements KvTier {
         this.directory = directory;
         this.options = options;
         this.lock = lock;
-        this.recovery = recover();
+        try {
+            this.recovery = recover();
+        } catch (IOException | RuntimeException e) {
+            for (DiskSegment segment : segments) {
+                try {
+                    segment.close();
+                } catch (IOException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            throw e;
+        }
         int tier = TIERS.incrementAndGet();
         this.writer = Thread.ofPlatform().daemon().name("ultrakv-disk-tier-" + tier + "-writer")
                 .unstarted(this::drainQueue);
