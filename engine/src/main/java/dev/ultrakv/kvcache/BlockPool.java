@@ -1,7 +1,6 @@
 package dev.ultrakv.kvcache;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.Objects;
 
 /**
@@ -30,7 +29,7 @@ import java.util.Objects;
  * doubly linked list) is a {@link BlockAllocator}; the bytes are a {@link BlockStorage} (off-heap now, a device
  * buffer later). The pool checks every call and pairs the two, so neither knows the other. A sequence's blocks are
  * released tail first ({@link #releaseTailFirst}), so the ends of cached chains are reused before their
- * beginnings, which more requests share. {@link #copyOut} and {@link #copyIn} move one whole block to and from a
+ * beginnings, which more requests share. {@link #contents} and {@link #copyIn} move one whole block to and from a
  * tier's record (docs/kv-tiers.md).
  *
  * <p><b>Threads.</b> Not thread-safe: one thread (the engine's step loop) allocates, retains, releases and
@@ -275,18 +274,18 @@ public final class BlockPool implements AutoCloseable {
     }
 
     /**
-     * A copy of block {@code id}'s bytes, in its codec's layout: what a tier stores for it. Copies one block on
-     * the calling thread (the step loop); the I/O is the tier's.
+     * Block {@code id}'s bytes in its codec's layout, viewed in place and read-only: what a tier stores for it
+     * (the record encoder copies them on the calling thread, the step loop; the I/O is the tier's).
      *
      * @throws IllegalStateException if the block is free (its bytes may be another tenant's)
      */
-    public byte[] copyOut(int id) {
+    public MemorySegment contents(int id) {
         checkInUse(id);
-        return storage.block(id).toArray(ValueLayout.JAVA_BYTE);
+        return storage.block(id).asReadOnly();
     }
 
     /**
-     * Fills block {@code id} with {@code payload}, a whole block's bytes as {@link #copyOut} gave them (a tier's
+     * Fills block {@code id} with {@code payload}, a whole block's bytes as {@link #contents} gave them (a tier's
      * record of a block of the same layout).
      *
      * @throws IllegalStateException    if the block is free or has other holders
