@@ -36,7 +36,8 @@ public record EngineStats(Requests requests, Cache cache, Latency latency, Tiers
      * @param cancelled requests cancelled through their future
      * @param expired   requests stopped at their deadline
      * @param rejected  requests rejected because the queue was full
-     * @param waiting   requests waiting for admission at the snapshot
+     * @param waiting   requests waiting for admission at the snapshot, those loading blocks from the KV tiers
+     *                  included
      * @param running   sequences running (holding KV blocks) at the snapshot
      * @param preempted times a running request was preempted (its blocks freed, its work redone later) because the
      *                  KV cache ran dry or a more urgent request needed its place

@@ -141,6 +141,30 @@ class TierRoundTripOutputTest {
     }
 
     @Test
+    void aPoolWithoutRoomForAllPromotesWhatFitsAndCountsARecompute() {
+        try (LlamaModel model = ModelLoader.loadEmbedded()) {
+            int[] prompt = prompt(model);
+            int fullBlocks = prompt.length / BLOCK;
+            InMemoryKvTier.Store store = new InMemoryKvTier.Store();
+            KvCacheSpec roomy = KvCacheSpec.ofTokens(BLOCK, CACHE_TOKENS, PolicyKind.LRU);
+            try (KvCacheManager a = newCache(model, roomy, List.of(new InMemoryKvTier(store)))) {
+                run(model, a, prompt);
+            }
+            KvCacheSpec small = KvCacheSpec.ofTokens(BLOCK, 2 * BLOCK, PolicyKind.LRU);
+            assertTrue(fullBlocks > 2);
+            try (KvCacheManager b = newCache(model, small, List.of(new InMemoryKvTier(store)))) {
+                TierLoad load = b.startLoad(prompt, prompt.length, 0);
+                assertEquals(2, b.promote(load, prompt, prompt.length), "the leading blocks that fit");
+                assertEquals(1, b.tiers().recomputedLoads());
+                b.checkInvariants();
+                assertEquals(2, b.cachedBlocks());
+                TierLoad rest = b.startLoad(prompt, prompt.length, 0);
+                assertEquals(2, rest.firstBlock(), "a later load asks only after the promoted prefix");
+            }
+        }
+    }
+
+    @Test
     void blocksAlreadyInTheTierAreNotOfferedAgain() {
         try (LlamaModel model = ModelLoader.loadEmbedded()) {
             int[] prompt = prompt(model);

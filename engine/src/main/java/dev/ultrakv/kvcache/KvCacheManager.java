@@ -67,6 +67,13 @@ import java.util.Set;
  * the inserted tokens. So {@code usedBlocks == cachedBlocks + private blocks of live sequences} at every step,
  * which {@link #checkInvariants()} checks.
  *
+ * <p><b>Tiers</b> ({@link KvTiers}, docs/kv-tiers.md). Every full block is written through to the tiers as it
+ * enters the index ({@link #release}, and a compressed sequence's first compaction). A request whose memory prefix
+ * ends before its last full block asks the tiers for the blocks after it ({@link #startLoad}); once they answer,
+ * {@link #promote} copies what they found into fresh blocks and inserts them into the index, where the request's
+ * {@link #acquire} matches them like any cached block. Nothing of a load is held by a sequence, so the books
+ * below do not change.
+ *
  * <p><b>Threads.</b> Not thread-safe: the engine's step loop owns it.
  */
 public final class KvCacheManager implements AutoCloseable {
