@@ -137,8 +137,8 @@ public final class RedisKvTier implements KvTier {
 
     /**
      * A tier at {@code uri} ({@code redis://host:port[/db]}, optionally with {@code [user]:password@}). Tries to
-     * connect at once (waiting at most a second); if the server is down the tier still starts, reads as misses,
-     * drops writes and keeps trying to connect.
+     * connect at once (a bounded wait: a one-second connect timeout for each of its two connections); if the
+     * server is down the tier still starts, reads as misses, drops writes and keeps trying to connect.
      *
      * @throws IllegalArgumentException if {@code uri} is malformed, naming it
      */
@@ -228,7 +228,15 @@ public final class RedisKvTier implements KvTier {
                         return List.of();
                     }
                     succeeded();
-                    return leadingRun(keys, redisKeys, values, current);
+                    try {
+                        return leadingRun(keys, redisKeys, values, current);
+                    } catch (RuntimeException e) {
+                        // The contract: a load completes normally, whatever went wrong.
+                        misses.increment();
+                        errors.increment();
+                        LOG.log(System.Logger.Level.ERROR, this + ": a load failed", e);
+                        return List.of();
+                    }
                 });
     }
 
@@ -320,12 +328,12 @@ public final class RedisKvTier implements KvTier {
         long backoffMillis = PROBE_INTERVAL.toMillis();
         while (!(closed && queue.isEmpty())) {
             Connections current = connections;
-            if (current != null && reachable.get() && !(current.load().isOpen() && current.write().isOpen())) {
+            if (current != null && reachable.get() && !open(current)) {
                 failed(new IllegalStateException("connection lost"));
             }
             if (!reachable()) {
-                if (closed || !(current == null || !current.load().isOpen() || !current.write().isOpen()
-                        ? tryConnect() : probe())) {
+                boolean back = !closed && (open(current) ? probe() : tryConnect());
+                if (!back) {
                     dropQueued();
                     if (closed) {
                         return;
@@ -341,6 +349,10 @@ public final class RedisKvTier implements KvTier {
                 write(batch);
             }
         }
+    }
+
+    private static boolean open(Connections current) {
+        return current != null && current.load().isOpen() && current.write().isOpen();
     }
 
     private List<PendingWrite> nextBatch() {
