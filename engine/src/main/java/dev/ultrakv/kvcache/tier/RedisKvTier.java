@@ -46,9 +46,11 @@ import java.util.concurrent.atomic.LongAdder;
  * <h2>Outages</h2>
  * Redis being down or slow never fails a caller: loads complete as misses and offers are dropped, both counted as
  * errors (a dropped write also as a dropped write). The tier logs once when it loses the server and once when it
- * is back. While it is unreachable it does not send commands; its writer thread probes with {@code PING}, or
+ * is back (a server that keeps flapping: at most one warning in 30 s). While it is unreachable it does not send commands; its writer thread probes with {@code PING}, or
  * connects again when the connections are lost (pausing 100 ms, doubling to at most a second), so a server that
  * comes back is used again without recreating the tier.
+ *
+ * <p>An offered record is kept, not copied, until it is written: the caller hands the array over.
  *
  * <p>Two connections: loads on one (flushed at once), the writer's batches on the other (flushed per batch), so a
  * large write batch never sits in front of a load on the same socket.
@@ -69,6 +71,8 @@ public final class RedisKvTier implements KvTier {
     private static final int REQUEST_QUEUE_SIZE = 4096;
     /** How long {@link #close} lets the writer finish the queue. */
     private static final Duration CLOSE_WAIT = Duration.ofSeconds(2);
+    /** Shortest time between two outage warnings: a flapping server is not a log line per flap. */
+    private static final Duration OUTAGE_LOG_INTERVAL = Duration.ofSeconds(30);
 
     private final RedisTierAddress address;
     private final RedisTierOptions options;
@@ -80,6 +84,10 @@ public final class RedisKvTier implements KvTier {
     private final BlockingQueue<PendingWrite> queue;
     private final AtomicLong queuedBytes = new AtomicLong();
     private final AtomicBoolean reachable = new AtomicBoolean(true);
+    // Written only by the thread that wins a flip of reachable, read by the one that flips it back.
+    private volatile boolean outageLogged;
+    private volatile long lastOutageLogNanos;
+    private volatile long unloggedOutages;
     private final Thread writer;
     private volatile Connections connections;
     private volatile boolean closed;
@@ -452,10 +460,8 @@ public final class RedisKvTier implements KvTier {
                 load.closeAsync();
             }
             // Counted once per outage, like the log: retries while it lasts are not new failures.
-            if (reachable.compareAndSet(true, false)) {
-                errors.increment();
-                LOG.log(System.Logger.Level.WARNING, "{0} is unreachable ({1}); loads read as misses and writes"
-                        + " are dropped until it answers", this, describe(e));
+            if (reachable.get()) {
+                failed(e);
             }
             return false;
         }
@@ -477,17 +483,30 @@ public final class RedisKvTier implements KvTier {
     }
 
     private void succeeded() {
-        if (reachable.compareAndSet(false, true)) {
+        if (reachable.compareAndSet(false, true) && outageLogged) {
             LOG.log(System.Logger.Level.INFO, "{0} answers again", this);
         }
     }
 
+    // Only the thread that flips reachable to false reports, so an outage is logged once however many calls fail;
+    // a server that flaps (a PING answers, the next MGET times out) is reported once per OUTAGE_LOG_INTERVAL.
     private void failed(Throwable failure) {
         errors.increment();
-        if (reachable.compareAndSet(true, false)) {
-            LOG.log(System.Logger.Level.WARNING, "{0} is unreachable or too slow ({1}); loads read as misses and"
-                    + " writes are dropped until it answers", this, describe(failure));
+        if (!reachable.compareAndSet(true, false)) {
+            return;
         }
+        long now = System.nanoTime();
+        outageLogged = now - lastOutageLogNanos >= OUTAGE_LOG_INTERVAL.toNanos() || lastOutageLogNanos == 0;
+        if (!outageLogged) {
+            unloggedOutages++;
+            return;
+        }
+        lastOutageLogNanos = now;
+        String earlier = unloggedOutages == 0 ? ""
+                : " (after " + unloggedOutages + " brief outages since the last report)";
+        unloggedOutages = 0;
+        LOG.log(System.Logger.Level.WARNING, "{0} is unreachable or too slow ({1}){2}; loads read as misses and"
+                + " writes are dropped until it answers", this, describe(failure), earlier);
     }
 
     private void dropQueued() {

@@ -46,24 +46,8 @@ class RedisKvTierOutageTest {
     void aServerStoppedMidRunTurnsLoadsIntoPromptMissesLogsOnceAndARestartedOneIsUsedAgain() throws Exception {
         server = RedisServerProcess.start(directory);
         List<BlockKey> keys = keys(NAMESPACE, 1, 3);
-        List<LogRecord> logged = new CopyOnWriteArrayList<>();
-        Handler handler = new Handler() {
-            @Override
-            public void publish(LogRecord record) {
-                logged.add(record);
-            }
-
-            @Override
-            public void flush() {
-            }
-
-            @Override
-            public void close() {
-            }
-        };
-        Logger log = Logger.getLogger(RedisKvTier.class.getName());
-        log.addHandler(handler);
-        try (RedisKvTier tier = RedisKvTier.connect(server.uri(), options())) {
+        LogCapture log = new LogCapture();
+        try (log; RedisKvTier tier = RedisKvTier.connect(server.uri(), options())) {
             tier.offer(keys.get(0), record(NAMESPACE, keys.get(0), 256));
             awaitWritten(tier, 1);
             assertEquals(1, tier.loadRun(keys).get(1, TimeUnit.SECONDS).size());
@@ -85,13 +69,9 @@ class RedisKvTierOutageTest {
                 return tier.loadRun(keys).join().size() == 1;
             });
             assertTrue(tier.reachable());
-        } finally {
-            log.removeHandler(handler);
         }
-        List<String> messages = logged.stream().map(r -> r.getLevel() + " " + r.getMessage()).toList();
-        assertEquals(1, messages.stream().filter(m -> m.contains("unreachable")).count(),
-                "one warning for the outage, however many calls failed: " + messages);
-        assertEquals(1, messages.stream().filter(m -> m.contains("answers again")).count(), messages.toString());
+        assertEquals(1, log.count("unreachable"), "one warning for the outage, however many calls failed: " + log);
+        assertEquals(1, log.count("answers again"), log.toString());
     }
 
     @Test
@@ -131,6 +111,56 @@ class RedisKvTierOutageTest {
             server.resume();
             await("the thawed server answers again", RECOVERY,
                     () -> tier.loadRun(keys).join().size() == 1);
+        }
+    }
+
+    @Test
+    void aFlappingServerIsReportedOnceNotOncePerFlap() throws Exception {
+        server = RedisServerProcess.start(directory);
+        List<BlockKey> keys = keys(NAMESPACE, 5, 1);
+        try (LogCapture log = new LogCapture();
+             RedisKvTier tier = RedisKvTier.connect(server.uri(), options())) {
+            for (int flap = 0; flap < 3; flap++) {
+                server.pause();
+                assertLoadMissesWithinTimeout(tier, keys);
+                server.resume();
+                await("the thawed server answers again", RECOVERY, tier::reachable);
+            }
+            assertEquals(1, log.count("unreachable"), log.toString());
+            assertEquals(1, log.count("answers again"), log.toString());
+        }
+    }
+
+    /** What {@link RedisKvTier} logs while it is open. */
+    private static final class LogCapture extends Handler implements AutoCloseable {
+        private final List<LogRecord> records = new CopyOnWriteArrayList<>();
+        private final Logger logger = Logger.getLogger(RedisKvTier.class.getName());
+
+        LogCapture() {
+            logger.addHandler(this);
+        }
+
+        long count(String text) {
+            return records.stream().filter(r -> r.getMessage().contains(text)).count();
+        }
+
+        @Override
+        public void publish(LogRecord record) {
+            records.add(record);
+        }
+
+        @Override
+        public void flush() {
+        }
+
+        @Override
+        public void close() {
+            logger.removeHandler(this);
+        }
+
+        @Override
+        public String toString() {
+            return records.stream().map(r -> r.getLevel() + " " + r.getMessage()).toList().toString();
         }
     }
 
