@@ -205,14 +205,17 @@ public final class RedisKvTier implements KvTier {
     }
 
     @Override
-    public CompletableFuture<List<byte[]>> loadRun(List<BlockKey> keys) {
+    public CompletableFuture<List<byte[]>> loadRun(List<BlockKey> run) {
+        List<BlockKey> keys = List.copyOf(run); // read again when the reply comes
         if (keys.isEmpty()) {
             return CompletableFuture.completedFuture(List.of());
         }
         Connections current = connections;
         if (closed || current == null || !reachable.get()) {
             misses.increment();
-            errors.increment();
+            if (!closed) {
+                errors.increment();
+            }
             return CompletableFuture.completedFuture(List.of());
         }
         byte[][] redisKeys = new byte[keys.size()][];
