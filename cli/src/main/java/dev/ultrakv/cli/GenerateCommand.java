@@ -7,6 +7,7 @@ import dev.ultrakv.RequestResult;
 import dev.ultrakv.UltraAdaptiveKVCacheEngine;
 import dev.ultrakv.model.StopReason;
 import dev.ultrakv.sampling.NonFiniteLogitsException;
+import dev.ultrakv.server.KvTierOptions;
 import dev.ultrakv.tensor.Parallel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -43,6 +44,9 @@ final class GenerateCommand implements Callable<Integer> {
     private static final Logger ENGINE_LOG = Logger.getLogger("dev.ultrakv");
 
     @Mixin
+    KvTierOptions tiers = new KvTierOptions();
+
+    @Mixin
     ModelOptions modelOptions;
 
     @Option(names = {"--prompt", "-i"}, defaultValue = "", description = "The prompt (default: empty).")
@@ -76,8 +80,8 @@ final class GenerateCommand implements Callable<Integer> {
         // generation, up to MAX_POSITIONS; the engine keeps one block more for copying a cached prefix.
         long positions = Math.min(MAX_POSITIONS, prompt.getBytes(StandardCharsets.UTF_8).length + 2L + maxTokens);
         int blockSize = KVCacheConfig.DEFAULT_BLOCK_SIZE;
-        KVCacheConfig config = KVCacheConfig.builder().model(modelOptions.source())
-                .maxTokens(Math.toIntExact(positions + 2L * blockSize)).build();
+        KVCacheConfig config = tiers.build(KVCacheConfig.builder().model(modelOptions.source())
+                .maxTokens(Math.toIntExact(positions + 2L * blockSize)));
         PrintStream err = System.err;
         try (var engine = new UltraAdaptiveKVCacheEngine(config)) {
             ModelInfo info = engine.modelInfo();
