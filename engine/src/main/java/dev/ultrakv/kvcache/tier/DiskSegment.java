@@ -28,6 +28,12 @@ final class DiskSegment {
     static final int VERSION = 1;
     /** Bytes before the first record: magic and version. */
     static final int HEADER_BYTES = 2 * Integer.BYTES;
+    /**
+     * Largest single read or write: the JDK copies a heap buffer through a temporary direct buffer of the same size
+     * and keeps it cached per thread, so chunks bound that to 4 MiB per thread whatever the block size, while a 1 MiB
+     * block (and its frame) still takes one system call.
+     */
+    private static final int IO_CHUNK_BYTES = 4 << 20;
     private static final Pattern NAME = Pattern.compile("segment-(\\d{16})\\.ukvs");
 
     private final long id;
@@ -150,12 +156,18 @@ final class DiskSegment {
     /** Reads into {@code buffer} from {@code offset} until it is full or the file ends. */
     void readFully(ByteBuffer buffer, long offset) throws IOException {
         long position = offset;
-        while (buffer.hasRemaining()) {
-            int n = channel.read(buffer, position);
-            if (n < 0) {
-                return;
+        int end = buffer.limit();
+        try {
+            while (buffer.position() < end) {
+                buffer.limit(Math.min(end, buffer.position() + IO_CHUNK_BYTES));
+                int n = channel.read(buffer, position);
+                if (n < 0) {
+                    return;
+                }
+                position += n;
             }
-            position += n;
+        } finally {
+            buffer.limit(end);
         }
     }
 
@@ -187,7 +199,9 @@ final class DiskSegment {
 
     private static void writeFully(FileChannel channel, ByteBuffer buffer, long offset) throws IOException {
         long position = offset;
-        while (buffer.hasRemaining()) {
+        int end = buffer.limit();
+        while (buffer.position() < end) {
+            buffer.limit(Math.min(end, buffer.position() + IO_CHUNK_BYTES));
             position += channel.write(buffer, position);
         }
     }

@@ -260,7 +260,7 @@ public final class RedisKvTier implements KvTier {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         if (closed) {
             return;
         }
@@ -334,10 +334,10 @@ public final class RedisKvTier implements KvTier {
     }
 
     // The writer thread: connects (again) when it must, probes while the server is unreachable, otherwise writes
-    // the queue in batches. It leaves once closed and the queue is written or dropped.
+    // the queue in batches. It leaves once closed and the queue is written or dropped, or when close interrupts it.
     private void drainWrites() {
         long backoffMillis = PROBE_INTERVAL.toMillis();
-        while (!(closed && queue.isEmpty())) {
+        while (!(closed && queue.isEmpty()) && !Thread.currentThread().isInterrupted()) {
             Connections current = connections;
             if (current != null && reachable.get() && !open(current)) {
                 failed(new IllegalStateException("connection lost"));
@@ -388,7 +388,6 @@ public final class RedisKvTier implements KvTier {
             // Only close interrupts the writer, once its wait is over: what it holds is dropped.
             droppedWrites.add(batch.size());
             Thread.currentThread().interrupt();
-            closed = true;
             batch.clear();
         }
         return batch;
@@ -439,9 +438,10 @@ public final class RedisKvTier implements KvTier {
                 .withDatabase(address.database())
                 .withTimeout(options.commandTimeout().compareTo(CONNECT_TIMEOUT) > 0 ? options.commandTimeout()
                         : CONNECT_TIMEOUT);
-        if (address.password() != null) {
-            uri.withAuthentication(address.user() == null ? "default" : address.user(),
-                    address.password().toCharArray());
+        if (address.password() != null && address.user() == null) {
+            uri.withPassword(address.password().toCharArray()); // plain AUTH password: every Redis version
+        } else if (address.password() != null) {
+            uri.withAuthentication(address.user(), address.password().toCharArray());
         }
         Connections lost = connections;
         if (lost != null) {
@@ -478,7 +478,6 @@ public final class RedisKvTier implements KvTier {
             return true;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            closed = true;
             return false;
         } catch (Exception e) {
             return false;
@@ -526,7 +525,6 @@ public final class RedisKvTier implements KvTier {
             Thread.sleep(millis);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            closed = true;
         }
     }
 

@@ -131,6 +131,24 @@ class RedisKvTierOutageTest {
         }
     }
 
+    @Test
+    void aPasswordInTheUriIsSentAndAWrongOneLeavesTheTierStartedButUnreachable() throws Exception {
+        server = RedisServerProcess.start(directory, "--requirepass", "s3cret");
+        List<BlockKey> keys = keys(NAMESPACE, 6, 1);
+        String withPassword = "redis://:s3cret@127.0.0.1:" + server.port() + "/0";
+        try (RedisKvTier tier = RedisKvTier.connect(withPassword, options())) {
+            assertTrue(tier.reachable());
+            tier.offer(keys.getFirst(), record(NAMESPACE, keys.getFirst(), 64));
+            awaitWritten(tier, 1);
+            assertEquals(1, tier.loadRun(keys).get(1, TimeUnit.SECONDS).size());
+            assertFalse(tier.toString().contains("s3cret"));
+        }
+        try (RedisKvTier tier = RedisKvTier.connect("redis://:wrong@127.0.0.1:" + server.port(), options())) {
+            assertFalse(tier.reachable());
+            assertLoadMissesWithinTimeout(tier, keys);
+        }
+    }
+
     /** What {@link RedisKvTier} logs while it is open. */
     private static final class LogCapture extends Handler implements AutoCloseable {
         private final List<LogRecord> records = new CopyOnWriteArrayList<>();

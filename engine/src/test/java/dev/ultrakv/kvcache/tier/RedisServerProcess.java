@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -33,25 +34,31 @@ final class RedisServerProcess implements AutoCloseable {
     private final Path executable;
     private final Path directory;
     private final int port;
+    private final List<String> settings;
     private Process process;
     private boolean paused;
 
-    private RedisServerProcess(Path executable, Path directory, int port) {
+    private RedisServerProcess(Path executable, Path directory, int port, List<String> settings) {
         this.executable = executable;
         this.directory = directory;
         this.port = port;
+        this.settings = settings;
     }
 
-    /** A server on a free port, started and answering. */
-    static RedisServerProcess start(Path directory) {
-        RedisServerProcess server = notStarted(directory);
+    /**
+     * A server on a free port, started and answering.
+     *
+     * @param settings more redis-server arguments, e.g. {@code "--requirepass", "secret"}
+     */
+    static RedisServerProcess start(Path directory, String... settings) {
+        RedisServerProcess server = new RedisServerProcess(executable(), directory, freePort(), List.of(settings));
         server.start();
         return server;
     }
 
     /** A server on a free port that has not started yet (a tier may connect to it while it is down). */
     static RedisServerProcess notStarted(Path directory) {
-        return new RedisServerProcess(executable(), directory, freePort());
+        return new RedisServerProcess(executable(), directory, freePort(), List.of());
     }
 
     /** The loopback port it listens on (also while stopped). */
@@ -69,10 +76,12 @@ final class RedisServerProcess implements AutoCloseable {
         if (process != null && process.isAlive()) {
             throw new IllegalStateException("redis-server on port " + port + " is already running");
         }
+        List<String> command = new ArrayList<>(List.of(executable.toString(), "--port", Integer.toString(port),
+                "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory.toString(),
+                "--daemonize", "no"));
+        command.addAll(settings);
         try {
-            process = new ProcessBuilder(executable.toString(), "--port", Integer.toString(port),
-                    "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory.toString(),
-                    "--daemonize", "no")
+            process = new ProcessBuilder(command)
                     .redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(directory.resolve("redis.log").toFile()))
                     .start();
@@ -149,8 +158,9 @@ final class RedisServerProcess implements AutoCloseable {
             out.write("PING\r\n".getBytes(StandardCharsets.US_ASCII));
             out.flush();
             InputStream in = socket.getInputStream();
-            byte[] reply = in.readNBytes(7);
-            return new String(reply, StandardCharsets.US_ASCII).equals("+PONG\r\n");
+            String reply = new String(in.readNBytes(7), StandardCharsets.US_ASCII);
+            // A server that wants a password answers, with a refusal.
+            return reply.equals("+PONG\r\n") || reply.startsWith("-NOAUTH");
         } catch (IOException e) {
             return false;
         }
