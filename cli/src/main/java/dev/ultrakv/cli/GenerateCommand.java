@@ -163,10 +163,13 @@ final class GenerateCommand implements Callable<Integer> {
         long decodeNanos = result == null ? 0 : result.latency().toNanos() - prefillNanos;
         // The first generated token comes from the prefill's logits; decode steps produce the rest.
         int decodeSteps = Math.max(0, generated - 1);
+        int cached = result == null ? 0 : result.cachedPromptTokens();
+        // Tokens found in the KV cache (its memory or a --kv-disk/--kv-redis tier) are not computed again.
+        String reused = cached == 0 ? "" : String.format(Locale.ROOT, " (%d from the KV cache)", cached);
         return String.format(Locale.ROOT,
-                "prompt: %d tokens in %.1f ms (%.1f tokens/s); generation: %d tokens, %d decode steps in %.1f ms"
+                "prompt: %d tokens%s in %.1f ms (%.1f tokens/s); generation: %d tokens, %d decode steps in %.1f ms"
                         + " (%.1f tokens/s)",
-                prompt, prefillNanos / 1e6, rate(prompt, prefillNanos), generated, decodeSteps,
+                prompt, reused, prefillNanos / 1e6, rate(prompt, prefillNanos), generated, decodeSteps,
                 decodeNanos / 1e6, rate(decodeSteps, decodeNanos));
     }
 
