@@ -1,22 +1,29 @@
 package dev.ultrakv;
 
+import dev.ultrakv.kvcache.tier.TierStats;
+
 import java.time.Duration;
+import java.util.List;
 
 /**
  * A snapshot of an engine's counters, taken at one moment by {@link UltraAdaptiveKVCacheEngine#getStats()}, in
  * three groups: {@link #requests()} (how requests ended), {@link #cache()} (the prefix cache and its blocks) and
- * {@link #latency()} (percentiles of the served requests), with the engine's {@link #state()}. The flat accessors
+ * {@link #latency()} (percentiles of the served requests), with {@link #tiers()} (the KV tiers below memory) and
+ * the engine's {@link #state()}. The flat accessors
  * ({@link #totalRequests()}, {@link #cacheHits()}, {@link #hitRate()} …) are the benchmark guide's names for the
  * same figures.
  *
  * @param requests how the requests handed to the engine ended
  * @param cache    the prefix cache: hits, tokens, evictions, blocks and bytes
  * @param latency  percentiles of the served requests' latency, time to first token and time per output token
+ * @param tiers    the KV tiers below the memory pool (disk, Redis): each one's counters and what came back from
+ *                 them
  * @param state    whether the engine serves, was closed, or failed
  * @param failure  why the engine failed (the fault's type and message), or null unless {@code state} is
  *                 {@link EngineState#FAILED}
  */
-public record EngineStats(Requests requests, Cache cache, Latency latency, EngineState state, String failure) {
+public record EngineStats(Requests requests, Cache cache, Latency latency, Tiers tiers, EngineState state,
+                          String failure) {
 
     /**
      * How requests ended. Each is counted once, where it ends; once all have ended, {@code served + failed +
@@ -29,7 +36,8 @@ public record EngineStats(Requests requests, Cache cache, Latency latency, Engin
      * @param cancelled requests cancelled through their future
      * @param expired   requests stopped at their deadline
      * @param rejected  requests rejected because the queue was full
-     * @param waiting   requests waiting for admission at the snapshot
+     * @param waiting   requests waiting for admission at the snapshot, those loading blocks from the KV tiers
+     *                  included
      * @param running   sequences running (holding KV blocks) at the snapshot
      * @param preempted times a running request was preempted (its blocks freed, its work redone later) because the
      *                  KV cache ran dry or a more urgent request needed its place
@@ -83,6 +91,28 @@ public record EngineStats(Requests requests, Cache cache, Latency latency, Engin
      *                        for requests that generated at least two
      */
     public record Latency(Percentiles endToEnd, Percentiles timeToFirstToken, Percentiles timePerOutputToken) {
+    }
+
+    /**
+     * The KV tiers below the memory pool, and what the engine brought back from them. A promoted block is an
+     * ordinary cached block once in memory: its tokens count in {@link Cache#cachedPromptTokens()} too.
+     *
+     * @param tiers           each tier's own counters (hits, misses, bytes written and read, errors, corrupt
+     *                        records, load latency), in the order they are asked; empty without tiers
+     * @param loads           lookups started: requests whose memory-resident prefix ended before their last full
+     *                        block
+     * @param promotedBlocks  blocks brought back from the tiers into memory
+     * @param promotedTokens  prompt positions of those blocks
+     * @param recomputedLoads loads that fell back to recomputing blocks that were found (the load timed out, a
+     *                        record was refused, or the pool had no room)
+     * @param refusedRecords  records a tier returned that the engine's own check refused (wrong key, checksum,
+     *                        namespace or size)
+     */
+    public record Tiers(List<TierStats> tiers, long loads, long promotedBlocks, long promotedTokens,
+                        long recomputedLoads, long refusedRecords) {
+        public Tiers {
+            tiers = List.copyOf(tiers);
+        }
     }
 
     /** The median, 95th and 99th percentiles of one latency. */

@@ -6,8 +6,15 @@ import dev.ultrakv.kvcache.KvMemoryLimits;
 import dev.ultrakv.kvcache.codec.KvCodecKind;
 import dev.ultrakv.kvcache.compress.CompressionMethod;
 import dev.ultrakv.kvcache.compress.KvCompression;
+import dev.ultrakv.kvcache.tier.KvTier;
 
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * How an {@link UltraAdaptiveKVCacheEngine} is set up: the model, the KV cache's size (in positions or in bytes)
@@ -33,6 +40,11 @@ public final class KVCacheConfig {
     public static final int DEFAULT_QUANTIZATION_BITS = 8;
     /** Which positions compression keeps unless asked otherwise: the best method at ratio 0.3 in BENCHMARKS.md. */
     public static final CompressionMethod DEFAULT_COMPRESSION_METHOD = CompressionMethod.SNAPKV;
+    /**
+     * How long a request waits for its blocks from the tiers unless asked otherwise: well above a disk read or a
+     * Redis round trip, well below recomputing a long prompt on a CPU; past it the request recomputes.
+     */
+    public static final Duration DEFAULT_TIER_LOAD_TIMEOUT = Duration.ofSeconds(2);
 
     private final int maxTokens;
     private final long maxMemoryBytes;
@@ -44,6 +56,8 @@ public final class KVCacheConfig {
     private final boolean useQuantization;
     private final int quantizationBits;
     private final ModelSource model;
+    private final List<KvTier> tiers;
+    private final Duration tierLoadTimeout;
 
     private KVCacheConfig(Builder b) {
         this.maxTokens = b.maxTokens;
@@ -56,6 +70,8 @@ public final class KVCacheConfig {
         this.useQuantization = b.useQuantization;
         this.quantizationBits = b.quantizationBits;
         this.model = b.model;
+        this.tiers = List.copyOf(b.tiers);
+        this.tierLoadTimeout = b.tierLoadTimeout;
     }
 
     /** A builder with the defaults: 8192 tokens, ADAPTIVE, blocks of 16, the embedded model, no compression. */
@@ -129,13 +145,26 @@ public final class KVCacheConfig {
         return model;
     }
 
+    /**
+     * The KV tiers below the memory pool, in the order they are asked for blocks (e.g. disk, then Redis); empty
+     * when none were added. The engine built from this configuration owns them and closes them when it closes.
+     */
+    public List<KvTier> tiers() {
+        return tiers;
+    }
+
+    /** How long a request waits for its blocks from the tiers before it recomputes them. */
+    public Duration tierLoadTimeout() {
+        return tierLoadTimeout;
+    }
+
     @Override
     public String toString() {
         return "KVCacheConfig[" + (maxMemoryBytes > 0 ? "maxMemoryBytes " + maxMemoryBytes
                 : "maxTokens " + maxTokens) + ", " + cacheStrategy + ", blockSize " + blockSize
                 + ", compression " + (useCompression ? compressionMethod + " " + compressionRatio : "off")
                 + ", quantization " + (useQuantization ? quantizationBits + " bits" : "off") + ", model " + model
-                + "]";
+                + (tiers.isEmpty() ? "" : ", tiers " + tiers.stream().map(KvTier::name).toList()) + "]";
     }
 
     /** Builds a {@link KVCacheConfig}; {@link #build()} checks the values. */
@@ -150,6 +179,8 @@ public final class KVCacheConfig {
         private boolean useQuantization;
         private int quantizationBits = DEFAULT_QUANTIZATION_BITS;
         private ModelSource model = ModelSource.embedded();
+        private final List<KvTier> tiers = new ArrayList<>();
+        private Duration tierLoadTimeout = DEFAULT_TIER_LOAD_TIMEOUT;
 
         private Builder() {
         }
@@ -215,6 +246,25 @@ public final class KVCacheConfig {
         }
 
         /**
+         * Adds a KV tier below the memory pool, after those added before: blocks are offered to every tier when
+         * they enter the prefix cache, and a request whose prompt runs past its memory-resident prefix asks the
+         * tiers in this order for the blocks that follow (docs/kv-tiers.md). The engine built from the
+         * configuration owns the tier: it closes it when the engine closes, or when the engine fails to start. So a
+         * configuration with tiers starts one engine; engines that share a store (one Redis) each get their own
+         * tier over it.
+         */
+        public Builder addTier(KvTier tier) {
+            tiers.add(Objects.requireNonNull(tier, "tier"));
+            return this;
+        }
+
+        /** How long a request waits for its blocks from the tiers before it recomputes them; positive. */
+        public Builder tierLoadTimeout(Duration tierLoadTimeout) {
+            this.tierLoadTimeout = Objects.requireNonNull(tierLoadTimeout, "tierLoadTimeout");
+            return this;
+        }
+
+        /**
          * The configuration.
          *
          * @throws IllegalArgumentException naming the value: {@code maxTokens <= 0}, {@code maxMemoryBytes < 0}, a
@@ -224,7 +274,8 @@ public final class KVCacheConfig {
          *                                  store the model's heads, or a cache larger than the memory the
          *                                  machine can give ({@link KvMemoryLimits}; checked here when the
          *                                  model's shape is known without loading it, and for model files when
-         *                                  the engine starts, before anything is allocated)
+         *                                  the engine starts, before anything is allocated), the same tier
+         *                                  added twice, or a tier load timeout that is not positive
          */
         public KVCacheConfig build() {
             if (maxTokens <= 0) {
@@ -250,6 +301,16 @@ public final class KVCacheConfig {
             }
             if (quantizationBits != 2 && quantizationBits != 4 && quantizationBits != 8) {
                 throw new IllegalArgumentException("quantizationBits must be 2, 4 or 8: " + quantizationBits);
+            }
+            Set<KvTier> distinct = Collections.newSetFromMap(new IdentityHashMap<>());
+            for (int i = 0; i < tiers.size(); i++) {
+                if (!distinct.add(tiers.get(i))) {
+                    throw new IllegalArgumentException("tier " + i + " (" + tiers.get(i).name()
+                            + ") was added before: a tier is asked once per load");
+                }
+            }
+            if (tierLoadTimeout.isNegative() || tierLoadTimeout.isZero()) {
+                throw new IllegalArgumentException("tierLoadTimeout must be positive: " + tierLoadTimeout);
             }
             KVCacheConfig config = new KVCacheConfig(this);
             model.kvLayout().ifPresent(layout -> checkMemory(config, layout));

@@ -9,6 +9,7 @@ import dev.ultrakv.core.EngineCore;
 import dev.ultrakv.core.StepProbe;
 import dev.ultrakv.kvcache.KvCacheManager;
 import dev.ultrakv.kvcache.KvCacheSpec;
+import dev.ultrakv.kvcache.tier.KvTiers;
 import dev.ultrakv.model.LlamaModel;
 import dev.ultrakv.model.StopReason;
 import dev.ultrakv.runner.CpuModelRunner;
@@ -178,7 +179,12 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
         this.scheduling = Objects.requireNonNull(scheduling, "scheduling");
         this.ticker = Objects.requireNonNull(ticker, "ticker");
         Objects.requireNonNull(stepProbe, "stepProbe");
-        this.model = config.model().load();
+        try {
+            this.model = config.model().load();
+        } catch (RuntimeException | Error e) {
+            KvTiers.closeAll(config.tiers());
+            throw e;
+        }
         KvCacheManager manager = null;
         EngineCore<Work> started;
         this.delivery = Executors.newSingleThreadExecutor(task -> {
@@ -188,7 +194,7 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
         });
         try {
             manager = new KvCacheManager(config.model().description(), model.config().kvLayout(),
-                    cacheSpec(config));
+                    cacheSpec(config), config.tiers(), config.tierLoadTimeout());
             started = new EngineCore<>(model, new CpuModelRunner(model, scheduling.stepTokens()), manager,
                     scheduling, ticker, stepProbe, new Outputs());
         } catch (RuntimeException | Error e) {
@@ -431,8 +437,15 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
                             kvBytesCapacity),
                     new EngineStats.Latency(percentiles(latencies), percentiles(timesToFirstToken),
                             percentiles(timesPerOutputToken)),
-                    state, cause == null ? null : EngineCore.describe(cause));
+                    tiers(), state, cause == null ? null : EngineCore.describe(cause));
         }
+    }
+
+    /** The tiers' counters: each tier's own, and what the engine promoted from them. */
+    private EngineStats.Tiers tiers() {
+        KvTiers tiers = cache.tiers();
+        return new EngineStats.Tiers(tiers.stats(), tiers.loads(), tiers.promotedBlocks(), tiers.promotedTokens(),
+                tiers.recomputedLoads(), tiers.rejectedRecords());
     }
 
     /** Percentile {@code p} of the recorded nanoseconds (zero when none are recorded). */

@@ -199,7 +199,7 @@ class CachedPrefixOutputTest {
 
     static Stream<SyntheticShape> families() {
         return Stream.of(SyntheticShape.TEST_LLAMA3, SyntheticShape.TEST_MISTRAL, SyntheticShape.TEST_QWEN2,
-                SyntheticShape.TEST_QWEN3, SyntheticShape.TEST_PHI3);
+                SyntheticShape.TEST_QWEN3, SyntheticShape.TEST_PHI3, SyntheticShape.TEST_GEMMA2);
     }
 
     /** Each family, the sliding windows (8) of Mistral and Phi-3 included, which the 37-token prompt leaves. */

@@ -4,12 +4,14 @@ import dev.ultrakv.ModelSource;
 import dev.ultrakv.bench.PrefixCacheBenchmark;
 import dev.ultrakv.bench.RooflineBenchmark;
 import dev.ultrakv.bench.ThroughputCurveBenchmark;
+import dev.ultrakv.bench.TiersBenchmark;
 import dev.ultrakv.bench.suite.Benchmark;
 import dev.ultrakv.model.synthetic.SyntheticShape;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 /** {@code ultrakv bench}: the benchmark programs; alone, the whole benchmark suite ({@code bench all}). */
@@ -21,7 +23,7 @@ import java.util.concurrent.Callable;
                 BenchSuiteCommands.HitRate.class, BenchSuiteCommands.Strategies.class,
                 BenchSuiteCommands.Configurations.class, BenchCompareCommand.class, BenchServeCommand.class,
                 BenchCommand.Roofline.class, BenchCommand.PrefixCache.class, BenchCommand.ThroughputCurve.class,
-                BenchSpeedCommand.class})
+                BenchSpeedCommand.class, BenchCommand.Tiers.class})
 final class BenchCommand implements Callable<Integer> {
     @Mixin
     SuiteFlags suite;
@@ -86,6 +88,58 @@ final class BenchCommand implements Callable<Integer> {
         @Override
         public Integer call() {
             System.out.print(PrefixCacheBenchmark.run(SyntheticShape.named(shape), promptTokens, prompts, seed)
+                    .format());
+            return 0;
+        }
+    }
+
+    /** Time to first token of long prompts recomputed and served from memory, the disk tier and Redis. */
+    @Command(name = "tiers", mixinStandardHelpOptions = true,
+            description = {"Time to first token of long prompts recomputed, and served from memory, from the disk"
+                    + " tier and from Redis (--kv-redis), in one run.",
+                    "Each tier is read by a fresh engine with empty memory; the run uses a fresh disk directory and"
+                    + " Redis key prefix."})
+    static final class Tiers implements Callable<Integer> {
+        @Option(names = "--shape", defaultValue = "llama-110m",
+                description = "Synthetic shape, when no --model is given (default: ${DEFAULT-VALUE}).")
+        String shape;
+
+        @Mixin
+        ModelOptions model = new ModelOptions();
+
+        @Option(names = "--prompt-tokens", defaultValue = "1024",
+                description = "Prompt length (default: ${DEFAULT-VALUE}).")
+        int promptTokens;
+
+        @Option(names = "--prompts", defaultValue = "3",
+                description = "Distinct prompts (default: ${DEFAULT-VALUE}).")
+        int prompts;
+
+        @Option(names = "--kv-bits", paramLabel = "BITS", defaultValue = "0",
+                description = "KV blocks as 8-, 4- or 2-bit integers; 0 for float32 (default: ${DEFAULT-VALUE}).")
+        int kvBits;
+
+        @Option(names = "--kv-disk", paramLabel = "DIR",
+                description = "Where the run's disk tier directory is made and deleted (default: the temp dir).")
+        Path diskParent;
+
+        @Option(names = "--kv-redis", paramLabel = "URI",
+                description = "A Redis (redis://host:port[/db]) to measure too; without it the Redis row is left out.")
+        String redisUri;
+
+        @Option(names = "--seed", defaultValue = "42",
+                description = "Seed of the weights and prompts (default: ${DEFAULT-VALUE}).")
+        long seed;
+
+        @Override
+        public Integer call() {
+            if (kvBits != 0 && kvBits != 8 && kvBits != 4 && kvBits != 2) {
+                throw new IllegalArgumentException("--kv-bits must be 0, 8, 4 or 2, got " + kvBits);
+            }
+            ModelSource source = model.model == null ? ModelSource.synthetic(SyntheticShape.named(shape), seed)
+                    : model.source();
+            Path parent = diskParent != null ? diskParent : Path.of(System.getProperty("java.io.tmpdir"));
+            System.out.print(TiersBenchmark.run(source, promptTokens, prompts, kvBits, parent, redisUri, seed)
                     .format());
             return 0;
         }

@@ -4,6 +4,7 @@ import dev.ultrakv.KVCacheConfig;
 import dev.ultrakv.ModelInfo;
 import dev.ultrakv.UltraAdaptiveKVCacheEngine;
 import dev.ultrakv.chat.PlainChatFormat;
+import dev.ultrakv.server.KvTierOptions;
 import dev.ultrakv.tensor.Parallel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -34,6 +35,9 @@ import java.util.logging.Logger;
 final class ChatCommand implements Callable<Integer> {
     /** The engine's log: a failed reply is told in one line here, so the engine's record would only repeat it. */
     private static final Logger ENGINE_LOG = Logger.getLogger("dev.ultrakv");
+
+    @Mixin
+    KvTierOptions tiers = new KvTierOptions();
 
     @Mixin
     ModelOptions modelOptions;
@@ -74,8 +78,8 @@ final class ChatCommand implements Callable<Integer> {
             Parallel.setThreadsFromOption("--threads", threads);
         }
         ENGINE_LOG.setLevel(Level.OFF);
-        KVCacheConfig config = KVCacheConfig.builder().model(modelOptions.source())
-                .maxTokens(cacheTokens != null ? cacheTokens : KVCacheConfig.DEFAULT_MAX_TOKENS).build();
+        KVCacheConfig config = tiers.build(KVCacheConfig.builder().model(modelOptions.source())
+                .maxTokens(cacheTokens != null ? cacheTokens : KVCacheConfig.DEFAULT_MAX_TOKENS));
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         PrintStream err = System.err;
         try (var engine = new UltraAdaptiveKVCacheEngine(config)) {

@@ -7,6 +7,7 @@ import dev.ultrakv.RequestResult;
 import dev.ultrakv.UltraAdaptiveKVCacheEngine;
 import dev.ultrakv.model.StopReason;
 import dev.ultrakv.sampling.NonFiniteLogitsException;
+import dev.ultrakv.server.KvTierOptions;
 import dev.ultrakv.tensor.Parallel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -43,6 +44,9 @@ final class GenerateCommand implements Callable<Integer> {
     private static final Logger ENGINE_LOG = Logger.getLogger("dev.ultrakv");
 
     @Mixin
+    KvTierOptions tiers = new KvTierOptions();
+
+    @Mixin
     ModelOptions modelOptions;
 
     @Option(names = {"--prompt", "-i"}, defaultValue = "", description = "The prompt (default: empty).")
@@ -76,8 +80,8 @@ final class GenerateCommand implements Callable<Integer> {
         // generation, up to MAX_POSITIONS; the engine keeps one block more for copying a cached prefix.
         long positions = Math.min(MAX_POSITIONS, prompt.getBytes(StandardCharsets.UTF_8).length + 2L + maxTokens);
         int blockSize = KVCacheConfig.DEFAULT_BLOCK_SIZE;
-        KVCacheConfig config = KVCacheConfig.builder().model(modelOptions.source())
-                .maxTokens(Math.toIntExact(positions + 2L * blockSize)).build();
+        KVCacheConfig config = tiers.build(KVCacheConfig.builder().model(modelOptions.source())
+                .maxTokens(Math.toIntExact(positions + 2L * blockSize)));
         PrintStream err = System.err;
         try (var engine = new UltraAdaptiveKVCacheEngine(config)) {
             ModelInfo info = engine.modelInfo();
@@ -159,10 +163,13 @@ final class GenerateCommand implements Callable<Integer> {
         long decodeNanos = result == null ? 0 : result.latency().toNanos() - prefillNanos;
         // The first generated token comes from the prefill's logits; decode steps produce the rest.
         int decodeSteps = Math.max(0, generated - 1);
+        int cached = result == null ? 0 : result.cachedPromptTokens();
+        // Tokens found in the KV cache (its memory or a --kv-disk/--kv-redis tier) are not computed again.
+        String reused = cached == 0 ? "" : String.format(Locale.ROOT, " (%d from the KV cache)", cached);
         return String.format(Locale.ROOT,
-                "prompt: %d tokens in %.1f ms (%.1f tokens/s); generation: %d tokens, %d decode steps in %.1f ms"
+                "prompt: %d tokens%s in %.1f ms (%.1f tokens/s); generation: %d tokens, %d decode steps in %.1f ms"
                         + " (%.1f tokens/s)",
-                prompt, prefillNanos / 1e6, rate(prompt, prefillNanos), generated, decodeSteps,
+                prompt, reused, prefillNanos / 1e6, rate(prompt, prefillNanos), generated, decodeSteps,
                 decodeNanos / 1e6, rate(decodeSteps, decodeNanos));
     }
 

@@ -107,6 +107,8 @@ public final class EngineCore<R extends CoreRequest> {
         }
         this.executor = new StepExecutor(runner);
         this.scheduler = new Scheduler<>(cache, scheduling, ticker);
+        // A load from the tiers finishes on a tier's thread: wake an idle loop so that it promotes at once.
+        scheduler.onLoadDone(() -> inbox.add(new Wake<>()));
         publishCacheState();
         this.loop = Thread.ofPlatform().name(LOOP_THREAD_NAME).daemon(true).unstarted(this::runLoop);
         loop.start();
@@ -378,6 +380,8 @@ public final class EngineCore<R extends CoreRequest> {
             }
             case Abort<R> a -> stop(a.request);
             case Task<R> t -> t.task.run();
+            case Wake<R> w -> {
+            }
             case Close<R> c -> {
             }
         }
@@ -398,6 +402,7 @@ public final class EngineCore<R extends CoreRequest> {
                 t.done.completeExceptionally(fault);
                 yield List.of();
             }
+            case Wake<R> w -> List.of();
             case Close<R> c -> List.of();
         };
         for (R request : requests) {
@@ -698,6 +703,8 @@ public final class EngineCore<R extends CoreRequest> {
             case Task<R> t -> t.done.completeExceptionally(haltedException());
             case Abort<R> a -> {
             }
+            case Wake<R> w -> {
+            }
             case Close<R> c -> {
             }
         }
@@ -711,7 +718,7 @@ public final class EngineCore<R extends CoreRequest> {
     }
 
     /** What the loop is told through its inbox. */
-    private sealed interface Command<R> permits Submit, Feed, Abort, Task, Close {
+    private sealed interface Command<R> permits Submit, Feed, Abort, Task, Wake, Close {
     }
 
     /** A request to queue. */
@@ -728,6 +735,10 @@ public final class EngineCore<R extends CoreRequest> {
 
     /** Code to run on the loop between steps (tests), and the future it completes. */
     private record Task<R>(Runnable task, CompletableFuture<Void> done) implements Command<R> {
+    }
+
+    /** Something the loop waits for is ready (a load from the tiers): the loop runs an iteration. */
+    private record Wake<R>() implements Command<R> {
     }
 
     /** The core closes. */

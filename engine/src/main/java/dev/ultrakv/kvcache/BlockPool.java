@@ -1,6 +1,5 @@
 package dev.ultrakv.kvcache;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
 
@@ -26,11 +25,12 @@ import java.util.Objects;
  * {@link IllegalStateException}.
  *
  * <h2>Notes</h2>
- * <b>The free queue</b> is vLLM v1's: a doubly linked list threaded through two int arrays ({@code next},
- * {@code prev}) with sentinel head and tail nodes, so allocation from the head, freeing to the tail and removal
- * from the middle are all O(1) with no branches for empty ends and no objects per block. Initially the queue
- * holds the blocks in id order. A sequence's blocks are released tail first ({@link #releaseTailFirst}), so the
- * ends of cached chains are reused before their beginnings, which more requests share.
+ * <b>Two parts.</b> The bookkeeping (ids, reference counts, generations and the free queue, vLLM v1's O(1)
+ * doubly linked list) is a {@link BlockAllocator}; the bytes are a {@link BlockStorage} (off-heap now, a device
+ * buffer later). The pool checks every call and pairs the two, so neither knows the other. A sequence's blocks are
+ * released tail first ({@link #releaseTailFirst}), so the ends of cached chains are reused before their
+ * beginnings, which more requests share. {@link #contents} and {@link #copyIn} move one whole block to and from a
+ * tier's record (docs/kv-tiers.md).
  *
  * <p><b>Threads.</b> Not thread-safe: one thread (the engine's step loop) allocates, retains, releases and
  * copies. The memory itself lives in a shared arena, so that attention running on every core may read blocks.
@@ -44,47 +44,19 @@ public final class BlockPool implements AutoCloseable {
     public static final int NO_BLOCK = -1;
     /** Most blocks a pool may hold: block ids are ints, and the two sentinels take two more list nodes. */
     static final int MAX_BLOCKS = Integer.MAX_VALUE - 2;
-    /** {@code next}/{@code prev} of a block that is not in the free queue, to catch broken links early. */
-    private static final int UNLINKED = -1;
 
     private final KvBlockLayout blockLayout;
     private final int totalBlocks;
-    private final Arena arena;
-    private final MemorySegment memory;
-    /** (block): holders; 0 exactly when the block is in the free queue. */
-    private final int[] refCounts;
-    /** (block): how many times the block has been allocated, to tell its tenancies apart. */
-    private final int[] generations;
-    /** (node): the next node of the free queue; nodes are blocks, then {@link #head}, then {@link #tail}. */
-    private final int[] next;
-    /** (node): the previous node of the free queue. */
-    private final int[] prev;
-    /** Sentinel node before the first free block. */
-    private final int head;
-    /** Sentinel node after the last free block. */
-    private final int tail;
-    private int freeCount;
+    private final BlockAllocator allocator;
+    private final BlockStorage storage;
     private boolean closed;
 
     /** A pool of {@code blocks} blocks, which the factories have checked against {@link KvMemoryLimits}. */
     private BlockPool(KvBlockLayout blockLayout, long blocks) {
         this.blockLayout = blockLayout;
         this.totalBlocks = Math.toIntExact(blocks);
-        this.refCounts = new int[totalBlocks];
-        this.generations = new int[totalBlocks];
-        this.next = new int[totalBlocks + 2];
-        this.prev = new int[totalBlocks + 2];
-        this.head = totalBlocks;
-        this.tail = totalBlocks + 1;
-        next[head] = tail;
-        prev[tail] = head;
-        for (int id = 0; id < totalBlocks; id++) {
-            linkBeforeTail(id);
-        }
-        this.freeCount = totalBlocks;
-        this.arena = Arena.ofShared();
-        this.memory = arena.allocate(Math.multiplyExact(blocks, blockLayout.blockBytes()),
-                KvBlockLayout.ALIGNMENT_BYTES);
+        this.allocator = new BlockAllocator(totalBlocks);
+        this.storage = new BlockStorage(blockLayout, totalBlocks);
     }
 
     /**
@@ -174,13 +146,13 @@ public final class BlockPool implements AutoCloseable {
     /** Blocks in the free queue (reference count 0), including evicted blocks whose contents are resident. */
     public int freeBlocks() {
         checkOpen();
-        return freeCount;
+        return allocator.freeBlocks();
     }
 
     /** Blocks with at least one holder. */
     public int usedBlocks() {
         checkOpen();
-        return totalBlocks - freeCount;
+        return totalBlocks - allocator.freeBlocks();
     }
 
     /** Bytes of the blocks with at least one holder. */
@@ -195,14 +167,7 @@ public final class BlockPool implements AutoCloseable {
      */
     public int allocate() {
         checkOpen();
-        int id = next[head];
-        if (id == tail) {
-            return NO_BLOCK;
-        }
-        unlink(id);
-        refCounts[id] = 1;
-        generations[id]++;
-        return id;
+        return allocator.allocate();
     }
 
     /**
@@ -213,11 +178,11 @@ public final class BlockPool implements AutoCloseable {
     public boolean allocate(int count, int[] ids, int offset) {
         checkOpen();
         Objects.checkFromIndexSize(offset, count, ids.length);
-        if (count > freeCount) {
+        if (count > allocator.freeBlocks()) {
             return false;
         }
         for (int i = 0; i < count; i++) {
-            ids[offset + i] = allocate();
+            ids[offset + i] = allocator.allocate();
         }
         return true;
     }
@@ -229,8 +194,8 @@ public final class BlockPool implements AutoCloseable {
      *                               use {@link #revive(int, int)}
      */
     public void retain(int id) {
-        checkInUse(id);
-        refCounts[id]++;
+        checkOpen();
+        allocator.retain(id);
     }
 
     /**
@@ -239,11 +204,8 @@ public final class BlockPool implements AutoCloseable {
      * @throws IllegalStateException if the block is already free
      */
     public void release(int id) {
-        checkInUse(id);
-        if (--refCounts[id] == 0) {
-            linkBeforeTail(id);
-            freeCount++;
-        }
+        checkOpen();
+        allocator.release(id);
     }
 
     /**
@@ -266,27 +228,19 @@ public final class BlockPool implements AutoCloseable {
      */
     public boolean revive(int id, int generation) {
         checkOpen();
-        Objects.checkIndex(id, totalBlocks);
-        if (refCounts[id] != 0 || generations[id] != generation) {
-            return false;
-        }
-        unlink(id);
-        refCounts[id] = 1;
-        return true;
+        return allocator.revive(id, generation);
     }
 
     /** How many times {@code id} has been allocated: with the id, names one tenancy of the block. */
     public int generation(int id) {
         checkOpen();
-        Objects.checkIndex(id, totalBlocks);
-        return generations[id];
+        return allocator.generation(id);
     }
 
     /** Holders of {@code id}; 0 when it is free. */
     public int refCount(int id) {
         checkOpen();
-        Objects.checkIndex(id, totalBlocks);
-        return refCounts[id];
+        return allocator.refCount(id);
     }
 
     /**
@@ -312,29 +266,41 @@ public final class BlockPool implements AutoCloseable {
         if (src == dst) {
             throw new IllegalArgumentException("copyPrefix from block " + src + " onto itself");
         }
-        if (refCounts[dst] != 1) {
-            throw new IllegalStateException("block " + dst + " has " + refCounts[dst]
-                    + " holders; only a block held by one may be written");
-        }
+        checkSoleHolder(dst);
         if (tokens < 0 || tokens > blockSize()) {
             throw new IllegalArgumentException("tokens " + tokens + " outside [0, " + blockSize() + "]");
         }
-        long bytes = tokens * blockLayout.slotBytes();
-        KvLayout layout = blockLayout.layout();
-        for (int layer = 0; layer < layout.layers(); layer++) {
-            for (int h = 0; h < layout.kvHeads(); h++) {
-                MemorySegment.copy(memory, blockLayout.keyOffset(src, layer, h, 0),
-                        memory, blockLayout.keyOffset(dst, layer, h, 0), bytes);
-                MemorySegment.copy(memory, blockLayout.valueOffset(src, layer, h, 0),
-                        memory, blockLayout.valueOffset(dst, layer, h, 0), bytes);
-            }
-        }
+        storage.copyPrefix(src, dst, tokens);
+    }
+
+    /**
+     * Block {@code id}'s bytes in its codec's layout, viewed in place and read-only: what a tier stores for it
+     * (the record encoder copies them on the calling thread, the step loop; the I/O is the tier's).
+     *
+     * @throws IllegalStateException if the block is free (its bytes may be another tenant's)
+     */
+    public MemorySegment contents(int id) {
+        checkInUse(id);
+        return storage.block(id).asReadOnly();
+    }
+
+    /**
+     * Fills block {@code id} with {@code payload}, a whole block's bytes as {@link #contents} gave them (a tier's
+     * record of a block of the same layout).
+     *
+     * @throws IllegalStateException    if the block is free or has other holders
+     * @throws IllegalArgumentException if the payload is not exactly {@link #blockBytes()} long
+     */
+    public void copyIn(int id, MemorySegment payload) {
+        checkInUse(id);
+        checkSoleHolder(id);
+        storage.copyIn(id, payload);
     }
 
     /** The memory of all blocks, laid out by {@link #blockLayout()}; readable from any thread. */
     MemorySegment memory() {
         checkOpen();
-        return memory;
+        return storage.memory();
     }
 
     /** Whether {@link #close()} has run. */
@@ -347,7 +313,7 @@ public final class BlockPool implements AutoCloseable {
     public void close() {
         if (!closed) {
             closed = true;
-            arena.close();
+            storage.close();
         }
     }
 
@@ -359,39 +325,21 @@ public final class BlockPool implements AutoCloseable {
 
     private void checkInUse(int id) {
         checkOpen();
-        Objects.checkIndex(id, totalBlocks);
-        if (refCounts[id] == 0) {
-            throw new IllegalStateException("block " + id + " is free");
+        allocator.checkInUse(id);
+    }
+
+    private void checkSoleHolder(int id) {
+        int holders = allocator.refCount(id);
+        if (holders != 1) {
+            throw new IllegalStateException("block " + id + " has " + holders
+                    + " holders; only a block held by one may be written");
         }
-    }
-
-    private void linkBeforeTail(int id) {
-        int last = prev[tail];
-        next[last] = id;
-        prev[id] = last;
-        next[id] = tail;
-        prev[tail] = id;
-    }
-
-    private void unlink(int id) {
-        int before = prev[id];
-        int after = next[id];
-        next[before] = after;
-        prev[after] = before;
-        next[id] = UNLINKED;
-        prev[id] = UNLINKED;
-        freeCount--;
     }
 
     /** The free queue from head to tail (for tests and debugging; allocates). */
     int[] freeQueue() {
         checkOpen();
-        int[] ids = new int[freeCount];
-        int i = 0;
-        for (int id = next[head]; id != tail; id = next[id]) {
-            ids[i++] = id;
-        }
-        return ids;
+        return allocator.freeQueue();
     }
 
     /**
@@ -402,43 +350,12 @@ public final class BlockPool implements AutoCloseable {
      */
     void checkInvariants() {
         checkOpen();
-        boolean[] seen = new boolean[totalBlocks];
-        int count = 0;
-        int before = head;
-        for (int id = next[head]; id != tail; id = next[id]) {
-            if (id < 0 || id >= totalBlocks) {
-                throw new IllegalStateException("free queue links to node " + id + " after " + before);
-            }
-            if (seen[id]) {
-                throw new IllegalStateException("block " + id + " is in the free queue twice");
-            }
-            seen[id] = true;
-            if (prev[id] != before) {
-                throw new IllegalStateException("block " + id + " links back to " + prev[id] + ", not " + before);
-            }
-            if (refCounts[id] != 0) {
-                throw new IllegalStateException("block " + id + " is queued with " + refCounts[id] + " holders");
-            }
-            before = id;
-            count++;
-        }
-        if (prev[tail] != before) {
-            throw new IllegalStateException("tail links back to " + prev[tail] + ", not " + before);
-        }
-        if (count != freeCount) {
-            throw new IllegalStateException(count + " blocks queued but freeBlocks() is " + freeCount);
-        }
-        for (int id = 0; id < totalBlocks; id++) {
-            if (refCounts[id] < 0 || (refCounts[id] == 0) != seen[id]) {
-                throw new IllegalStateException("block " + id + " has " + refCounts[id] + " holders and is "
-                        + (seen[id] ? "" : "not ") + "queued");
-            }
-        }
+        allocator.checkInvariants();
     }
 
     @Override
     public String toString() {
-        return "BlockPool[" + totalBlocks + " blocks, " + (closed ? "closed" : freeCount + " free") + ", "
-                + blockLayout + "]";
+        return "BlockPool[" + totalBlocks + " blocks, " + (closed ? "closed" : allocator.freeBlocks() + " free")
+                + ", " + blockLayout + "]";
     }
 }

@@ -1,6 +1,7 @@
 package dev.ultrakv.kvcache;
 
 import dev.ultrakv.tensor.Attention;
+import dev.ultrakv.tensor.VectorOps;
 
 import java.util.Arrays;
 
@@ -71,8 +72,8 @@ public final class DenseKvStore implements KvStore {
     }
 
     @Override
-    public void attend(int layer, int head, int position, int window, float[] query, int queryOffset, float[] out,
-                       int outOffset, float[] scratch) {
+    public void attend(int layer, int head, int position, int window, float softCap, float[] query,
+                       int queryOffset, float[] out, int outOffset, float[] scratch) {
         if (window < 1) {
             throw new IllegalArgumentException("attention window " + window + " must be at least 1");
         }
@@ -80,8 +81,18 @@ public final class DenseKvStore implements KvStore {
         int kvDim = layout.kvDim();
         int first = Math.max(0, position - window + 1);
         int headOffset = (head / layout.queriesPerKvHead()) * headSize;
-        Attention.attention(query, queryOffset, keys[layer], values[layer], first * kvDim + headOffset, kvDim,
-                headSize, position + 1 - first, scratch, out, outOffset);
+        int kvOffset = first * kvDim + headOffset;
+        int length = position + 1 - first;
+        if (softCap == NO_SOFT_CAP) {
+            Attention.attention(query, queryOffset, keys[layer], values[layer], kvOffset, kvDim, headSize, length,
+                    scratch, out, outOffset);
+            return;
+        }
+        Attention.attentionScores(query, queryOffset, keys[layer], kvOffset, kvDim, headSize, length, scratch, 0);
+        VectorOps.softCap(scratch, 0, length, softCap);
+        Attention.softmax(scratch, 0, length);
+        Arrays.fill(out, outOffset, outOffset + headSize, 0f);
+        Attention.attentionValues(scratch, 0, values[layer], kvOffset, kvDim, headSize, length, out, outOffset);
     }
 
     /** The capacity, or less where a layer's array could not hold it; writing beyond fails in resize. */

@@ -8,9 +8,19 @@ import dev.ultrakv.kvcache.compress.KvCompression;
 import dev.ultrakv.kvcache.compress.KvCompressor;
 import dev.ultrakv.kvcache.policy.EvictionPolicies;
 import dev.ultrakv.kvcache.policy.PolicyKind;
+import dev.ultrakv.kvcache.tier.BlockKey;
+import dev.ultrakv.kvcache.tier.BlockRecord;
+import dev.ultrakv.kvcache.tier.KvTier;
+import dev.ultrakv.kvcache.tier.KvTiers;
+import dev.ultrakv.kvcache.tier.TierLoad;
 
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 
@@ -57,6 +67,13 @@ import java.util.Set;
  * the inserted tokens. So {@code usedBlocks == cachedBlocks + private blocks of live sequences} at every step,
  * which {@link #checkInvariants()} checks.
  *
+ * <p><b>Tiers</b> ({@link KvTiers}, docs/kv-tiers.md). Every full block is written through to the tiers as it
+ * enters the index ({@link #release}, and a compressed sequence's first compaction). A request whose memory prefix
+ * ends before its last full block asks the tiers for the blocks after it ({@link #startLoad}); once they answer,
+ * {@link #promote} copies what they found into fresh blocks and inserts them into the index, where the request's
+ * {@link #acquire} matches them like any cached block. Nothing of a load is held by a sequence, so the books
+ * below do not change.
+ *
  * <p><b>Threads.</b> Not thread-safe: the engine's step loop owns it.
  */
 public final class KvCacheManager implements AutoCloseable {
@@ -72,6 +89,8 @@ public final class KvCacheManager implements AutoCloseable {
     /** Whether blocks are float32: cached blocks then continue at any token, else only at block starts. */
     private final boolean lossless;
     private final PrefixIndex index;
+    /** The tiers below the pool (none unless given): write-through of full blocks, loads of missing ones. */
+    private final KvTiers tiers;
     private final Set<Sequence> live = Collections.newSetFromMap(new IdentityHashMap<>());
 
     /**
@@ -93,18 +112,51 @@ public final class KvCacheManager implements AutoCloseable {
      * @param layout  the model's K/V shape
      */
     public KvCacheManager(String modelId, KvLayout layout, KvCacheSpec spec) {
-        this.modelId = Objects.requireNonNull(modelId, "modelId");
-        this.spec = Objects.requireNonNull(spec, "spec");
+        this(modelId, layout, spec, List.of(), Duration.ZERO);
+    }
+
+    /**
+     * A cache made as {@code spec} says, over {@code tiers} (in the order they are asked), which it owns from now
+     * on: {@link #close()} closes them, and so does a constructor that throws.
+     *
+     * @param modelId     the model's identity in the index and in every tier's keys and records
+     * @param layout      the model's K/V shape
+     * @param loadTimeout how long a request waits for the tiers before it recomputes
+     * @throws IllegalArgumentException if the namespace (model id and layout) is too long for a record
+     */
+    public KvCacheManager(String modelId, KvLayout layout, KvCacheSpec spec, List<KvTier> tiers,
+                          Duration loadTimeout) {
+        try {
+            this.modelId = Objects.requireNonNull(modelId, "modelId");
+            this.spec = Objects.requireNonNull(spec, "spec");
+        } catch (RuntimeException e) {
+            KvTiers.closeAll(tiers);
+            throw e;
+        }
         int blockSize = spec.blockSize();
-        KvBlockLayout blockLayout = KvBlockLayout.of(layout, blockSize, spec.codec());
-        this.pool = spec.maxMemoryBytes() > 0 ? BlockPool.forMemory(blockLayout, spec.maxMemoryBytes())
-                : BlockPool.forTokens(blockLayout, spec.maxTokens());
+        KvBlockLayout blockLayout;
+        try {
+            blockLayout = KvBlockLayout.of(layout, blockSize, spec.codec());
+            this.pool = spec.maxMemoryBytes() > 0 ? BlockPool.forMemory(blockLayout, spec.maxMemoryBytes())
+                    : BlockPool.forTokens(blockLayout, spec.maxTokens());
+        } catch (RuntimeException e) {
+            KvTiers.closeAll(tiers);
+            throw e;
+        }
         this.lossless = blockLayout.isLossless();
         try {
             this.index = new PrefixIndex(blockSize,
                     EvictionPolicies.create(spec.policy(), pool.totalBlocks(), blockSize), pool::release);
+            String namespace = BlockRecord.namespace(modelId, blockLayout);
+            if (!tiers.isEmpty() && namespace.getBytes(StandardCharsets.UTF_8).length
+                    > BlockRecord.MAX_NAMESPACE_BYTES) {
+                throw new IllegalArgumentException("the tiers' namespace (model id and block layout) has more than "
+                        + BlockRecord.MAX_NAMESPACE_BYTES + " bytes: " + namespace);
+            }
+            this.tiers = new KvTiers(tiers, namespace, blockSize, blockLayout.blockBytes(), loadTimeout);
         } catch (RuntimeException e) {
             pool.close();
+            KvTiers.closeAll(tiers);
             throw e;
         }
     }
@@ -345,6 +397,7 @@ public final class KvCacheManager implements AutoCloseable {
      * its own compacted blocks, which are never shared.
      */
     private void cachePromptAndLetGo(Sequence sequence, int[] oldTable) {
+        writeThrough(sequence.prompt, sequence.promptTokens, oldTable);
         try {
             index.insert(sequence.match, sequence.prompt, sequence.promptTokens, oldTable);
         } finally {
@@ -403,6 +456,7 @@ public final class KvCacheManager implements AutoCloseable {
             return;
         }
         int[] table = sequence.store.blocks();
+        writeThrough(tokens, tokenCount, table);
         try {
             index.insert(sequence.match, tokens, tokenCount, table);
         } finally {
@@ -469,10 +523,115 @@ public final class KvCacheManager implements AutoCloseable {
         }
     }
 
-    /** Frees the pool's memory. Live sequences' stores may not be used afterwards. Idempotent. */
+    /**
+     * Frees the pool's memory and closes the tiers (their queued writes finish or are dropped, as each tier's
+     * {@link KvTier#close()} says). Live sequences' stores may not be used afterwards. Idempotent.
+     */
     @Override
     public void close() {
-        pool.close();
+        if (!pool.isClosed()) {
+            pool.close();
+            tiers.close();
+        }
+    }
+
+    // ---- Tiers (docs/kv-tiers.md): write-through of full blocks, loads of the blocks after a memory prefix ----
+
+    /** The tiers below the pool, with their counters; empty when none were given. */
+    public KvTiers tiers() {
+        return tiers;
+    }
+
+    /**
+     * Offers the full blocks of {@code tokens[0, tokenCount)}, held by the caller in {@code table}, to the tiers
+     * that are not known to hold them: they are about to enter the prefix index (see {@link KvTiers}).
+     */
+    private void writeThrough(int[] tokens, int tokenCount, int[] table) {
+        if (tiers.isEmpty()) {
+            return;
+        }
+        BlockKey[] keys = tiers.keys(tokens, tokenCount / pool.blockSize());
+        for (int i = 0; i < keys.length; i++) {
+            tiers.offer(keys[i], pool.contents(table[i]));
+        }
+    }
+
+    /**
+     * Asks the tiers for the full blocks of {@code tokens[0, length)} after its memory-resident prefix, if that
+     * prefix ends before the last full block; the caller polls the load and hands it to {@link #promote}.
+     *
+     * @return the load, or null when there are no tiers or nothing to ask for
+     */
+    public TierLoad startLoad(int[] tokens, int length, long nowNanos) {
+        if (tiers.isEmpty()) {
+            return null;
+        }
+        int[] prompt = Arrays.copyOf(tokens, length);
+        int resident = index.match(modelId, prompt).fullBlockCount();
+        int fullBlocks = length / pool.blockSize();
+        if (resident >= fullBlocks) {
+            return null;
+        }
+        BlockKey[] keys = tiers.keys(prompt, fullBlocks);
+        return tiers.load(Arrays.copyOfRange(keys, resident, fullBlocks), resident, nowNanos);
+    }
+
+    /**
+     * Brings what {@code load} found into memory: the leading sound records after the memory prefix as it is now
+     * go into fresh blocks, which enter the prefix index as ordinary cached blocks (the request then matches them
+     * and counts them as cached tokens). Counts a fallback to recomputing when the load timed out, a record was
+     * refused, the memory prefix was evicted meanwhile, or the pool had no room for all of them.
+     *
+     * @param tokens the request's tokens, of which the first {@code length} were looked up
+     * @return blocks promoted
+     */
+    public int promote(TierLoad load, int[] tokens, int length) {
+        if (!load.isDone()) {
+            tiers.countRecomputed();
+            return 0;
+        }
+        long refusedBefore = tiers.rejectedRecords();
+        List<MemorySegment> payloads = tiers.payloads(load);
+        boolean whole = tiers.rejectedRecords() == refusedBefore;
+        int[] prompt = Arrays.copyOf(tokens, length);
+        PrefixMatch match = index.match(modelId, prompt);
+        int resident = match.fullBlockCount();
+        int first = load.firstBlock();
+        int end = first + payloads.size();
+        if (resident >= end) {
+            if (!whole) {
+                tiers.countRecomputed();
+            }
+            return 0;
+        }
+        if (resident < first) {
+            tiers.countRecomputed();
+            return 0;
+        }
+        int wanted = end - resident;
+        int[] ids;
+        index.pin(match);
+        try {
+            tryMakeRoom(wanted);
+            int room = Math.min(wanted, pool.freeBlocks());
+            ids = new int[room];
+            pool.allocate(room, ids, 0);
+            for (int i = 0; i < room; i++) {
+                pool.copyIn(ids[i], payloads.get(resident - first + i));
+            }
+            int[] table = Arrays.copyOf(match.fullBlocks(), resident + room);
+            System.arraycopy(ids, 0, table, resident, room);
+            if (room > 0) {
+                index.insert(match, prompt, (resident + room) * pool.blockSize(), table);
+            }
+        } finally {
+            index.unpin(match);
+        }
+        tiers.countPromoted(ids.length);
+        if (ids.length < wanted || !whole) {
+            tiers.countRecomputed();
+        }
+        return ids.length;
     }
 
     // ---- The scheduler's contract (vLLM v1): cached prefix, admission, growth by block, preemption ----

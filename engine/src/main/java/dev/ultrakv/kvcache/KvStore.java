@@ -51,6 +51,21 @@ public interface KvStore {
      *
      * @param window at least 1
      */
-    void attend(int layer, int head, int position, int window, float[] query, int queryOffset, float[] out,
-                int outOffset, float[] scratch);
+    default void attend(int layer, int head, int position, int window, float[] query, int queryOffset, float[] out,
+                        int outOffset, float[] scratch) {
+        attend(layer, head, position, window, NO_SOFT_CAP, query, queryOffset, out, outOffset, scratch);
+    }
+
+    /**
+     * {@link #attend(int, int, int, int, float[], int, float[], int, float[]) Windowed attention} whose scaled
+     * scores {@code s} become {@code softCap·tanh(s / softCap)} before the softmax (Gemma 2), as
+     * {@link dev.ultrakv.tensor.VectorOps#softCap} computes it.
+     *
+     * @param softCap positive, or {@link #NO_SOFT_CAP}
+     */
+    void attend(int layer, int head, int position, int window, float softCap, float[] query, int queryOffset,
+                float[] out, int outOffset, float[] scratch);
+
+    /** The {@code softCap} of attention whose scores are not capped. */
+    float NO_SOFT_CAP = 0f;
 }

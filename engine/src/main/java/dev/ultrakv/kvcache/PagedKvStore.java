@@ -3,6 +3,7 @@ package dev.ultrakv.kvcache;
 import dev.ultrakv.kvcache.codec.ChannelKeyCodec;
 import dev.ultrakv.kvcache.codec.KvCodec;
 import dev.ultrakv.tensor.Attention;
+import dev.ultrakv.tensor.VectorOps;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
@@ -308,8 +309,8 @@ public final class PagedKvStore implements KvStore {
      *                                   {@code head} is outside the layout
      */
     @Override
-    public void attend(int layer, int head, int position, int attentionWindow, float[] query, int queryOffset,
-                       float[] out, int outOffset, float[] scratch) {
+    public void attend(int layer, int head, int position, int attentionWindow, float softCap, float[] query,
+                       int queryOffset, float[] out, int outOffset, float[] scratch) {
         if (position < removed || position >= capacity()) {
             throw new IndexOutOfBoundsException("position " + position + " outside [" + removed + ", " + capacity()
                     + ")");
@@ -346,6 +347,9 @@ public final class PagedKvStore implements KvStore {
             windowOffset = window.offset(layer, encoded) + kvHead * headSize;
             Attention.attentionScores(query, queryOffset, window.keys(layer), windowOffset, layout.kvDim(), headSize,
                     length - encoded, scratch, encoded);
+        }
+        if (softCap != NO_SOFT_CAP) {
+            VectorOps.softCap(scratch, first, length - first, softCap);
         }
         Attention.softmax(scratch, first, length - first);
         Arrays.fill(scratch, 0, first, 0f);

@@ -15,7 +15,13 @@ public enum Architecture {
     /** Qwen 3 (dense): an RMSNorm on each query and key head before RoPE; no biases; head size from the file. */
     QWEN3("qwen3", RopeStyle.HALVES, 11),
     /** Phi-3 and Phi-4 mini: fused Q/K/V and gate/up matrices, a sliding window on every layer. */
-    PHI3("phi3", RopeStyle.HALVES, 6);
+    PHI3("phi3", RopeStyle.HALVES, 6),
+    /**
+     * Gemma 2: embeddings scaled by √dim, norms after attention and after the feed-forward too, gated GELU,
+     * soft-capped attention scores and logits, a sliding window on every other layer, tied classifier
+     * ({@link GemmaTraits}).
+     */
+    GEMMA2("gemma2", RopeStyle.HALVES, 11);
 
     private final String ggufName;
     private final RopeStyle ropeStyle;

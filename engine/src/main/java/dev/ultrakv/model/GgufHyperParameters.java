@@ -36,10 +36,18 @@ final class GgufHyperParameters {
     static final String ROPE_SCALE_LINEAR = "rope.scale_linear";
     static final String NORM_EPSILON = "attention.layer_norm_rms_epsilon";
     static final String SLIDING_WINDOW = "attention.sliding_window";
+    static final String ATTENTION_SOFT_CAP = "attn_logit_softcapping";
+    static final String FINAL_SOFT_CAP = "final_logit_softcapping";
 
     /** llama.cpp's defaults for keys that older files omit. */
     private static final float DEFAULT_ROPE_THETA = 10000f;
     private static final float DEFAULT_NORM_EPSILON = 1e-5f;
+    /** llama.cpp's Gemma 2 defaults, for files without the keys (its hparams' initial values). */
+    private static final int GEMMA2_DEFAULT_WINDOW = 4096;
+    private static final float GEMMA2_DEFAULT_ATTENTION_SOFT_CAP = 50f;
+    private static final float GEMMA2_DEFAULT_FINAL_SOFT_CAP = 30f;
+    /** The layer count by which llama.cpp tells Gemma 2 27B, whose queries are scaled by dim / heads. */
+    private static final int GEMMA2_27B_LAYERS = 46;
 
     private final GgufFile g;
     private final Architecture architecture;
@@ -121,9 +129,30 @@ final class GgufHyperParameters {
         if (!(epsilon > 0 && epsilon < 1)) {
             throw fail(key(NORM_EPSILON) + " must be in (0, 1): " + epsilon);
         }
+        boolean gemma = architecture == Architecture.GEMMA2;
         return new LlamaConfig(dim, hidden, layers, heads, kvHeads, vocabulary, context, theta, epsilon,
-                g.findTensor("output.weight").isEmpty(), headSize, architecture.ropeStyle(), ropeScale(),
-                slidingWindow());
+                gemma || g.findTensor("output.weight").isEmpty(), headSize, architecture.ropeStyle(), ropeScale(),
+                slidingWindow(), gemma ? gemmaTraits(dim, heads, headSize, layers) : null);
+    }
+
+    /**
+     * Gemma 2's factors and caps. The query scale makes scores {@code q·k / √(query_pre_attn_scalar)}: the scalar
+     * is the head size for the 2B and 9B models and {@code dim / heads} for the 27B, which the file does not say;
+     * llama.cpp tells the 27B by its layer count (and refuses other counts; UltraKV treats them as 2B/9B).
+     */
+    private GemmaTraits gemmaTraits(int dim, int heads, int headSize, int layers) {
+        float queryScale = layers == GEMMA2_27B_LAYERS ? (float) Math.sqrt((double) headSize / (dim / heads)) : 1f;
+        return new GemmaTraits((float) Math.sqrt(dim), queryScale,
+                positiveFloat(ATTENTION_SOFT_CAP, GEMMA2_DEFAULT_ATTENTION_SOFT_CAP),
+                positiveFloat(FINAL_SOFT_CAP, GEMMA2_DEFAULT_FINAL_SOFT_CAP));
+    }
+
+    private float positiveFloat(String name, float defaultValue) {
+        float value = g.getFloatOrDefault(key(name), defaultValue);
+        if (!(value > 0) || Float.isInfinite(value)) {
+            throw fail(key(name) + " must be a positive finite number: " + value);
+        }
+        return value;
     }
 
     /** The factor positions are multiplied by, from the RoPE scaling keys. */
@@ -149,11 +178,15 @@ final class GgufHyperParameters {
 
     /**
      * The sliding attention window: Phi-3 must give one (llama.cpp refuses a Phi-3 file without it, legacy
-     * shapes aside); a Llama file may (Mistral 7B v0.1), which llama.cpp c392e5094 ignores for {@code llama}.
+     * shapes aside); a Llama file may (Mistral 7B v0.1), which llama.cpp c392e5094 ignores for {@code llama};
+     * Gemma 2's is 4096 unless the file says otherwise (on its even layers only).
      */
     private int slidingWindow() {
         String key = key(SLIDING_WINDOW);
         if (!g.metadata().containsKey(key)) {
+            if (architecture == Architecture.GEMMA2) {
+                return GEMMA2_DEFAULT_WINDOW;
+            }
             if (architecture == Architecture.PHI3) {
                 throw fail("the hyper-parameter " + key + " is missing (Phi-3 attends through a sliding window)");
             }

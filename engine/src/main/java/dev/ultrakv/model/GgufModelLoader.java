@@ -171,7 +171,9 @@ public final class GgufModelLoader {
         if (output.isEmpty() && a == Architecture.PHI3) {
             throw new ModelFormatException(g.source(), "tensor output.weight is missing (Phi-3 has its own)");
         }
-        FloatTensor classifier = output.isPresent() ? matrix(g, "output.weight", dim, c.vocabularySize()) : embedding;
+        // Gemma 2 always ties its classifier to the embedding, as llama.cpp does (it never reads output.weight).
+        FloatTensor classifier = output.isPresent() && a != Architecture.GEMMA2
+                ? matrix(g, "output.weight", dim, c.vocabularySize()) : embedding;
         float[][] attentionNorm = new float[layers][];
         float[][] ffnNorm = new float[layers][];
         FloatTensor[] wq = new FloatTensor[layers];
@@ -188,6 +190,9 @@ public final class GgufModelLoader {
         float[][] vBias = biases ? new float[layers][] : null;
         float[][] qNorm = headNorms ? new float[layers][] : null;
         float[][] kNorm = headNorms ? new float[layers][] : null;
+        boolean postNorms = a == Architecture.GEMMA2;
+        float[][] postAttentionNorm = postNorms ? new float[layers][] : null;
+        float[][] postFfnNorm = postNorms ? new float[layers][] : null;
         for (int l = 0; l < layers; l++) {
             String p = "blk." + l + ".";
             attentionNorm[l] = vector(g, p + "attn_norm.weight", dim);
@@ -222,6 +227,10 @@ public final class GgufModelLoader {
                 w3[l] = matrix(g, p + "ffn_up.weight", dim, hidden);
             }
             w2[l] = matrix(g, p + "ffn_down.weight", hidden, dim);
+            if (postNorms) {
+                postAttentionNorm[l] = vector(g, p + "post_attention_norm.weight", dim);
+                postFfnNorm[l] = vector(g, p + "post_ffw_norm.weight", dim);
+            }
         }
         float[] finalNorm = vector(g, "output_norm.weight", dim);
         for (String longRope : new String[] {"rope_factors_long.weight", "rope_factors_short.weight"}) {
@@ -241,7 +250,7 @@ public final class GgufModelLoader {
             }
         }
         return new LlamaWeights(embedding, attentionNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3, finalNorm, classifier,
-                qBias, kBias, vBias, qNorm, kNorm, ropeFactors);
+                qBias, kBias, vBias, qNorm, kNorm, ropeFactors, postAttentionNorm, postFfnNorm);
     }
 
     /**

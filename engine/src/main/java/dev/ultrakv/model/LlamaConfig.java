@@ -21,12 +21,14 @@ import java.util.Objects;
  *                         (Qwen 3's {@code key_length}), so queries are {@code heads * headSize} wide
  * @param ropeStyle        which elements RoPE rotates together
  * @param ropeScale        positions are multiplied by this before rotation (linear RoPE scaling); 1 for none
- * @param slidingWindow    keys each query sees, itself included, on every layer (Phi-3, Mistral);
- *                         {@link #NO_WINDOW} for full causal attention
+ * @param slidingWindow    keys each query sees, itself included, on every layer (Phi-3, Mistral) or on the layers
+ *                         {@code gemma} says; {@link #NO_WINDOW} for full causal attention
+ * @param gemma            Gemma 2's departures from Llama ({@link GemmaTraits}); null for every other family
  */
 public record LlamaConfig(int dim, int hiddenDim, int layers, int heads, int kvHeads, int vocabularySize,
                           int contextLength, float ropeTheta, float normEpsilon, boolean sharedClassifier,
-                          int headSize, RopeStyle ropeStyle, float ropeScale, int slidingWindow) {
+                          int headSize, RopeStyle ropeStyle, float ropeScale, int slidingWindow,
+                          GemmaTraits gemma) {
 
     /** The {@link #slidingWindow} of a model that attends to every earlier position. */
     public static final int NO_WINDOW = Integer.MAX_VALUE;
@@ -61,13 +63,13 @@ public record LlamaConfig(int dim, int hiddenDim, int layers, int heads, int kvH
                        int contextLength, float ropeTheta, float normEpsilon, boolean sharedClassifier) {
         require(heads > 0 && dim % heads == 0, "n_heads (must divide dim " + dim + ")", heads);
         this(dim, hiddenDim, layers, heads, kvHeads, vocabularySize, contextLength, ropeTheta, normEpsilon,
-                sharedClassifier, dim / heads, RopeStyle.ADJACENT_PAIRS, 1f, NO_WINDOW);
+                sharedClassifier, dim / heads, RopeStyle.ADJACENT_PAIRS, 1f, NO_WINDOW, null);
     }
 
     /** This configuration with another context length. */
     public LlamaConfig withContextLength(int length) {
         return new LlamaConfig(dim, hiddenDim, layers, heads, kvHeads, vocabularySize, length, ropeTheta,
-                normEpsilon, sharedClassifier, headSize, ropeStyle, ropeScale, slidingWindow);
+                normEpsilon, sharedClassifier, headSize, ropeStyle, ropeScale, slidingWindow, gemma);
     }
 
     private static void require(boolean ok, String what, int value) {
@@ -79,7 +81,12 @@ public record LlamaConfig(int dim, int hiddenDim, int layers, int heads, int kvH
     /** This configuration with another RoPE position scale. */
     public LlamaConfig withRopeScale(float scale) {
         return new LlamaConfig(dim, hiddenDim, layers, heads, kvHeads, vocabularySize, contextLength, ropeTheta,
-                normEpsilon, sharedClassifier, headSize, ropeStyle, scale, slidingWindow);
+                normEpsilon, sharedClassifier, headSize, ropeStyle, scale, slidingWindow, gemma);
+    }
+
+    /** The keys a query of {@code layer} sees: {@link #slidingWindow} where the layer slides, else all. */
+    public int windowOf(int layer) {
+        return gemma == null || gemma.slides(layer) ? slidingWindow : NO_WINDOW;
     }
 
     /** Floats of the queries (and of the attention output) per position: {@code heads * headSize}. */
@@ -99,7 +106,7 @@ public record LlamaConfig(int dim, int hiddenDim, int layers, int heads, int kvH
 
     /** Parameters of the model, counting the classifier once when it is shared. */
     public long parameterCount() {
-        long perLayer = 2L * dim                        // the two RMSNorm weights
+        long perLayer = (gemma == null ? 2L : 4L) * dim // the RMSNorm weights (Gemma 2 has post-norms too)
                 + (long) qDim() * dim * 2               // wq, wo
                 + (long) kvDim() * dim * 2              // wk, wv
                 + (long) hiddenDim * dim * 3;           // w1, w2, w3

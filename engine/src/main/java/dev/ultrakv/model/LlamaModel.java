@@ -198,6 +198,9 @@ public final class LlamaModel implements AutoCloseable {
                         + Math.min(c.contextLength(), stores[i].capacity()) + ")");
             }
             weights.tokenEmbedding().copyTo((long) token * dim, s.x, i * dim, dim);
+            if (c.gemma() != null) {
+                VectorOps.scale(s.x, i * dim, dim, c.gemma().embeddingScale());
+            }
         }
 
         for (int l = 0; l < c.layers(); l++) {
@@ -220,6 +223,9 @@ public final class LlamaModel implements AutoCloseable {
                     }
                     rope.rotate(s.q, i * qDim, c.heads(), positions[i]);
                     rope.rotate(s.k, i * kvDim, c.kvHeads(), positions[i]);
+                    if (c.gemma() != null && c.gemma().queryScale() != 1f) {
+                        VectorOps.scale(s.q, i * qDim, qDim, c.gemma().queryScale());
+                    }
                 }
             });
             for (int i = 0; i < count; i++) {
@@ -227,15 +233,27 @@ public final class LlamaModel implements AutoCloseable {
             }
             attend(s, l, count, positions, stores);
             Matmul.matmul(w.wo()[l], dim, qDim, s.xb, count, s.xb2);
+            if (w.postAttentionNorm() != null) {
+                normalizeInPlace(s.xb2, count, w.postAttentionNorm()[l]);
+            }
             VectorOps.add(s.x, s.xb2, count * dim);
 
-            // Feed-forward: normalise, SwiGLU, project down, add to the residual.
+            // Feed-forward: normalise, SwiGLU (Gemma: gated GELU), project down, add to the residual.
             normalizeRows(s, count, weights.ffnNorm()[l]);
             Matmul.matmul(weights.w1()[l], hidden, dim, s.xb, count, s.hb);
             Matmul.matmul(weights.w3()[l], hidden, dim, s.xb, count, s.hb2);
-            Parallel.forRange(count, ROW_GRAIN,
-                    (from, to) -> VectorOps.swiglu(s.hb, s.hb2, from * hidden, (to - from) * hidden));
+            boolean gelu = c.gemma() != null;
+            Parallel.forRange(count, ROW_GRAIN, (from, to) -> {
+                if (gelu) {
+                    VectorOps.geglu(s.hb, s.hb2, from * hidden, (to - from) * hidden);
+                } else {
+                    VectorOps.swiglu(s.hb, s.hb2, from * hidden, (to - from) * hidden);
+                }
+            });
             Matmul.matmul(weights.w2()[l], dim, hidden, s.hb, count, s.xb);
+            if (w.postFfnNorm() != null) {
+                normalizeInPlace(s.xb, count, w.postFfnNorm()[l]);
+            }
             VectorOps.add(s.x, s.xb, count * dim);
         }
 
@@ -246,6 +264,9 @@ public final class LlamaModel implements AutoCloseable {
                         c.normEpsilon());
             }
             Matmul.matmul(weights.classifier(), c.vocabularySize(), dim, s.xLogits, logitRows.length, s.logits);
+            if (c.gemma() != null) {
+                VectorOps.softCap(s.logits, 0, logitRows.length * c.vocabularySize(), c.gemma().finalSoftCap());
+            }
         }
     }
 
@@ -255,6 +276,16 @@ public final class LlamaModel implements AutoCloseable {
         Parallel.forRange(count, ROW_GRAIN, (from, to) -> {
             for (int i = from; i < to; i++) {
                 VectorOps.rmsnorm(s.xb, i * dim, s.x, i * dim, weight, dim, config.normEpsilon());
+            }
+        });
+    }
+
+    /** RMSNorm in place of each of {@code count} rows of {@code x} (width dim), rows spread over the cores. */
+    private void normalizeInPlace(float[] x, int count, float[] weight) {
+        int dim = config.dim();
+        Parallel.forRange(count, ROW_GRAIN, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                VectorOps.rmsnorm(x, i * dim, x, i * dim, weight, dim, config.normEpsilon());
             }
         });
     }
@@ -273,7 +304,8 @@ public final class LlamaModel implements AutoCloseable {
         int heads = config.heads();
         int headSize = config.headSize();
         int qDim = config.qDim();
-        int window = config.slidingWindow();
+        int window = config.windowOf(layer);
+        float softCap = config.gemma() == null ? KvStore.NO_SOFT_CAP : config.gemma().attentionSoftCap();
         Parallel.forRange(count * heads, ATTENTION_GRAIN, (start, end) -> {
             int longest = 0;
             for (int row = start / heads; row <= (end - 1) / heads; row++) {
@@ -284,7 +316,8 @@ public final class LlamaModel implements AutoCloseable {
                 int row = task / heads;
                 int head = task % heads;
                 int offset = row * qDim + head * headSize;
-                stores[row].attend(layer, head, positions[row], window, s.q, offset, s.xb, offset, scratch);
+                stores[row].attend(layer, head, positions[row], window, softCap, s.q, offset, s.xb, offset,
+                        scratch);
             }
         });
     }

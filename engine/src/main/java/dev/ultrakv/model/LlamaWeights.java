@@ -16,7 +16,7 @@ import java.util.Objects;
  * @param wv             (layer) of (kvDim, dim)
  * @param wo             (layer) of (dim, qDim)
  * @param ffnNorm        (layer, dim)
- * @param w1             (layer) of (hiddenDim, dim): the SwiGLU gate
+ * @param w1             (layer) of (hiddenDim, dim): the gate (SwiGLU; GELU for Gemma 2)
  * @param w2             (layer) of (dim, hiddenDim): the down projection
  * @param w3             (layer) of (hiddenDim, dim): the up projection
  * @param finalNorm      (dim)
@@ -28,12 +28,16 @@ import java.util.Objects;
  * @param kNorm          (layer, headSize): the same for the key heads; present exactly when {@code qNorm} is
  * @param ropeFactors    (headSize / 2): RoPE pair {@code i}'s frequency is divided by {@code ropeFactors[i]}
  *                       (Llama 3.1's long-context scaling, as the file's {@code rope_freqs.weight}), or null
+ * @param postAttentionNorm (layer, dim): RMSNorm weight of the attention's output before the residual add
+ *                       (Gemma 2), or null
+ * @param postFfnNorm    (layer, dim): the same for the feed-forward's output; present exactly when
+ *                       {@code postAttentionNorm} is
  */
 public record LlamaWeights(FloatTensor tokenEmbedding, float[][] attentionNorm, FloatTensor[] wq, FloatTensor[] wk,
                            FloatTensor[] wv, FloatTensor[] wo, float[][] ffnNorm, FloatTensor[] w1,
                            FloatTensor[] w2, FloatTensor[] w3, float[] finalNorm, FloatTensor classifier,
                            float[][] qBias, float[][] kBias, float[][] vBias, float[][] qNorm, float[][] kNorm,
-                           float[] ropeFactors) {
+                           float[] ropeFactors, float[][] postAttentionNorm, float[][] postFfnNorm) {
 
     public LlamaWeights {
         Objects.requireNonNull(tokenEmbedding, "tokenEmbedding");
@@ -45,6 +49,9 @@ public record LlamaWeights(FloatTensor tokenEmbedding, float[][] attentionNorm, 
         if ((qNorm == null) != (kNorm == null)) {
             throw new IllegalArgumentException("the Q and K head norms come together or not at all");
         }
+        if ((postAttentionNorm == null) != (postFfnNorm == null)) {
+            throw new IllegalArgumentException("the post-attention and post-feed-forward norms come together");
+        }
     }
 
     /** The weights of a plain Llama model: no biases, no head norms, unscaled RoPE. */
@@ -52,7 +59,7 @@ public record LlamaWeights(FloatTensor tokenEmbedding, float[][] attentionNorm, 
                         FloatTensor[] wv, FloatTensor[] wo, float[][] ffnNorm, FloatTensor[] w1,
                         FloatTensor[] w2, FloatTensor[] w3, float[] finalNorm, FloatTensor classifier) {
         this(tokenEmbedding, attentionNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3, finalNorm, classifier,
-                null, null, null, null, null, null);
+                null, null, null, null, null, null, null, null);
     }
 
     /**
@@ -83,6 +90,10 @@ public record LlamaWeights(FloatTensor tokenEmbedding, float[][] attentionNorm, 
                 check("layer " + l + " query bias", qBias[l].length, qDim);
                 check("layer " + l + " key bias", kBias[l].length, kvDim);
                 check("layer " + l + " value bias", vBias[l].length, kvDim);
+            }
+            if (postAttentionNorm != null) {
+                check("layer " + l + " post-attention norm", postAttentionNorm[l].length, dim);
+                check("layer " + l + " post-feed-forward norm", postFfnNorm[l].length, dim);
             }
             if (qNorm != null) {
                 check("layer " + l + " query head norm", qNorm[l].length, headSize);

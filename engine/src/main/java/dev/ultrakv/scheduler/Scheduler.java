@@ -1,6 +1,7 @@
 package dev.ultrakv.scheduler;
 
 import dev.ultrakv.kvcache.KvCacheManager;
+import dev.ultrakv.kvcache.tier.TierLoad;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -60,6 +61,13 @@ import java.util.TreeSet;
  * tokens or more and is done in no more steps than tokens it saves (a group with a common system prompt
  * prefills it once). Once the running sequence is done the waiting one's prefix is cached: it waits once.
  *
+ * <p><b>Loading from the tiers.</b> When the cache has tiers (disk, Redis) and a request's memory-resident prefix
+ * ends before its last full block, its first admission attempt asks the tiers for the blocks after that prefix and
+ * the request leaves the queue for the <i>loading</i> state: it holds no block and the step loop does not wait for
+ * it (vLLM's KV connector loads the same way). When the load is done, or after the tiers' load timeout, the
+ * cache brings what was found into memory and the request waits for admission again, where it finds those blocks
+ * cached; what was not found it computes. The tiers are asked once per admission, not once per step.
+ *
  * <p>Not thread-safe: the engine's step loop owns it, with the cache.
  *
  * @param <S> the sequences it schedules: the engine's own type, so that what it hands back needs no cast
@@ -83,6 +91,11 @@ public final class Scheduler<S extends SequenceState> {
     private final List<TreeSet<S>> waiting = new ArrayList<>(PRIORITY_LEVELS);
     private int waitingCount;
     private final List<S> running = new ArrayList<>();
+    /** Sequences waiting for their blocks from the tiers, in the order their loads started. */
+    private final List<S> loading = new ArrayList<>();
+    /** Called, on a tier's thread, when a load is done: the engine wakes its loop. */
+    private Runnable onLoadDone = () -> {
+    };
     private long step;
     private long preemptions;
 
@@ -121,9 +134,22 @@ public final class Scheduler<S extends SequenceState> {
         enqueue(sequence);
     }
 
-    /** Sequences waiting for admission. */
+    /** Sequences waiting for admission, those loading blocks from the tiers included. */
     public int waitingCount() {
-        return waitingCount;
+        return waitingCount + loading.size();
+    }
+
+    /** Sequences waiting for their blocks from the tiers. */
+    public int loadingCount() {
+        return loading.size();
+    }
+
+    /**
+     * Sets what runs when a load from the tiers is done: it runs on the tier's thread, so it should only wake the
+     * step loop (which then calls {@link #schedule()}).
+     */
+    public void onLoadDone(Runnable action) {
+        this.onLoadDone = Objects.requireNonNull(action, "action");
     }
 
     /** Sequences running. */
@@ -178,6 +204,7 @@ public final class Scheduler<S extends SequenceState> {
                 scheduleRunning(s, b, urgency);
             }
         }
+        promoteLoaded(now, b);
         admit(b, now, urgency);
         return new StepPlan<>(step, List.copyOf(b.batch), b.rows, List.copyOf(b.admitted), List.copyOf(b.preempted),
                 List.copyOf(b.refused), List.copyOf(b.failed));
@@ -250,6 +277,7 @@ public final class Scheduler<S extends SequenceState> {
     public void abort(S sequence) {
         switch (sequence.status()) {
             case WAITING -> dequeue(sequence);
+            case LOADING -> loading.remove(sequence);
             case RUNNING -> {
                 cache.abort(sequence.cacheSequence());
                 running.remove(sequence);
@@ -270,6 +298,7 @@ public final class Scheduler<S extends SequenceState> {
     /** Aborts every waiting and running sequence (the engine closes) and returns them. */
     public List<S> abortAll() {
         List<S> all = new ArrayList<>(running);
+        all.addAll(loading);
         for (TreeSet<S> level : waiting) {
             all.addAll(level);
         }
@@ -320,6 +349,9 @@ public final class Scheduler<S extends SequenceState> {
                 if (c.preemptedInStep == step || waitsForSharedPrefix(c, level, now)) {
                     continue;
                 }
+                if (!c.tiersAsked && startLoad(c, now, b)) {
+                    continue;
+                }
                 if (!makeRunningRoom(level, now, urgency, b)) {
                     return;
                 }
@@ -345,6 +377,57 @@ public final class Scheduler<S extends SequenceState> {
                 b.admitted.add(c);
                 b.add(c, Math.min(c.length() - c.computed(), b.budget));
             }
+        }
+    }
+
+    /**
+     * Asks the tiers for {@code c}'s blocks after its memory-resident prefix, if there are any to ask for; {@code c}
+     * then leaves the queue and loads.
+     *
+     * @return whether {@code c} now loads (or was dropped because asking threw)
+     */
+    private boolean startLoad(S c, long now, Step<S> b) {
+        c.tiersAsked = true;
+        TierLoad load;
+        try {
+            load = cache.startLoad(c.tokenArray(), c.length(), now);
+        } catch (RuntimeException e) {
+            drop(c, e, b);
+            return true;
+        }
+        if (load == null) {
+            return false;
+        }
+        dequeue(c);
+        c.loading(load);
+        loading.add(c);
+        load.whenDone(onLoadDone);
+        return true;
+    }
+
+    /**
+     * Brings the blocks of every finished (or timed out) load into memory and queues its sequence for admission
+     * again; one whose promotion throws fails alone.
+     */
+    private void promoteLoaded(long now, Step<S> b) {
+        if (loading.isEmpty()) {
+            return;
+        }
+        long timeout = cache.tiers().loadTimeoutNanos();
+        for (S s : List.copyOf(loading)) {
+            TierLoad load = s.tierLoad;
+            if (!load.isDone() && now - load.startNanos() < timeout) {
+                continue;
+            }
+            loading.remove(s);
+            try {
+                cache.promote(load, s.tokenArray(), s.length());
+            } catch (RuntimeException e) {
+                s.done();
+                b.failed.add(new StepPlan.Failure<>(s, e));
+                continue;
+            }
+            enqueue(s);
         }
     }
 

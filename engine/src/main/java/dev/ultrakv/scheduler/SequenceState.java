@@ -2,6 +2,7 @@ package dev.ultrakv.scheduler;
 
 import dev.ultrakv.kvcache.KvCacheManager;
 import dev.ultrakv.kvcache.KvStore;
+import dev.ultrakv.kvcache.tier.TierLoad;
 
 import java.util.Arrays;
 import java.util.Objects;
@@ -30,6 +31,11 @@ public class SequenceState {
         NEW,
         /** Waiting for admission (first, or again after a preemption). */
         WAITING,
+        /**
+         * Waiting for the blocks after its memory-resident prefix from the KV tiers (disk, Redis); holds no block.
+         * Once they are in memory it waits for admission again, and then finds them cached.
+         */
+        LOADING,
         /** Holding KV blocks and a row in each step. */
         RUNNING,
         /** Finished or aborted; holds nothing. */
@@ -55,6 +61,10 @@ public class SequenceState {
     long preemptedInStep = -1;
     /** Tokens of the longest cached prefix, as ranked in the current admission window. */
     int rankedCachedTokens;
+    /** Whether the KV tiers were asked for this admission's blocks: once per admission, not per step. */
+    boolean tiersAsked;
+    /** The blocks being loaded from the tiers while {@link Status#LOADING}; null otherwise. */
+    TierLoad tierLoad;
 
     /**
      * @param order        submission order: among equals the earlier is served first
@@ -201,8 +211,14 @@ public class SequenceState {
         return tokens;
     }
 
+    void loading(TierLoad load) {
+        status = Status.LOADING;
+        tierLoad = load;
+    }
+
     void waiting() {
         status = Status.WAITING;
+        tierLoad = null;
         cacheSequence = null;
         computed = 0;
         scheduledRows = 0;
@@ -224,12 +240,14 @@ public class SequenceState {
 
     void preempted(long step) {
         preemptions++;
+        tiersAsked = false;
         preemptedInStep = step;
         waiting();
     }
 
     void done() {
         status = Status.DONE;
+        tierLoad = null;
         cacheSequence = null;
         scheduledRows = 0;
     }

@@ -152,4 +152,46 @@ public final class VectorOps {
             gate[i] = v;
         }
     }
+
+    /** √(2/π), GELU's tanh approximation's scale. */
+    private static final float SQRT_2_OVER_PI = 0.79788456080286535587989211986876f;
+    /** The cubic term's coefficient of GELU's tanh approximation. */
+    private static final float GELU_COEF_A = 0.044715f;
+
+    /**
+     * Gated GELU (GeGLU, Gemma's feed-forward): {@code gate[i] = gelu(gate[i]) * up[i]} over {@code [offset,
+     * offset + n)}, with GELU's tanh approximation {@code 0.5·x·(1 + tanh(√(2/π)·x·(1 + 0.044715·x²)))} (ggml's
+     * formula; Hugging Face's {@code gelu_pytorch_tanh}). {@link StrictMath#tanh} gives the same bits interpreted
+     * or compiled, so a row's result never depends on its batch.
+     */
+    public static void geglu(float[] gate, float[] up, int offset, int n) {
+        Objects.checkFromIndexSize(offset, n, gate.length);
+        Objects.checkFromIndexSize(offset, n, up.length);
+        for (int i = offset; i < offset + n; i++) {
+            float x = gate[i];
+            float t = (float) StrictMath.tanh(SQRT_2_OVER_PI * x * (1.0f + GELU_COEF_A * x * x));
+            gate[i] = 0.5f * x * (1.0f + t) * up[i];
+        }
+    }
+
+    /**
+     * Soft-capping in place (Gemma 2's attention scores and logits): {@code x[i] = cap·tanh(x[i] / cap)} over
+     * {@code [offset, offset + n)}, which bounds values to (-cap, cap) and keeps small ones almost unchanged. As
+     * ggml computes it: divide, tanh, multiply, in float; {@link StrictMath#tanh} for batch-independent bits.
+     */
+    public static void softCap(float[] x, int offset, int n, float cap) {
+        Objects.checkFromIndexSize(offset, n, x.length);
+        float inverse = 1.0f / cap;
+        for (int i = offset; i < offset + n; i++) {
+            x[i] = (float) StrictMath.tanh(x[i] * inverse) * cap;
+        }
+    }
+
+    /** {@code x[offset, offset + n) *= a}. */
+    public static void scale(float[] x, int offset, int n, float a) {
+        Objects.checkFromIndexSize(offset, n, x.length);
+        for (int i = offset; i < offset + n; i++) {
+            x[i] *= a;
+        }
+    }
 }

@@ -165,6 +165,64 @@ class PagedKvStoreTest {
         }
     }
 
+    /**
+     * Soft-capped scores (Gemma 2) in a sliding window: the paged store equals the dense one bit for bit, and the
+     * weights are the softmax of {@code cap·tanh(score / cap)}, which large scores (here up to ±80) change.
+     */
+    @Test
+    void softCappedWindowedAttendIsBitIdenticalToDenseAndCapsTheScores() {
+        KvLayout layout = new KvLayout(1, 4, 2, 32);
+        SplittableRandom random = new SplittableRandom(5);
+        int length = 45;
+        int window = 20;
+        float cap = 5f;
+        try (BlockPool pool = BlockPool.forTokens(layout, 16, length)) {
+            PagedKvStore paged = scattered(pool, pool.totalBlocks(), random);
+            DenseKvStore dense = new DenseKvStore(layout, length);
+            Sequence sequence = Sequence.random(random, layout, length);
+            sequence.writeTo(paged, 0, length);
+            sequence.writeTo(dense, 0, length);
+            float[] query = new float[layout.headSize()];
+            fill(random, query);
+            for (int i = 0; i < query.length; i++) {
+                query[i] *= 40;
+            }
+            for (int head = 0; head < layout.heads(); head++) {
+                float[] denseOut = new float[layout.headSize()];
+                float[] pagedOut = new float[layout.headSize()];
+                float[] uncappedOut = new float[layout.headSize()];
+                float[] denseWeights = new float[length];
+                dense.attend(0, head, length - 1, window, cap, query, 0, denseOut, 0, denseWeights);
+                paged.attend(0, head, length - 1, window, cap, query, 0, pagedOut, 0, new float[length]);
+                dense.attend(0, head, length - 1, window, KvStore.NO_SOFT_CAP, query, 0, uncappedOut, 0,
+                        new float[length]);
+                assertArrayEquals(denseOut, pagedOut, "head " + head);
+                assertFalse(java.util.Arrays.equals(denseOut, uncappedOut), "the cap changes the result");
+                double[] scores = new double[window];
+                for (int t = 0; t < window; t++) {
+                    float[] key = sequence.keys()[0][length - window + t];
+                    for (int i = 0; i < 32; i++) {
+                        scores[t] += (double) query[i] * key[head / 2 * 32 + i];
+                    }
+                    scores[t] /= Math.sqrt(32);
+                }
+                double max = Double.NEGATIVE_INFINITY;
+                for (double score : scores) {
+                    max = Math.max(max, cap * Math.tanh(score / cap));
+                }
+                double sum = 0;
+                for (double score : scores) {
+                    sum += Math.exp(cap * Math.tanh(score / cap) - max);
+                }
+                for (int t = 0; t < window; t++) {
+                    double expected = Math.exp(cap * Math.tanh(scores[t] / cap) - max) / sum;
+                    // The dense store writes its weights from the window's start, the paged one at positions.
+                    assertEquals(expected, denseWeights[t], 1e-5, "weight " + t);
+                }
+            }
+        }
+    }
+
     /** The strict form of {@link #attendMatchesTheDenseStore}, for every head size. */
     @Test
     void attendIsBitIdenticalToDenseForEveryHeadSize() {

@@ -3,6 +3,7 @@ package dev.ultrakv.model;
 import dev.ultrakv.model.gguf.GgufFile;
 import dev.ultrakv.model.gguf.GgufTensorInfo;
 import dev.ultrakv.model.gguf.GgufValue;
+import dev.ultrakv.model.synthetic.SyntheticFamily;
 import dev.ultrakv.model.synthetic.SyntheticModel;
 import dev.ultrakv.model.synthetic.SyntheticShape;
 import dev.ultrakv.tensor.GgmlType;
@@ -18,6 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -92,8 +94,60 @@ class ArchitectureLoadingTest {
 
     @Test
     void unknownArchitecture_isRefusedNamingItAndTheSupportedOnes() {
-        assertRefused(SyntheticShape.TEST_TINY, m -> m.put("general.architecture", GgufValue.string("gemma2")),
-                unchanged(), "unsupported architecture 'gemma2' (supported: llama, qwen2, qwen3, phi3)");
+        assertRefused(SyntheticShape.TEST_TINY, m -> m.put("general.architecture", GgufValue.string("gemma3")),
+                unchanged(), "unsupported architecture 'gemma3' (supported: llama, qwen2, qwen3, phi3, gemma2)");
+    }
+
+    @Test
+    void gemma2_readsItsScalesCapsPostNormsAndAlternatingWindow() {
+        try (LlamaModel gemma = ModelLoader.synthetic(SyntheticShape.TEST_GEMMA2, GgmlType.F32, SEED)) {
+            LlamaConfig c = gemma.config();
+            assertEquals(new GemmaTraits(8f, 1f, 50f, 30f), c.gemma(), "√64, the 2B/9B query scale, caps");
+            assertEquals(32, c.headSize());
+            assertTrue(c.sharedClassifier());
+            assertSame(gemma.weights().tokenEmbedding(), gemma.weights().classifier());
+            assertEquals(8, c.windowOf(0));
+            assertEquals(LlamaConfig.NO_WINDOW, c.windowOf(1));
+            assertEquals(8, c.windowOf(24));
+            assertNotNull(gemma.weights().postAttentionNorm());
+            assertNotNull(gemma.weights().postFfnNorm());
+            assertEquals(RopeStyle.HALVES, c.ropeStyle());
+        }
+    }
+
+    @Test
+    void gemma2_withoutItsOptionalKeys_takesLlamaCppsDefaults() {
+        try (LlamaModel gemma = load(SyntheticShape.TEST_GEMMA2, m -> {
+            m.remove("gemma2.attention.sliding_window");
+            m.remove("gemma2.attn_logit_softcapping");
+            m.put("gemma2.final_logit_softcapping", GgufValue.float32(15f));
+        }, unchanged())) {
+            assertEquals(4096, gemma.config().slidingWindow());
+            assertEquals(50f, gemma.config().gemma().attentionSoftCap());
+            assertEquals(15f, gemma.config().gemma().finalSoftCap());
+        }
+    }
+
+    @Test
+    void gemma2_27bScalesItsQueriesByDimOverHeads() {
+        SyntheticShape gemma27b = new SyntheticShape("gemma2-27b-tiny", 64, 46, 4, 2, 96, 384, 128,
+                SyntheticFamily.gemma2(32, 8));
+        try (LlamaModel gemma = ModelLoader.synthetic(gemma27b, GgmlType.F32, SEED)) {
+            assertEquals((float) Math.sqrt(32.0 / 16), gemma.config().gemma().queryScale());
+        }
+    }
+
+    @Test
+    void gemma2_withoutAPostNorm_isRefusedNamingIt() {
+        assertRefused(SyntheticShape.TEST_GEMMA2, unchanged(), without("blk.3.post_ffw_norm.weight"),
+                "blk.3.post_ffw_norm.weight");
+    }
+
+    @Test
+    void gemma2_nonPositiveSoftCap_isRefusedNamingTheKey() {
+        assertRefused(SyntheticShape.TEST_GEMMA2,
+                m -> m.put("gemma2.attn_logit_softcapping", GgufValue.float32(0f)), unchanged(),
+                "gemma2.attn_logit_softcapping must be a positive finite number: 0.0");
     }
 
     @Test

@@ -41,9 +41,12 @@ class ArchitectureReferenceTest {
                 SyntheticFamily.LLAMA3);
         SyntheticShape qwen3Tied = new SyntheticShape("qwen3-tied", 64, 2, 4, 2, 96, 384, 128,
                 SyntheticFamily.qwen3(32));
+        // Gemma 2 27B's queries are scaled by dim / heads, not the head size; llama.cpp tells it by 46 layers.
+        SyntheticShape gemma27b = new SyntheticShape("gemma2-27b-tiny", 64, 46, 4, 2, 96, 384, 128,
+                SyntheticFamily.gemma2(32, 8));
         return Stream.of(SyntheticShape.TEST_TINY, SyntheticShape.TEST_LLAMA3, SyntheticShape.TEST_MISTRAL,
                 SyntheticShape.TEST_QWEN2, SyntheticShape.TEST_QWEN3, SyntheticShape.TEST_PHI3, llama3Tied,
-                qwen3Tied).map(Arguments::of);
+                qwen3Tied, SyntheticShape.TEST_GEMMA2, gemma27b).map(Arguments::of);
     }
 
     private static int[] prompt(int vocabulary) {

@@ -29,7 +29,8 @@ class BatchInvarianceTest {
     static Stream<String> models() {
         return Stream.of(EMBEDDED, "kq-d256-l2-s11-Q4_K_M.gguf", "kq-d256-l2-s11-Q5_1.gguf",
                 SyntheticShape.TEST_LLAMA3.name(), SyntheticShape.TEST_MISTRAL.name(),
-                SyntheticShape.TEST_QWEN2.name(), SyntheticShape.TEST_QWEN3.name(), SyntheticShape.TEST_PHI3.name());
+                SyntheticShape.TEST_QWEN2.name(), SyntheticShape.TEST_QWEN3.name(), SyntheticShape.TEST_PHI3.name(),
+                SyntheticShape.TEST_GEMMA2.name());
     }
 
     private static LlamaModel load(String name) throws URISyntaxException {

@@ -30,6 +30,7 @@ final class ReferenceTransformer {
     private final double theta;
     private final double eps;
     private final int window;
+    private final boolean gemma;
     private final double[] ropeFactors;
     /** (layer) of keys and values of every position so far, each (kvHeads * headSize). */
     private final List<List<double[]>> keys = new ArrayList<>();
@@ -47,6 +48,7 @@ final class ReferenceTransformer {
         theta = g.getFloat(arch + ".rope.freq_base");
         eps = g.getFloat(arch + ".attention.layer_norm_rms_epsilon");
         window = g.getIntOrDefault(arch + ".attention.sliding_window", Integer.MAX_VALUE);
+        gemma = arch.equals("gemma2");
         vocab = (int) g.tensor("token_embd.weight").shape()[1];
         ropeFactors = g.findTensor("rope_freqs.weight").isPresent() ? floats("rope_freqs.weight") : null;
         for (int l = 0; l < layers; l++) {
@@ -125,6 +127,12 @@ final class ReferenceTransformer {
         double[] embedding = floats("token_embd.weight");
         double[] x = new double[dim];
         System.arraycopy(embedding, token * dim, x, 0, dim);
+        if (gemma) {
+            // Gemma 2 scales the embedding by the square root of its width (its "normalizer").
+            for (int i = 0; i < dim; i++) {
+                x[i] *= Math.sqrt(dim);
+            }
+        }
         for (int l = 0; l < layers; l++) {
             String p = "blk." + l + ".";
             double[] xn = rmsnorm(x, 0, dim, floats(p + "attn_norm.weight"));
@@ -155,7 +163,9 @@ final class ReferenceTransformer {
             keys.get(l).add(k);
             values.get(l).add(v);
             double[] attention = new double[qDim];
-            int first = Math.max(0, position - window + 1);
+            // Gemma 2 slides on the even layers only (Hugging Face's is_sliding = not layer_idx % 2).
+            int layerWindow = gemma && l % 2 == 1 ? Integer.MAX_VALUE : window;
+            int first = Math.max(0, position - layerWindow + 1);
             for (int h = 0; h < heads; h++) {
                 int kvHead = h / (heads / kvHeads);
                 double[] scores = new double[position + 1 - first];
@@ -166,7 +176,11 @@ final class ReferenceTransformer {
                     for (int i = 0; i < headSize; i++) {
                         dot += q[h * headSize + i] * key[kvHead * headSize + i];
                     }
-                    scores[t - first] = dot / Math.sqrt(headSize);
+                    // Gemma 2 27B (told by its 46 layers) divides by √(dim / heads) (query_pre_attn_scalar).
+                    scores[t - first] = dot / Math.sqrt(gemma && layers == 46 ? (double) dim / heads : headSize);
+                    if (gemma) {
+                        scores[t - first] = softCap(scores[t - first], arch + ".attn_logit_softcapping");
+                    }
                     max = Math.max(max, scores[t - first]);
                 }
                 double sum = 0;
@@ -181,7 +195,11 @@ final class ReferenceTransformer {
                     }
                 }
             }
-            addInPlace(x, matvec(floats(p + "attn_output.weight"), 0, dim, attention));
+            double[] attentionOut = matvec(floats(p + "attn_output.weight"), 0, dim, attention);
+            if (gemma) {
+                attentionOut = rmsnorm(attentionOut, 0, dim, floats(p + "post_attention_norm.weight"));
+            }
+            addInPlace(x, attentionOut);
 
             xn = rmsnorm(x, 0, dim, floats(p + "ffn_norm.weight"));
             double[] gate;
@@ -196,13 +214,35 @@ final class ReferenceTransformer {
             }
             double[] hidden = new double[ffn];
             for (int i = 0; i < ffn; i++) {
-                hidden[i] = gate[i] / (1 + Math.exp(-gate[i])) * up[i];
+                hidden[i] = gemma ? gelu(gate[i]) * up[i] : gate[i] / (1 + Math.exp(-gate[i])) * up[i];
             }
-            addInPlace(x, matvec(floats(p + "ffn_down.weight"), 0, dim, hidden));
+            double[] ffnOut = matvec(floats(p + "ffn_down.weight"), 0, dim, hidden);
+            if (gemma) {
+                ffnOut = rmsnorm(ffnOut, 0, dim, floats(p + "post_ffw_norm.weight"));
+            }
+            addInPlace(x, ffnOut);
         }
         double[] xn = rmsnorm(x, 0, dim, floats("output_norm.weight"));
-        String classifier = g.findTensor("output.weight").isPresent() ? "output.weight" : "token_embd.weight";
-        return matvec(floats(classifier), 0, vocab, xn);
+        String classifier = g.findTensor("output.weight").isPresent() && !gemma ? "output.weight"
+                : "token_embd.weight";
+        double[] logits = matvec(floats(classifier), 0, vocab, xn);
+        if (gemma) {
+            for (int i = 0; i < vocab; i++) {
+                logits[i] = softCap(logits[i], arch + ".final_logit_softcapping");
+            }
+        }
+        return logits;
+    }
+
+    /** cap·tanh(s / cap), the cap read from the file. */
+    private double softCap(double s, String key) {
+        double cap = g.getFloat(key);
+        return cap * Math.tanh(s / cap);
+    }
+
+    /** GELU by its tanh approximation, as Gemma's gelu_pytorch_tanh. */
+    private static double gelu(double x) {
+        return 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
     }
 
     private void normalizeHeads(double[] x, int headCount, double[] weight) {

@@ -44,8 +44,8 @@ final class NoisyKvStore implements KvStore {
     }
 
     @Override
-    public void attend(int layer, int head, int position, int window, float[] query, int queryOffset, float[] out,
-                       int outOffset, float[] scratch) {
-        delegate.attend(layer, head, position, window, query, queryOffset, out, outOffset, scratch);
+    public void attend(int layer, int head, int position, int window, float softCap, float[] query,
+                       int queryOffset, float[] out, int outOffset, float[] scratch) {
+        delegate.attend(layer, head, position, window, softCap, query, queryOffset, out, outOffset, scratch);
     }
 }

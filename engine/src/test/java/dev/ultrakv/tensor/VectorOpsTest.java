@@ -2,6 +2,7 @@ package dev.ultrakv.tensor;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.util.Arrays;
@@ -123,6 +124,32 @@ class VectorOpsTest {
             ScalarKernels.swiglu(expected, up, n);
             VectorOps.swiglu(gate, up, n);
             assertArrayEquals(expected, gate, "n=" + n);
+        }
+    }
+
+    @Test
+    void gegluAndSoftCapFollowTheirDefinitionsWithinFloatRounding() {
+        java.util.SplittableRandom random = new java.util.SplittableRandom(17);
+        int n = 1000;
+        float[] gate = new float[n];
+        float[] up = new float[n];
+        float[] scores = new float[n];
+        for (int i = 0; i < n; i++) {
+            gate[i] = (float) (12 * random.nextDouble() - 6);
+            up[i] = (float) (4 * random.nextDouble() - 2);
+            scores[i] = (float) (400 * random.nextDouble() - 200);
+        }
+        float[] gated = gate.clone();
+        VectorOps.geglu(gated, up, 0, n);
+        float[] capped = scores.clone();
+        VectorOps.softCap(capped, 0, n, 50f);
+        for (int i = 0; i < n; i++) {
+            double x = gate[i];
+            double gelu = 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
+            assertEquals(gelu * up[i], gated[i], 1e-5 * Math.max(1, Math.abs(gelu * up[i])), "gelu at " + x);
+            double cap = 50 * Math.tanh(scores[i] / 50.0);
+            assertEquals(cap, capped[i], 1e-5 * Math.abs(cap) + 1e-6, "soft cap of " + scores[i]);
+            assertTrue(Math.abs(capped[i]) < 50f);
         }
     }
 }

@@ -103,6 +103,9 @@ public final class ServeCommand implements Callable<Integer> {
                     + "10).")
     Double ageingSeconds;
 
+    @CommandLine.Mixin
+    KvTierOptions tiers = new KvTierOptions();
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -145,7 +148,7 @@ public final class ServeCommand implements Callable<Integer> {
             }
             builder.compressionRatio(compressionRatio);
         }
-        return builder.build();
+        return tiers.build(builder);
     }
 
     /** The scheduling the options describe. */
@@ -182,11 +185,11 @@ public final class ServeCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--" + e.getMessage().replace("maxBodyBytes", "max-body-bytes"), e);
         }
-        KVCacheConfig cache = cacheConfig();
         SchedulerConfig scheduling = schedulerConfig();
         if (threads != null) {
             Parallel.setThreadsFromOption("--threads", threads);
         }
+        KVCacheConfig cache = cacheConfig(); // last: it opens the KV tiers, which the engine then owns
         var err = spec.commandLine().getErr();
         if (!config.loopback() && config.apiKey() == null) {
             err.println("ultrakv: warning: listening on " + host + " without --api-key: anyone who can reach this"

@@ -1,6 +1,7 @@
 package dev.ultrakv.server;
 
 import dev.ultrakv.EngineStats;
+import dev.ultrakv.kvcache.tier.TierStats;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -8,7 +9,10 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
@@ -19,7 +23,9 @@ import java.util.function.ToDoubleFunction;
  * (docs/server.md lists them). Two sources: what the server measures itself (requests by outcome, tokens,
  * time to first token, time per output token and end-to-end latency, measured from the moment the HTTP
  * request was read to the last byte handed to the client) and the engine's {@link EngineStats}, read once per
- * scrape so that one scrape is one consistent snapshot.
+ * scrape so that one scrape is one consistent snapshot. The KV tiers' meters ({@code ultrakv_kv_tier_*}, tagged
+ * with the tier's name) are registered at the first scrape that sees the tiers, since the engine loads after the
+ * server starts.
  */
 final class ServerMetrics {
     /** Bucket bounds of the time to first token: from a cached prompt on a small model to a long queue. */
@@ -40,6 +46,8 @@ final class ServerMetrics {
     private final Counter promptTokens;
     private final Counter generatedTokens;
     private volatile EngineStats snapshot;
+    /** Tiers whose meters are registered, by position; written under the lock of {@link #registerTiers}. */
+    private volatile int registeredTiers;
 
     /** Metrics over the engine whose stats {@code engineStats} reads (null while it loads). */
     ServerMetrics(Supplier<EngineStats> engineStats) {
@@ -78,6 +86,72 @@ final class ServerMetrics {
         engineOutcome("cancelled", EngineStats::cancelledRequests);
         engineOutcome("expired", EngineStats::expiredRequests);
         engineOutcome("rejected", EngineStats::rejectedRequests);
+        counter("ultrakv.kv.tier.loads", "Lookups of the KV tiers for blocks after a memory-resident prefix",
+                s -> s.tiers().loads());
+        counter("ultrakv.kv.tier.promoted.blocks", "KV blocks brought back from the tiers into memory",
+                s -> s.tiers().promotedBlocks());
+        counter("ultrakv.kv.tier.promoted.tokens", "Prompt tokens of the KV blocks brought back from the tiers",
+                s -> s.tiers().promotedTokens());
+        counter("ultrakv.kv.tier.recomputed.loads", "Tier loads that fell back to recomputing blocks found "
+                + "(timed out, refused, or no room)", s -> s.tiers().recomputedLoads());
+        counter("ultrakv.kv.tier.refused.records", "Tier records the engine's own check refused",
+                s -> s.tiers().refusedRecords());
+    }
+
+    /** Registers the meters of the tiers {@code stats} shows that have none yet (tiers never go away). */
+    private synchronized void registerTiers(EngineStats stats) {
+        List<TierStats> tiers = stats.tiers().tiers();
+        Set<String> names = new HashSet<>();
+        for (int i = 0; i < tiers.size(); i++) {
+            // Two tiers of one kind (two disks) stay apart: the second is named with its position.
+            String name = names.add(tiers.get(i).tier()) ? tiers.get(i).tier() : tiers.get(i).tier() + "-" + i;
+            if (i >= registeredTiers) {
+                registerTier(i, name);
+            }
+        }
+        registeredTiers = Math.max(registeredTiers, tiers.size());
+    }
+
+    private void registerTier(int position, String name) {
+        tierCounter("ultrakv.kv.tier.hits", "KV blocks found in the tier", position, name, TierStats::hits);
+        tierCounter("ultrakv.kv.tier.misses", "KV blocks asked of the tier and not found", position, name,
+                TierStats::misses);
+        tierCounter("ultrakv.kv.tier.blocks.written", "KV blocks the tier stored", position, name,
+                TierStats::blocksWritten);
+        tierCounter("ultrakv.kv.tier.written.bytes", "Record bytes the tier stored", position, name,
+                TierStats::bytesWritten);
+        tierCounter("ultrakv.kv.tier.read.bytes", "Record bytes the tier loaded", position, name,
+                TierStats::bytesRead);
+        tierCounter("ultrakv.kv.tier.dropped.writes", "Writes the tier dropped (queue full or tier down)", position,
+                name, TierStats::droppedWrites);
+        tierCounter("ultrakv.kv.tier.errors", "Failed tier operations (I/O errors, timeouts, connections)",
+                position, name, TierStats::errors);
+        tierCounter("ultrakv.kv.tier.corrupt", "Tier records that failed their check and read as misses",
+                position, name, TierStats::corrupt);
+        for (double quantile : new double[] {0.5, 0.99}) {
+            Gauge.builder("ultrakv.kv.tier.load.latency.seconds", this, m -> m.readTier(position, t -> seconds(
+                    quantile == 0.5 ? t.loadP50() : t.loadP99()))).tag("tier", name)
+                    .tag("quantile", Double.toString(quantile))
+                    .description("Time of one batched load from the tier, by quantile").register(registry);
+        }
+    }
+
+    private void tierCounter(String meter, String description, int position, String name,
+                             ToDoubleFunction<TierStats> value) {
+        FunctionCounter.builder(meter, this, m -> m.readTier(position, value)).tag("tier", name)
+                .description(description).register(registry);
+    }
+
+    private double readTier(int position, ToDoubleFunction<TierStats> value) {
+        EngineStats stats = snapshot;
+        if (stats == null || position >= stats.tiers().tiers().size()) {
+            return 0;
+        }
+        return value.applyAsDouble(stats.tiers().tiers().get(position));
+    }
+
+    private static double seconds(Duration d) {
+        return d.toNanos() / 1e9;
     }
 
     private static Duration[] durations(double... millis) {
@@ -110,6 +184,9 @@ final class ServerMetrics {
     EngineStats refresh() {
         EngineStats stats = engineStats.get();
         snapshot = stats;
+        if (stats != null && stats.tiers().tiers().size() > registeredTiers) {
+            registerTiers(stats);
+        }
         return stats;
     }
 

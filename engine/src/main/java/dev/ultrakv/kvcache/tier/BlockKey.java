@@ -87,6 +87,11 @@ public final class BlockKey {
         return Arrays.equals(digest, 0, BYTES, bytes, offset, offset + BYTES);
     }
 
+    /** The first eight digest bytes as a long: a fingerprint for bounded sets of keys (see {@link KnownKeys}). */
+    long fingerprint() {
+        return ByteBuffer.wrap(digest).getLong();
+    }
+
     /** The digest in lower-case hex: 64 characters, usable as a file or Redis key name. */
     public String hex() {
         return HEX.formatHex(digest);

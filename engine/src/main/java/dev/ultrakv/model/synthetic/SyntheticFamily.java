@@ -40,14 +40,17 @@ public record SyntheticFamily(Architecture architecture, float ropeTheta, boolea
             throw new IllegalArgumentException("RoPE frequency factors belong to llama files, not "
                     + architecture.ggufName());
         }
-        if (keyLength != 0 && architecture != Architecture.QWEN3) {
-            throw new IllegalArgumentException("an explicit key length is Qwen 3's, not "
+        if (keyLength != 0 && architecture != Architecture.QWEN3 && architecture != Architecture.GEMMA2) {
+            throw new IllegalArgumentException("an explicit key length is Qwen 3's or Gemma 2's, not "
                     + architecture.ggufName() + "'s");
+        }
+        if (architecture == Architecture.GEMMA2 && !tied) {
+            throw new IllegalArgumentException("Gemma 2 always ties its classifier to the token embedding");
         }
     }
 
     /**
-     * This family with its own classifier matrix. Random tied weights make greedy decoding repeat the input
+     * This family with its own classifier matrix (not for Gemma 2, which always ties). Random tied weights make greedy decoding repeat the input
      * token (the final state stays close to the token's embedding), so tiny test shapes untie to be worth
      * comparing token by token.
      */
@@ -63,6 +66,14 @@ public record SyntheticFamily(Architecture architecture, float ropeTheta, boolea
     /** Phi-3: base 10000, untied, a window of {@code slidingWindow} keys. */
     public static SyntheticFamily phi3(int slidingWindow) {
         return new SyntheticFamily(Architecture.PHI3, 10000f, false, false, 0, slidingWindow);
+    }
+
+    /**
+     * Gemma 2: base 10000, tied (llama.cpp reads no {@code output.weight} for it), heads of {@code keyLength}, a
+     * window of {@code slidingWindow} keys on the even layers, soft caps 50 and 30 written out.
+     */
+    public static SyntheticFamily gemma2(int keyLength, int slidingWindow) {
+        return new SyntheticFamily(Architecture.GEMMA2, 10000f, false, true, keyLength, slidingWindow);
     }
 
     /** A Mistral-style llama file: base 10000, untied, a window of {@code slidingWindow} keys. */

@@ -74,6 +74,9 @@ public final class SyntheticModel {
     public static final float RMS_NORM_EPS = 1e-5f;
     /** The control token llama.cpp requires in a model whose name says Phi-3. */
     private static final String PHI3_END_OF_TEXT = "<|endoftext|>";
+    /** Gemma 2's soft caps of the attention scores and of the logits (its config.json's). */
+    private static final float GEMMA2_ATTENTION_SOFT_CAP = 50f;
+    private static final float GEMMA2_FINAL_SOFT_CAP = 30f;
     /** ggml's quantization format version (GGML_QNT_VERSION), which llama.cpp's converter always writes. */
     private static final int QUANTIZATION_VERSION = 2;
     /** Elements generated and encoded at a time; a multiple of every block size. */
@@ -163,6 +166,10 @@ public final class SyntheticModel {
         if (family.slidingWindow() != 0) {
             m.put(a + ".attention.sliding_window", GgufValue.uint32(family.slidingWindow()));
         }
+        if (family.architecture() == Architecture.GEMMA2) {
+            m.put(a + ".attn_logit_softcapping", GgufValue.float32(GEMMA2_ATTENTION_SOFT_CAP));
+            m.put(a + ".final_logit_softcapping", GgufValue.float32(GEMMA2_FINAL_SOFT_CAP));
+        }
         m.put(a + ".rope.freq_base", GgufValue.float32(family.ropeTheta()));
         m.put(a + ".attention.layer_norm_rms_epsilon", GgufValue.float32(RMS_NORM_EPS));
         String[] tokens = vocab.tokens().toArray(String[]::new);
@@ -237,6 +244,9 @@ public final class SyntheticModel {
                 t.add(info(p + "attn_k_norm.weight", GgmlType.F32, shape.headSize()));
             }
             t.add(info(p + "attn_output.weight", dtype, qDim, dim));
+            if (a == Architecture.GEMMA2) {
+                t.add(info(p + "post_attention_norm.weight", GgmlType.F32, dim));
+            }
             t.add(info(p + "ffn_norm.weight", GgmlType.F32, dim));
             if (a == Architecture.PHI3) {
                 t.add(info(p + "ffn_up.weight", dtype, dim, 2L * ffn));
@@ -245,6 +255,9 @@ public final class SyntheticModel {
                 t.add(info(p + "ffn_gate.weight", dtype, dim, ffn));
                 t.add(info(p + "ffn_down.weight", dtype, ffn, dim));
                 t.add(info(p + "ffn_up.weight", dtype, dim, ffn));
+            }
+            if (a == Architecture.GEMMA2) {
+                t.add(info(p + "post_ffw_norm.weight", GgmlType.F32, dim));
             }
         }
         return GgufWriter.layOut(t, GgufFile.DEFAULT_ALIGNMENT);

@@ -12,7 +12,7 @@ import java.util.stream.Collectors;
  * <p>The named shapes: {@link #TEST_TINY} and {@link #TEST_SMALL} for fast tests, {@link #LLAMA_110M} (the
  * llama2.c stories110M shape) and {@link #LLAMA_1B_GQA} (the TinyLlama 1.1B shape, grouped-query attention) for
  * benchmarks; for each further family a tiny test shape and the shape of a model people download (Llama 3.2 1B,
- * Qwen 2.5 0.5B, Qwen 3 0.6B, Phi-3 mini 4k). Other shapes can be made with the constructor.
+ * Qwen 2.5 0.5B, Qwen 3 0.6B, Phi-3 mini 4k, Gemma 2 2B). Other shapes can be made with the constructor.
  *
  * @param name          the name, written as {@code general.name}, e.g. {@code "llama-110m"}
  * @param dim           embedding width ({@code llama.embedding_length})
@@ -66,8 +66,19 @@ public record SyntheticShape(String name, int dim, int layers, int heads, int kv
     public static final SyntheticShape PHI3_MINI =
             new SyntheticShape("phi3-mini", 3072, 32, 32, 32, 8192, 32064, 4096, SyntheticFamily.phi3(2047));
 
+    /**
+     * Tiny Gemma 2: 26 layers because llama.cpp runs only Gemma 2's three layer counts (26, 42, 46); heads of 32
+     * over a residual of 64 (as Gemma 2 2B's 256 over 2304 / 8), a window of 8 on the even layers.
+     */
+    public static final SyntheticShape TEST_GEMMA2 =
+            new SyntheticShape("test-gemma2", 64, 26, 4, 2, 96, 384, 128, SyntheticFamily.gemma2(32, 8));
+    /** Gemma 2 2B's shape (tied, as every Gemma 2). */
+    public static final SyntheticShape GEMMA2_2B =
+            new SyntheticShape("gemma2-2b", 2304, 26, 8, 4, 9216, 256000, 8192, SyntheticFamily.gemma2(256, 4096));
+
     private static final List<SyntheticShape> NAMED = List.of(TEST_TINY, TEST_SMALL, LLAMA_110M, LLAMA_1B_GQA,
-            TEST_LLAMA3, LLAMA3_1B, TEST_MISTRAL, TEST_QWEN2, QWEN2_05B, TEST_QWEN3, QWEN3_06B, TEST_PHI3, PHI3_MINI);
+            TEST_LLAMA3, LLAMA3_1B, TEST_MISTRAL, TEST_QWEN2, QWEN2_05B, TEST_QWEN3, QWEN3_06B, TEST_PHI3, PHI3_MINI,
+            TEST_GEMMA2, GEMMA2_2B);
 
     /**
      * Checks the hyperparameters.
@@ -126,6 +137,9 @@ public record SyntheticShape(String name, int dim, int layers, int heads, int kv
         }
         if (family.architecture() == Architecture.QWEN3) {
             perLayer += 2L * headSize();
+        }
+        if (family.architecture() == Architecture.GEMMA2) {
+            perLayer += 2L * dim; // the post-attention and post-feed-forward norms
         }
         return (family.tied() ? 1L : 2L) * vocab * dim + dim + layers * perLayer;
     }

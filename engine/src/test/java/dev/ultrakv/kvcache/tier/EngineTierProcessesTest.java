@@ -1,0 +1,119 @@
+package dev.ultrakv.kvcache.tier;
+
+import dev.ultrakv.KVCacheConfig;
+import dev.ultrakv.RequestResult;
+import dev.ultrakv.UltraAdaptiveKVCacheEngine;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Issue 14's acceptance across processes, with real tiers: an engine in another JVM computes a prompt into a disk
+ * directory or a Redis, and an engine here that never saw it is served from the tier (cached tokens, the same
+ * output); an engine whose Redis stops mid-run completes every request.
+ */
+class EngineTierProcessesTest {
+    private static final int BLOCK = KVCacheConfig.DEFAULT_BLOCK_SIZE;
+    private static final String PROMPT = "once upon a time there was a little girl named lily who loved to play in"
+            + " the park with her big red ball and her friend tom the dog who ran fast in the sun every day";
+
+    @TempDir
+    Path directory;
+
+    /** Runs {@link TierEnginePeer} in a JVM of its own; its printed line. */
+    private static String peer(String kind, String where, String prompt) throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process peer = new ProcessBuilder(java, "--add-modules", "jdk.incubator.vector", "-cp",
+                System.getProperty("java.class.path"), TierEnginePeer.class.getName(), kind, where, prompt)
+                .redirectErrorStream(true)
+                .start();
+        boolean exited = peer.waitFor(120, TimeUnit.SECONDS);
+        String output = new String(peer.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!exited) {
+            peer.destroyForcibly();
+        }
+        assertTrue(exited, "the peer JVM finished; its output:\n" + output);
+        assertEquals(0, peer.exitValue(), "the peer JVM's output:\n" + output);
+        return output.lines().filter(line -> line.startsWith("cached=")).findFirst()
+                .orElseThrow(() -> new AssertionError("the peer printed no result:\n" + output));
+    }
+
+    private static int fullBlocks(RequestResult result) {
+        return result.promptTokens() / BLOCK * BLOCK;
+    }
+
+    @Test
+    void anEngineStartedAfterAnotherProcessWroteTheDiskDirectoryIsServedFromIt() throws Exception {
+        Path disk = directory.resolve("kv");
+        String computed = peer("disk", disk.toString(), PROMPT);
+        assertTrue(computed.startsWith("cached=0 "), computed);
+        try (UltraAdaptiveKVCacheEngine engine = TierEnginePeer.engine(TierEnginePeer.tier("disk", disk.toString()))) {
+            RequestResult served = engine.processRequest(TierEnginePeer.request(PROMPT)).join();
+            assertTrue(served.promptTokens() >= 3 * BLOCK, "the prompt spans blocks: " + served);
+            assertEquals(fullBlocks(served), served.cachedPromptTokens(), "every full block came from disk");
+            assertEquals(computed.replaceFirst("cached=0", "cached=" + served.cachedPromptTokens()),
+                    TierEnginePeer.describe(served), "the same tokens as the engine that computed the prompt");
+            assertEquals(fullBlocks(served) / BLOCK, engine.getStats().tiers().promotedBlocks());
+        }
+    }
+
+    @Test
+    void anEngineInAnotherJvmIsServedFromRedisWhatOnlyThisOneComputed() throws Exception {
+        try (RedisServerProcess redis = RedisServerProcess.start(directory)) {
+            RequestResult computed;
+            try (UltraAdaptiveKVCacheEngine engine = TierEnginePeer.engine(TierEnginePeer.tier("redis", redis.uri()))) {
+                computed = engine.processRequest(TierEnginePeer.request(PROMPT)).join();
+                assertEquals(0, computed.cachedPromptTokens());
+            }
+            String served = peer("redis", redis.uri(), PROMPT);
+            assertEquals("cached=" + fullBlocks(computed) + " "
+                    + TierEnginePeer.describe(computed).substring("cached=0 ".length()), served);
+        }
+    }
+
+    @Test
+    void redisStoppedMidRunLeavesEveryRequestCompleted() throws Exception {
+        try (RedisServerProcess redis = RedisServerProcess.start(directory)) {
+            List<RequestResult> expected = new ArrayList<>();
+            List<String> prompts = new ArrayList<>();
+            for (int i = 0; i < 12; i++) {
+                prompts.add(PROMPT + " and on day " + i + " they went home");
+            }
+            try (UltraAdaptiveKVCacheEngine plain = new UltraAdaptiveKVCacheEngine(KVCacheConfig.builder()
+                    .model(TierEnginePeer.MODEL).maxTokens(2048).build())) {
+                for (String prompt : prompts) {
+                    expected.add(plain.processRequest(TierEnginePeer.request(prompt)).join());
+                }
+            }
+            try (UltraAdaptiveKVCacheEngine engine = TierEnginePeer.engine(RedisKvTier.connect(redis.uri(),
+                    RedisTierOptions.defaults().withCommandTimeout(java.time.Duration.ofMillis(300))))) {
+                List<CompletableFuture<RequestResult>> results = new ArrayList<>();
+                for (int round = 0; round < 2; round++) {
+                    for (String prompt : prompts) {
+                        results.add(engine.processRequest(TierEnginePeer.request(prompt)));
+                    }
+                    if (round == 0) {
+                        results.getFirst().join();
+                        redis.stop();
+                    }
+                }
+                for (int i = 0; i < results.size(); i++) {
+                    RequestResult result = results.get(i).get(2, TimeUnit.MINUTES);
+                    assertEquals(TierEnginePeer.describe(expected.get(i % prompts.size())).replaceFirst("cached=\\d+",
+                            ""), TierEnginePeer.describe(result).replaceFirst("cached=\\d+", ""), "request " + i);
+                }
+                TierStats tier = engine.getStats().tiers().tiers().getFirst();
+                assertTrue(tier.errors() > 0 || tier.droppedWrites() > 0, "the outage was seen: " + tier);
+            }
+        }
+    }
+}
