@@ -18,7 +18,9 @@ class SyntheticShapeTest {
         assertEquals(256, g.kvDim());
         // TinyLlama 1.1B has 1,100,048,384 parameters with its untied output matrix
         assertEquals(1_100_048_384L, g.parameterCount());
-        assertEquals(13, SyntheticShape.named().size());
+        // Gemma 2 2B has 2,614,341,888 parameters (tied)
+        assertEquals(2_614_341_888L, SyntheticShape.named("gemma2-2b").parameterCount());
+        assertEquals(15, SyntheticShape.named().size());
     }
 
     @Test
@@ -26,7 +28,7 @@ class SyntheticShapeTest {
         var e = assertThrows(IllegalArgumentException.class, () -> SyntheticShape.named("llama-7b"));
         assertEquals("unknown synthetic shape 'llama-7b' (known: test-tiny, test-small, llama-110m, llama-1b-gqa,"
                 + " test-llama3, llama3.2-1b, test-mistral, test-qwen2, qwen2.5-0.5b, test-qwen3, qwen3-0.6b,"
-                + " test-phi3, phi3-mini)", e.getMessage());
+                + " test-phi3, phi3-mini, test-gemma2, gemma2-2b)", e.getMessage());
     }
 
     @Test
