@@ -92,7 +92,8 @@ class BenchSuiteTiersTest {
         assertRefused(out, "--kv-disk-bytes must be positive, got 0", "--kv-disk", dir.resolve("kv").toString(),
                 "--kv-disk-bytes", "0");
         assertRefused(out, "--kv-disk " + file + " is not a directory", "--kv-disk", file.toString());
-        assertRefused(out, "redis://", "--kv-redis", "http://localhost:6379");
+        assertRefused(out, "--kv-redis: malformed Redis URI 'http://localhost:6379'", "--kv-redis",
+                "http://localhost:6379");
         assertFalse(Files.exists(out), "nothing written");
     }
 

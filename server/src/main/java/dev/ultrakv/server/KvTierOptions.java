@@ -99,7 +99,11 @@ public final class KvTierOptions {
             throw new IllegalArgumentException("--kv-disk " + diskDirectory + " is not a directory");
         }
         if (redisUri != null) {
-            RedisTierAddress.parse(redisUri);
+            try {
+                RedisTierAddress.parse(redisUri);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--kv-redis: " + e.getMessage(), e);
+            }
         }
     }
 

@@ -1,6 +1,5 @@
 package dev.ultrakv.bench.suite;
 
-
 import java.time.OffsetDateTime;
 import java.time.temporal.ChronoUnit;
 import java.util.LinkedHashMap;
@@ -11,7 +10,8 @@ import java.util.stream.IntStream;
 /**
  * Runs benchmarks of the suite one after another in one process and gathers their results with the machine and
  * the configuration. The first benchmark would otherwise time the JIT compiling the forward pass, so a few
- * untimed requests run first.
+ * untimed requests run first. With KV tiers, the results carry the tier figures of the engines each benchmark ran,
+ * and of the warm-up's engine, whose blocks are in the tiers the benchmarks then read.
  */
 public final class BenchmarkSuite {
     /** The key of the warm-up's engine among the tier figures. */
