@@ -3,6 +3,8 @@ package dev.ultrakv.cli;
 import dev.ultrakv.CacheStrategy;
 import dev.ultrakv.bench.suite.SuiteModel;
 import dev.ultrakv.bench.suite.SuiteSettings;
+import dev.ultrakv.bench.suite.SuiteTiers;
+import dev.ultrakv.server.KvTierOptions;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -11,11 +13,14 @@ import java.util.List;
 
 /**
  * The options of the benchmark suite's commands: every count and list of the benchmarking guide (each defaults
- * to the guide's value, or to {@code --quick}'s), the model, the output directory and the seed.
+ * to the guide's value, or to {@code --quick}'s), the model, the KV tiers, the output directory and the seed.
  */
 final class SuiteFlags {
     @Mixin
     ModelOptions model;
+
+    @Mixin
+    KvTierOptions tiers;
 
     @Option(names = "--quick", description = "Small counts for CI and a first look (under a minute in all).")
     boolean quick;
@@ -135,6 +140,17 @@ final class SuiteFlags {
             throw new IllegalArgumentException("--tokenizer needs --model (the embedded model has its own)");
         }
         return model.model == null ? SuiteModel.embedded() : SuiteModel.file(model.model, model.tokenizer);
+    }
+
+    /**
+     * The KV tiers of {@code --kv-disk} and {@code --kv-redis}: a fresh set for each engine the suite starts.
+     * Checks the options together first.
+     *
+     * @throws IllegalArgumentException naming the option that is wrong
+     */
+    SuiteTiers suiteTiers() {
+        tiers.check();
+        return tiers.any() ? new SuiteTiers(tiers.describe(), tiers::open) : SuiteTiers.NONE;
     }
 
     private static <T> T or(T given, T otherwise) {

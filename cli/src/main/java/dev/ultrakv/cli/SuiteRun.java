@@ -24,13 +24,18 @@ final class SuiteRun {
     /** Runs {@code benchmarks} with {@code flags} and writes the results directory. */
     static int execute(SuiteFlags flags, List<Benchmark> benchmarks) {
         var settings = flags.settings();
+        var tiers = flags.suiteTiers();
         var model = flags.suiteModel();
         Path directory = flags.out != null ? flags.out : SuiteReports.defaultDirectory();
         System.err.printf("ultrakv bench: %s on %s%s -> %s%n", benchmarks.size() == Benchmark.all().size() ? "all"
                         : String.join(", ", benchmarks.stream().map(Benchmark::key).toList()), model.name(),
                 flags.quick ? " (--quick)" : "", directory);
+        if (tiers.any()) {
+            System.err.printf("ultrakv bench: KV tiers below memory, a fresh set per engine: %s%n",
+                    String.join("; ", tiers.description()));
+        }
         SuiteContext context = SuiteContext.of(settings, model, Progress.onStandardError(),
-                new HarnessQualityProbe(flags.quick ? QUICK_QUALITY_TEXTS : QUALITY_TEXTS));
+                new HarnessQualityProbe(flags.quick ? QUICK_QUALITY_TEXTS : QUALITY_TEXTS), tiers);
         SuiteResults results = BenchmarkSuite.run(context, benchmarks, flags.quick);
         SuiteReports.write(results, directory);
         System.out.print(SuiteReports.summary(results));

@@ -2,7 +2,6 @@ package dev.ultrakv.bench.suite;
 
 import dev.ultrakv.Request;
 import dev.ultrakv.RequestResult;
-import dev.ultrakv.UltraAdaptiveKVCacheEngine;
 
 import java.util.List;
 import java.util.stream.IntStream;
@@ -39,7 +38,7 @@ public final class BatchBenchmark {
         int batches = 0;
         context.progress().begin("batch", count);
         double seconds;
-        try (var engine = new UltraAdaptiveKVCacheEngine(context.baseConfig())) {
+        try (var engine = context.engine("batch", context.baseConfig())) {
             long start = System.nanoTime();
             for (int from = 0; from < count; from += batchSize) {
                 List<Request> batch = requests.subList(from, Math.min(count, from + batchSize));

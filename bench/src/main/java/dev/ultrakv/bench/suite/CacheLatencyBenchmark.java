@@ -3,7 +3,6 @@ package dev.ultrakv.bench.suite;
 import dev.ultrakv.CacheStrategy;
 import dev.ultrakv.Request;
 import dev.ultrakv.RequestResult;
-import dev.ultrakv.UltraAdaptiveKVCacheEngine;
 
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -56,8 +55,8 @@ public final class CacheLatencyBenchmark {
         List<RequestResult> first;
         List<RequestResult> second;
         context.progress().begin("cache-latency", 2L * iterations);
-        try (var engine = new UltraAdaptiveKVCacheEngine(context.config(cacheTokens, CacheStrategy.ADAPTIVE)
-                .build())) {
+        try (var engine = context.engine("cache-latency",
+                context.config(cacheTokens, CacheStrategy.ADAPTIVE))) {
             first = EngineRuns.sequential(engine, requests, miss, context.progress());
             second = EngineRuns.sequential(engine, requests, hit, context.progress());
         }

@@ -3,7 +3,6 @@ package dev.ultrakv.bench.suite;
 import dev.ultrakv.CacheStrategy;
 import dev.ultrakv.KVCacheConfig;
 import dev.ultrakv.Request;
-import dev.ultrakv.UltraAdaptiveKVCacheEngine;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -85,23 +84,23 @@ public final class ConfigurationsBenchmark {
         int iterations = context.settings().configurationIterations();
         int requests = context.settings().configurationRequests();
         for (Variant variant : VARIANTS) {
-            KVCacheConfig config = variant.options().apply(context.config(variant.maxTokens(),
-                    CacheStrategy.ADAPTIVE)).build();
             context.progress().begin("configurations " + variant.name(), iterations + requests);
-            rows.add(row(context, variant.name(), config, iterations, requests));
+            rows.add(row(context, variant, iterations, requests));
             context.progress().end();
         }
         return new Result(rows);
     }
 
-    private static Row row(SuiteContext context, String name, KVCacheConfig config, int iterations,
-                           int requests) {
+    private static Row row(SuiteContext context, Variant variant, int iterations, int requests) {
+        String name = variant.name();
         int concurrency = context.settings().configurationConcurrency();
+        // Built once without tiers to describe it and to measure its quality; the engine gets the tiers.
+        KVCacheConfig config = configOf(context, variant).build();
         List<Request> sent = IntStream.range(0, iterations)
                 .mapToObj(i -> context.request("Benchmark query " + i)).toList();
         try {
             MemoryBenchmark.Measurement start = MemoryBenchmark.Measurement.start();
-            try (var engine = new UltraAdaptiveKVCacheEngine(config)) {
+            try (var engine = context.engine(name, configOf(context, variant))) {
                 LatencyRecorder latencies = new LatencyRecorder();
                 EngineRuns.sequential(engine, sent, latencies, context.progress());
                 MemoryBenchmark.Result memory = start.finish(iterations, engine.getStats());
@@ -116,5 +115,9 @@ public final class ConfigurationsBenchmark {
                     + cause.getMessage(), LatencyStats.EMPTY, null, concurrency, 0, 0,
                     QualityFigures.notMeasured("the configuration did not run"));
         }
+    }
+
+    private static KVCacheConfig.Builder configOf(SuiteContext context, Variant variant) {
+        return variant.options().apply(context.config(variant.maxTokens(), CacheStrategy.ADAPTIVE));
     }
 }

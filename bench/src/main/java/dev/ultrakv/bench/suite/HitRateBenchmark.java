@@ -3,7 +3,6 @@ package dev.ultrakv.bench.suite;
 import dev.ultrakv.CacheStrategy;
 import dev.ultrakv.EngineStats;
 import dev.ultrakv.Request;
-import dev.ultrakv.UltraAdaptiveKVCacheEngine;
 import dev.ultrakv.sim.TraceRequest;
 
 import java.util.HashSet;
@@ -65,8 +64,8 @@ public final class HitRateBenchmark {
         LatencyRecorder latencies = new LatencyRecorder();
         EngineStats stats;
         context.progress().begin("hit-rate", count);
-        try (var engine = new UltraAdaptiveKVCacheEngine(context.config(cacheTokens, CacheStrategy.ADAPTIVE)
-                .build())) {
+        try (var engine = context.engine("hit-rate",
+                context.config(cacheTokens, CacheStrategy.ADAPTIVE))) {
             EngineRuns.sequential(engine, requests, latencies, context.progress());
             stats = engine.getStats();
         }

@@ -1,7 +1,6 @@
 package dev.ultrakv.bench.suite;
 
 import dev.ultrakv.Request;
-import dev.ultrakv.UltraAdaptiveKVCacheEngine;
 
 import java.util.List;
 import java.util.stream.IntStream;
@@ -43,7 +42,7 @@ public final class LatencyBenchmark {
                 .mapToObj(i -> context.request("Benchmark query " + i)).toList();
         LatencyRecorder latencies = new LatencyRecorder();
         context.progress().begin("latency", iterations);
-        try (var engine = new UltraAdaptiveKVCacheEngine(context.baseConfig())) {
+        try (var engine = context.engine("latency", context.baseConfig())) {
             EngineRuns.sequential(engine, requests, latencies, context.progress());
         }
         context.progress().end();

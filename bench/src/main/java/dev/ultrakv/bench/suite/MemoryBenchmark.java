@@ -3,7 +3,6 @@ package dev.ultrakv.bench.suite;
 import dev.ultrakv.EngineStats;
 import dev.ultrakv.KVCacheConfig;
 import dev.ultrakv.Request;
-import dev.ultrakv.UltraAdaptiveKVCacheEngine;
 
 import java.util.List;
 import java.util.stream.IntStream;
@@ -56,10 +55,10 @@ public final class MemoryBenchmark {
     }
 
     /** Runs {@code requests} requests on a fresh engine of {@code config}, measuring around it. */
-    static Result run(SuiteContext context, KVCacheConfig config, int requests) {
+    static Result run(SuiteContext context, KVCacheConfig.Builder config, int requests) {
         List<Request> sent = IntStream.range(0, requests).mapToObj(i -> context.request("Query " + i)).toList();
         Measurement start = Measurement.start();
-        try (var engine = new UltraAdaptiveKVCacheEngine(config)) {
+        try (var engine = context.engine("memory", config)) {
             EngineRuns.sequential(engine, sent, new LatencyRecorder(), context.progress());
             return start.finish(requests, engine.getStats());
         }

@@ -36,8 +36,8 @@ public final class ResultsComparison {
 
     /** The figures that differ between the runs in {@code first} and {@code second}, in the first's order. */
     public static List<Figure> compare(Path first, Path second) {
-        Map<String, Double> a = numbers(ResultsJson.read(first).path("benchmarks"));
-        Map<String, Double> b = numbers(ResultsJson.read(second).path("benchmarks"));
+        Map<String, Double> a = figures(ResultsJson.read(first));
+        Map<String, Double> b = figures(ResultsJson.read(second));
         List<Figure> figures = new ArrayList<>();
         a.forEach((path, value) -> {
             Double other = b.get(path);
@@ -57,6 +57,13 @@ public final class ResultsComparison {
                     Double.isNaN(f.ratio()) ? "-" : String.format(Locale.ROOT, "%.3f", f.ratio())));
         }
         return text.toString();
+    }
+
+    /** The numbers of the benchmarks, then those of the KV tiers (under {@code tiers.}) where the run had them. */
+    private static Map<String, Double> figures(JsonNode results) {
+        Map<String, Double> figures = numbers(results.path("benchmarks"));
+        numbers(results.path("tiers")).forEach((path, value) -> figures.put("tiers." + path, value));
+        return figures;
     }
 
     /** Every numeric leaf of {@code node} by its path. */
@@ -86,6 +93,12 @@ public final class ResultsComparison {
         }
         if (row.hasNonNull("workload") && row.hasNonNull("strategy")) {
             return row.get("workload").asText() + " " + row.get("strategy").asText();
+        }
+        if (row.hasNonNull("engine")) {
+            return row.get("engine").asText();
+        }
+        if (row.hasNonNull("tier")) {
+            return row.get("tier").asText();
         }
         if (row.hasNonNull("concurrency")) {
             return "c=" + row.get("concurrency").asText();

@@ -77,6 +77,7 @@ final class ResultsHtml {
         if (b.get(Benchmark.STRATEGIES.key()) instanceof StrategiesBenchmark.Result r) {
             strategies(html, r, charts);
         }
+        TierFiguresHtml.write(html, results);
         machine(html, results);
         return html.append("</body></html>\n").toString();
     }
@@ -115,6 +116,10 @@ final class ResultsHtml {
         if (b.get(Benchmark.CONFIGURATIONS.key()) instanceof ConfigurationsBenchmark.Result r) {
             long failed = r.rows().stream().filter(row -> !row.ok()).count();
             cards.add(new String[] {"configurations run", (r.rows().size() - failed) + " of " + r.rows().size()});
+        }
+        Long promoted = TierFiguresHtml.promotedBlocks(results);
+        if (promoted != null) {
+            cards.add(new String[] {"KV blocks promoted from the tiers", Long.toString(promoted)});
         }
         return cards;
     }
@@ -214,7 +219,7 @@ final class ResultsHtml {
     private static void machine(StringBuilder html, SuiteResults results) {
         MachineInfo m = results.machine();
         section(html, "Machine and configuration", "");
-        table(html, List.of("what", "value"), List.of(
+        List<List<String>> rows = new ArrayList<>(List.of(
                 List.of("CPU", m.cpu()), List.of("cores", Integer.toString(m.cores())),
                 List.of("memory", fmt("%.1f GiB", m.memoryBytes() / 1073741824.0)),
                 List.of("load average at start", fmt("%.2f", m.loadAverage())),
@@ -223,6 +228,10 @@ final class ResultsHtml {
                         + results.model().contextLength() + ")"),
                 List.of("engine", results.config().engineConfig()),
                 List.of("settings", results.config().settings().toString())));
+        if (!results.config().tiers().isEmpty()) {
+            rows.add(rows.size() - 1, List.of("KV tiers", String.join("; ", results.config().tiers())));
+        }
+        table(html, List.of("what", "value"), rows);
     }
 
     private static void latencyTable(StringBuilder html, List<String> leading, List<List<String>> leadingCells,

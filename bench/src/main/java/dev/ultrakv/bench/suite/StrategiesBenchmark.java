@@ -3,7 +3,6 @@ package dev.ultrakv.bench.suite;
 import dev.ultrakv.CacheStrategy;
 import dev.ultrakv.EngineStats;
 import dev.ultrakv.Request;
-import dev.ultrakv.UltraAdaptiveKVCacheEngine;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -57,7 +56,8 @@ public final class StrategiesBenchmark {
                 context.progress().begin("strategies " + prompts.name() + " " + strategy, requests.size());
                 LatencyRecorder latencies = new LatencyRecorder();
                 EngineStats stats;
-                try (var engine = new UltraAdaptiveKVCacheEngine(context.config(cacheTokens, strategy).build())) {
+                try (var engine = context.engine(prompts.name() + " / " + strategy,
+                        context.config(cacheTokens, strategy))) {
                     EngineRuns.sequential(engine, requests, latencies, context.progress());
                     stats = engine.getStats();
                 }

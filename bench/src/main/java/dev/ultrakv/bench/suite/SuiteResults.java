@@ -1,5 +1,8 @@
 package dev.ultrakv.bench.suite;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -13,9 +16,12 @@ import java.util.Map;
  * @param model           the model's name and where it came from
  * @param config          the settings and the default engine configuration
  * @param benchmarks      each benchmark's result record by its name, in the order run
+ * @param tiers           with KV tiers, what the tiers did for each engine of each benchmark, by the benchmark's
+ *                        name ({@code warm-up} first); null without tiers, and then absent from the JSON
  */
 public record SuiteResults(String timestamp, double durationSeconds, boolean quick, MachineInfo machine,
-                           ModelInfo model, RunConfig config, Map<String, Object> benchmarks) {
+                           ModelInfo model, RunConfig config, Map<String, Object> benchmarks,
+                           @JsonInclude(JsonInclude.Include.NON_NULL) Map<String, List<EngineTierFigures>> tiers) {
 
     /**
      * The model.
@@ -31,8 +37,17 @@ public record SuiteResults(String timestamp, double durationSeconds, boolean qui
      * The configuration of the run.
      *
      * @param settings     every count and list
-     * @param engineConfig the engine configuration of the latency, throughput, batch and memory benchmarks
+     * @param engineConfig the engine configuration of the latency, throughput, batch and memory benchmarks,
+     *                     without its tiers
+     * @param tiers        the KV tiers below memory that every engine got, one line each in the order asked;
+     *                     empty without tiers, and then absent from the JSON
      */
-    public record RunConfig(SuiteSettings settings, String engineConfig) {
+    public record RunConfig(SuiteSettings settings, String engineConfig,
+                            @JsonInclude(JsonInclude.Include.NON_EMPTY) List<String> tiers) {
+
+        /** Copies the list. */
+        public RunConfig {
+            tiers = List.copyOf(tiers);
+        }
     }
 }

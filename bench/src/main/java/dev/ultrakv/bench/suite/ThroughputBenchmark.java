@@ -59,8 +59,8 @@ public final class ThroughputBenchmark {
     }
 
     /** {@code count} requests through a fresh engine of {@code config} at {@code concurrency}. */
-    static Level level(SuiteContext context, KVCacheConfig config, int count, int concurrency) {
-        try (var engine = new UltraAdaptiveKVCacheEngine(config)) {
+    static Level level(SuiteContext context, KVCacheConfig.Builder config, int count, int concurrency) {
+        try (var engine = context.engine("concurrency " + concurrency, config)) {
             return level(context, engine, count, concurrency);
         }
     }

@@ -30,4 +30,21 @@ class ResultsComparisonTest {
         assertEquals(0.5, figures.get(1).ratio(), 1e-12);
         assertTrue(ResultsComparison.format(a, b, figures).contains("1.500"));
     }
+
+    @Test
+    void tierFiguresAreComparedByEngineAndTierName(@TempDir Path dir) throws IOException {
+        Path a = Files.createDirectory(dir.resolve("a"));
+        Path b = Files.createDirectory(dir.resolve("b"));
+        Files.writeString(a.resolve(SuiteReports.JSON), """
+                {"benchmarks": {"batch": {"requestsPerSecond": 80.0}},
+                 "tiers": {"strategies": [{"engine": "multi-turn-chat / LRU", "promotedBlocks": 10,
+                                           "tiers": [{"tier": "disk", "hits": 10}]}]}}""");
+        Files.writeString(b.resolve(SuiteReports.JSON), """
+                {"benchmarks": {"batch": {"requestsPerSecond": 80.0}},
+                 "tiers": {"strategies": [{"engine": "multi-turn-chat / LRU", "promotedBlocks": 20,
+                                           "tiers": [{"tier": "disk", "hits": 30}]}]}}""");
+        List<String> paths = ResultsComparison.compare(a, b).stream().map(ResultsComparison.Figure::path).toList();
+        assertEquals(List.of("tiers.strategies[multi-turn-chat / LRU].promotedBlocks",
+                "tiers.strategies[multi-turn-chat / LRU].tiers[disk].hits"), paths);
+    }
 }
