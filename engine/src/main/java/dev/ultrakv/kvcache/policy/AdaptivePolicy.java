@@ -7,9 +7,8 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * Adapts between recency and frequency to the workload, remembers popularity beyond residence, and steers by what
- * blocks cost to recompute. Two orders name a victim among the unpinned leaves, and the policy follows whichever
- * would be saving more recomputation now:
+ * Adapts between recency and frequency to the workload and remembers popularity beyond residence. Two orders
+ * name a victim among the unpinned leaves, and the policy follows whichever would be hitting more blocks now:
  * <ul>
  *   <li><em>recency</em>: the least recently used leaf (LRU);</li>
  *   <li><em>frequency</em>: the leaf with the fewest uses, oldest first among equals, where a block's count
@@ -28,18 +27,17 @@ import java.util.TreeSet;
  *
  * <h2>Adaptation</h2>
  * {@link ShadowCaches} replays every reference through a what-if LRU and a what-if LFU of the same size that hold
- * keys only, and scores the requests each would have served whole (the shadow held the prompt's last block, see
- * {@link #onPromptEnd}), with a decay of a few cache turnovers. When they disagree about the victim, the policy
- * follows the order whose shadow scores higher: recency for conversational and bursty reuse, frequency for
- * stable popularity and scans. This is ARC's idea (Megiddo and Modha, FAST 2003) of letting ghost entries steer
- * the balance, measured directly as set dueling does (Qureshi et al., ISCA 2007); see docs/policies.md for the
- * alternatives tried (Caffeine's hill-climbed window, ARC-style ghost resizing, LeCaR regrets) and their figures.
+ * keys only (primitive arrays, {@code O(1)} a reference), and scores each block reference a shadow holds, with a
+ * decay of a few cache turnovers. When the two orders disagree about the victim, the policy follows the order whose
+ * shadow scores higher: recency for conversational and bursty reuse, frequency for stable popularity and scans.
+ * This is ARC's idea (Megiddo and Modha, FAST 2003) of letting ghost entries steer the balance, measured directly
+ * as set dueling does (Qureshi et al., ISCA 2007); see docs/policies.md for the alternatives tried and their
+ * figures.
  *
  * <h2>Recomputation cost</h2>
- * Rebuilding a block costs its tokens' dense layers plus their attention over the context before them, so a
- * block deep in a long prefix costs more: {@code cost = 1 + depth * tokensPerBlock / COST_SCALE_TOKENS}. A
- * request a shadow would have served whole scores the cost of its last prompt block, so the policy follows the
- * order that saves more compute, not merely more requests.
+ * {@link #recomputationCost} states what rebuilding a block costs relative to one with no context before it
+ * ({@code 1 + depth * tokensPerBlock / COST_SCALE_TOKENS}); it is reported, not used to order: weighing the
+ * order or the duel by it kept deep tails at the expense of complete prompts (docs/policies.md).
  *
  * <p>All decisions are deterministic; recency is a tick, never the wall clock.
  */
@@ -121,7 +119,7 @@ public final class AdaptivePolicy implements EvictionPolicy {
 
     @Override
     public void onInsert(BlockEntry entry, boolean requested) {
-        entry.shadowHits = shadows.reference(entry.key());
+        shadows.reference(entry.key());
         entry.evictable = false;
         entries.add(entry);
         tick++;
@@ -144,7 +142,7 @@ public final class AdaptivePolicy implements EvictionPolicy {
 
     @Override
     public void onAccess(BlockEntry entry) {
-        entry.shadowHits = shadows.reference(entry.key());
+        shadows.reference(entry.key());
         boolean queued = entry.evictable;
         if (queued) {
             unqueue(entry);
@@ -162,12 +160,6 @@ public final class AdaptivePolicy implements EvictionPolicy {
         if (queued) {
             queue(entry);
         }
-    }
-
-    /** Scores the duel: the shadows that held the prompt's last block would have served the whole request. */
-    @Override
-    public void onPromptEnd(BlockEntry entry) {
-        shadows.promptEnd(entry.shadowHits, recomputationCost(entry));
     }
 
     /** The sketch was halved: cached counts follow, and the frequency order is rebuilt. */

@@ -8,7 +8,7 @@ public enum PolicyKind {
     LRU,
     /** Least frequently used unpinned leaf first, with counts halved periodically so old popularity fades. */
     LFU,
-    /** Follows recency or sketch-seeded frequency, whichever shadow caches find hitting more; scan resistant. */
+    /** Follows recency or sketch-seeded frequency, whichever shadow caches find hitting more blocks; scan resistant. */
     ADAPTIVE,
     /**
      * Belady's offline optimum: the unpinned leaf used again furthest in the future. It needs the future, so only
