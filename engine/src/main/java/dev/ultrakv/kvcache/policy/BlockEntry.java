@@ -18,8 +18,6 @@ public abstract class BlockEntry {
     long order;
     /** Uses counted by a frequency-based policy. */
     int frequency;
-    /** The segment of a segmented policy. */
-    int segment;
     /** Whether the index has declared this entry an unpinned leaf. */
     boolean evictable;
 
