@@ -16,8 +16,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The floor of issue 15 on the simulator's workloads: ADAPTIVE's token hit rate is at least the better of LRU's and
  * LFU's minus half a point, at a few sizes from 2% to 50% of each working set (2,000 requests a workload, to stay
  * fast). Where today's ADAPTIVE is below the floor the row is listed in {@link #KNOWN_BELOW_FLOOR}, so that the
- * test fails both when another row falls below and when a listed one is fixed (then shorten the list); the
- * optimum bounds every online policy.
+ * test fails both when another row falls below and when a listed one is fixed (then shorten the list). The
+ * optimum stays above every online policy at these sizes (Belady's rule under the leaf rule and partial matches is
+ * not a strict bound everywhere: shared-system-prompts at 1% has ADAPTIVE 0.7 points above it).
  */
 class PolicyOrderingTest {
     /** Half a point of token hit rate. */
@@ -60,7 +61,7 @@ class PolicyOrderingTest {
     }
 
     @Test
-    void noOnlinePolicyBeatsTheOptimum() {
+    void noOnlinePolicyBeatsTheOptimumAtTheseSizes() {
         for (SimulationResult row : report.rows()) {
             double optimal = report.find(row.workload(), PolicyKind.OPTIMAL, row.capacityBlocks()).tokenHitRate();
             assertTrue(row.tokenHitRate() <= optimal + 1e-9, row + " above the optimum " + optimal);
