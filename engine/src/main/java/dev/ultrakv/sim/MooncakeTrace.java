@@ -171,8 +171,8 @@ public final class MooncakeTrace {
         private void value(String key) {
             switch (key) {
                 case "hash_ids" -> hashIds = ids();
-                case "input_length" -> inputLength = count(key);
-                case "output_length", "timestamp" -> count(key);
+                case "input_length" -> inputLength = integer(key);
+                case "output_length", "timestamp" -> integer(key);
                 default -> skipValue(key);
             }
         }
@@ -206,11 +206,6 @@ public final class MooncakeTrace {
                 expect(']', "',' or ']' in hash_ids");
                 return Arrays.copyOf(ids, count);
             }
-        }
-
-        private long count(String key) {
-            long value = integer(key);
-            return value;
         }
 
         /** A non-negative integer (a fraction such as a timestamp's is allowed and dropped). */

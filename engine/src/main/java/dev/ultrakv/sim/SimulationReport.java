@@ -74,7 +74,7 @@ public record SimulationReport(List<SimulationResult> rows) {
         return out.toString();
     }
 
-    /** The same rows as CSV with a header line; rates as fractions. */
+    /** The same rows as CSV with a header line; rates as fractions, an undefined gap left empty. */
     public String formatCsv() {
         var out = new StringBuilder("workload,policy,capacity_blocks,working_set_blocks,requests,full_hit_rate,"
                 + "block_hit_rate,token_hit_rate,evictions,unfit_requests,gap_closed\n");
@@ -82,7 +82,7 @@ public record SimulationReport(List<SimulationResult> rows) {
             out.append(String.format(Locale.ROOT, "%s,%s,%d,%d,%d,%.6f,%.6f,%.6f,%d,%d,%s%n", row.workload(),
                     row.policy(), row.capacityBlocks(), row.workingSet(), row.requests(), row.fullHitRate(),
                     row.blockHitRate(), row.tokenHitRate(), row.evictions(), row.unfitRequests(),
-                    number(gapClosed(row))));
+                    Double.isNaN(gapClosed(row)) ? "" : number(gapClosed(row))));
         }
         return out.toString();
     }

@@ -8,7 +8,7 @@ public enum PolicyKind {
     LRU,
     /** Least frequently used unpinned leaf first, with counts halved periodically so old popularity fades. */
     LFU,
-    /** Follows recency or sketch-seeded frequency, whichever shadow caches find hitting more blocks; scan resistant. */
+    /** Follows recency or sketch-seeded frequency, whichever shadow caches find hitting more; scan resistant. */
     ADAPTIVE,
     /**
      * Belady's offline optimum: the unpinned leaf used again furthest in the future. It needs the future, so only
@@ -32,6 +32,7 @@ public enum PolicyKind {
                 return kind;
             }
         }
-        throw new IllegalArgumentException("unknown eviction policy '" + name + "' (expected lru, lfu, adaptive or optimal)");
+        throw new IllegalArgumentException("unknown eviction policy '" + name
+                + "' (expected lru, lfu, adaptive or optimal)");
     }
 }
