@@ -17,7 +17,7 @@ import java.util.Map;
  * optimum reads at a glance.
  */
 public final class SimulationChart {
-    /** Panels per row of the chart. */
+    /** Panels per row of the chart when they fill the rows. */
     static final int COLUMNS = 2;
     private static final double PERCENT = 100;
 
@@ -42,7 +42,8 @@ public final class SimulationChart {
                     rows.stream().mapToDouble(r -> PERCENT * r.tokenHitRate()).toArray()));
             panels.add(chart);
         });
-        int rows = Math.max(1, Math.ceilDiv(panels.size(), COLUMNS));
-        return ChartStyle.png(panels, rows, Math.min(COLUMNS, Math.max(1, panels.size())));
+        // The grid must be full (XChart draws every cell): an odd number of panels goes in one column.
+        int columns = panels.size() % COLUMNS == 0 ? COLUMNS : 1;
+        return ChartStyle.png(panels, panels.size() / columns, columns);
     }
 }
