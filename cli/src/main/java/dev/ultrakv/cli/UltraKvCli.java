@@ -20,7 +20,7 @@ import java.io.UncheckedIOException;
         description = "UltraKV: an LLM inference engine built around an adaptive KV cache.",
         subcommands = {GenerateCommand.class, ChatCommand.class, TemplateCommand.class, InfoCommand.class,
                 TokenizeCommand.class, SynthCommand.class, QuantizeCommand.class, BenchCommand.class,
-                QualityCommand.class, ServeCommand.class})
+                QualityCommand.class, SimulateCommand.class, ServeCommand.class})
 public final class UltraKvCli {
     /** Exit code for a user mistake found while running (as opposed to a usage error, 2). */
     static final int EXIT_USER_ERROR = 1;

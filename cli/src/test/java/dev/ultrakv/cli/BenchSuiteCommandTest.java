@@ -27,7 +27,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class BenchSuiteCommandTest {
     /** Charts a full run draws; each must be a real picture, not an empty frame. */
     private static final List<String> CHARTS = List.of("configurations.png", "throughput-vs-concurrency.png",
-            "latency-vs-concurrency.png", "hit-rate-by-strategy.png", "latency-histogram.png");
+            "latency-vs-concurrency.png", "hit-rate-by-strategy.png", "simulated-token-hit-rate.png",
+            "latency-histogram.png");
     private static final int MIN_CHART_BYTES = 10_000;
 
     @Test

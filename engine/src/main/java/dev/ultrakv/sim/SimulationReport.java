@@ -7,8 +7,9 @@ import java.util.Locale;
 import java.util.NoSuchElementException;
 
 /**
- * The results of a simulation, one row per workload, policy and capacity, with a text table for people and CSV
- * for tools.
+ * The results of a simulation, one row per workload, policy and capacity, with a text table for people, and CSV
+ * and JSON for tools. Where LRU and the optimum ran at the same size, each row also says how much of the gap
+ * between them its policy closes.
  *
  * @param rows in the order run: workloads, then capacities, then policies
  */
@@ -33,27 +34,95 @@ public record SimulationReport(List<SimulationResult> rows) {
         throw new NoSuchElementException(workload + " / " + policy + " / " + capacityBlocks + " was not run");
     }
 
+    /**
+     * The share of the token hit rate gap between LRU and the optimum that {@code row}'s policy closes at its
+     * workload and size: 0 for LRU's rate, 1 for the optimum's, negative below LRU.
+     *
+     * @return NaN when LRU or the optimum did not run there, or they are equal (no gap to close)
+     */
+    public double gapClosed(SimulationResult row) {
+        SimulationResult lru = findOrNull(row.workload(), PolicyKind.LRU, row.capacityBlocks());
+        SimulationResult optimal = findOrNull(row.workload(), PolicyKind.OPTIMAL, row.capacityBlocks());
+        if (lru == null || optimal == null) {
+            return Double.NaN;
+        }
+        double gap = optimal.tokenHitRate() - lru.tokenHitRate();
+        return gap <= 0 ? Double.NaN : (row.tokenHitRate() - lru.tokenHitRate()) / gap;
+    }
+
+    private SimulationResult findOrNull(String workload, PolicyKind policy, int capacityBlocks) {
+        for (SimulationResult row : rows) {
+            if (row.workload().equals(workload) && row.policy() == policy && row.capacityBlocks() == capacityBlocks) {
+                return row;
+            }
+        }
+        return null;
+    }
+
     /** A fixed-width table, rates in percent with two decimals. */
     public String formatTable() {
-        var out = new StringBuilder(String.format(Locale.ROOT, "%-22s %-9s %8s %9s %9s %9s %10s%n", "workload",
-                "policy", "capacity", "requests", "hit rate", "token hit", "evictions"));
+        var out = new StringBuilder(String.format(Locale.ROOT, "%-24s %-9s %8s %7s %9s %9s %9s %10s %7s%n",
+                "workload", "policy", "capacity", "share", "full hit", "block hit", "token hit", "evictions",
+                "gap"));
         for (SimulationResult row : rows) {
-            out.append(String.format(Locale.ROOT, "%-22s %-9s %8d %9d %8.2f%% %8.2f%% %10d%n", row.workload(),
-                    row.policy(), row.capacityBlocks(), row.requests(), 100 * row.requestHitRate(),
-                    100 * row.tokenHitRate(), row.evictions()));
+            double gap = gapClosed(row);
+            out.append(String.format(Locale.ROOT, "%-24s %-9s %8d %6.2f%% %8.2f%% %8.2f%% %8.2f%% %10d %7s%n",
+                    row.workload(), row.policy(), row.capacityBlocks(), 100 * row.capacityShare(),
+                    100 * row.fullHitRate(), 100 * row.blockHitRate(), 100 * row.tokenHitRate(), row.evictions(),
+                    Double.isNaN(gap) ? "-" : String.format(Locale.ROOT, "%.0f%%", 100 * gap)));
         }
         return out.toString();
     }
 
-    /** The same rows as CSV with a header line; rates as fractions. */
+    /** The same rows as CSV with a header line; rates as fractions, an undefined gap left empty. */
     public String formatCsv() {
-        var out = new StringBuilder("workload,policy,capacity_blocks,requests,request_hits,request_hit_rate,"
-                + "prompt_tokens,cached_tokens,token_hit_rate,evictions,unfit_requests\n");
+        var out = new StringBuilder("workload,policy,capacity_blocks,working_set_blocks,requests,full_hit_rate,"
+                + "block_hit_rate,token_hit_rate,evictions,unfit_requests,gap_closed\n");
         for (SimulationResult row : rows) {
-            out.append(String.format(Locale.ROOT, "%s,%s,%d,%d,%d,%.6f,%d,%d,%.6f,%d,%d%n", row.workload(),
-                    row.policy(), row.capacityBlocks(), row.requests(), row.requestHits(), row.requestHitRate(),
-                    row.promptTokens(), row.cachedTokens(), row.tokenHitRate(), row.evictions(),
-                    row.unfitRequests()));
+            out.append(String.format(Locale.ROOT, "%s,%s,%d,%d,%d,%.6f,%.6f,%.6f,%d,%d,%s%n", row.workload(),
+                    row.policy(), row.capacityBlocks(), row.workingSet(), row.requests(), row.fullHitRate(),
+                    row.blockHitRate(), row.tokenHitRate(), row.evictions(), row.unfitRequests(),
+                    Double.isNaN(gapClosed(row)) ? "" : number(gapClosed(row))));
+        }
+        return out.toString();
+    }
+
+    /**
+     * The rows as a JSON array of objects with the fields {@code workload}, {@code policy} (lower case),
+     * {@code capacityBlocks}, {@code capacityShare}, {@code workingSetBlocks}, {@code requests},
+     * {@code blockHitRate}, {@code tokenHitRate}, {@code fullHitRate}, {@code evictions}, {@code unfitRequests} and
+     * {@code gapClosed} (null where undefined); rates and shares as fractions.
+     */
+    public String formatJson() {
+        var out = new StringBuilder("[\n");
+        for (int i = 0; i < rows.size(); i++) {
+            SimulationResult row = rows.get(i);
+            out.append(String.format(Locale.ROOT, "  {\"workload\": \"%s\", \"policy\": \"%s\", \"capacityBlocks\": %d,"
+                            + " \"capacityShare\": %.6f, \"workingSetBlocks\": %d, \"requests\": %d,"
+                            + " \"blockHitRate\": %.6f, \"tokenHitRate\": %.6f, \"fullHitRate\": %.6f,"
+                            + " \"evictions\": %d, \"unfitRequests\": %d, \"gapClosed\": %s}%s%n",
+                    jsonEscape(row.workload()), row.policy().name().toLowerCase(Locale.ROOT), row.capacityBlocks(),
+                    row.capacityShare(), row.workingSet(), row.requests(), row.blockHitRate(), row.tokenHitRate(),
+                    row.fullHitRate(), row.evictions(), row.unfitRequests(), number(gapClosed(row)),
+                    i + 1 < rows.size() ? "," : ""));
+        }
+        return out.append("]\n").toString();
+    }
+
+    private static String number(double value) {
+        return Double.isNaN(value) ? "null" : String.format(Locale.ROOT, "%.6f", value);
+    }
+
+    private static String jsonEscape(String text) {
+        var out = new StringBuilder();
+        for (char c : text.toCharArray()) {
+            if (c == '"' || c == '\\') {
+                out.append('\\').append(c);
+            } else if (c < 0x20) {
+                out.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
+            } else {
+                out.append(c);
+            }
         }
         return out.toString();
     }

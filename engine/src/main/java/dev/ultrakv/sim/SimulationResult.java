@@ -8,24 +8,41 @@ import dev.ultrakv.kvcache.policy.PolicyKind;
  * @param workload       the workload's name
  * @param policy         the eviction policy
  * @param capacityBlocks blocks in the simulated pool
+ * @param workingSet     distinct blocks the workload computes (what a cache that keeps everything holds)
  * @param requests       requests replayed
  * @param requestHits    requests whose whole prompt was cached
- * @param promptTokens   prompt tokens of all requests (hash ids for a Mooncake trace)
+ * @param promptBlocks   blocks of all prompts (a prompt's partial last block counts as one)
+ * @param cachedBlocks   of those, blocks found cached whole
+ * @param promptTokens   real prompt tokens of all requests
  * @param cachedTokens   of those, tokens found cached
  * @param evictions      blocks evicted to make room
  * @param unfitRequests  requests that needed more free blocks than eviction could provide (not cached)
  */
-public record SimulationResult(String workload, PolicyKind policy, int capacityBlocks, long requests,
-                               long requestHits, long promptTokens, long cachedTokens, long evictions,
-                               long unfitRequests) {
+public record SimulationResult(String workload, PolicyKind policy, int capacityBlocks, int workingSet, long requests,
+                               long requestHits, long promptBlocks, long cachedBlocks, long promptTokens,
+                               long cachedTokens, long evictions, long unfitRequests) {
 
-    /** Requests whose whole prompt was cached, over requests: the primary figure. */
-    public double requestHitRate() {
-        return requests == 0 ? 0 : (double) requestHits / requests;
+    /** The capacity as a share of the working set. */
+    public double capacityShare() {
+        return rate(capacityBlocks, workingSet);
     }
 
-    /** Cached prompt tokens over prompt tokens. */
+    /** Requests whose whole prompt was cached, over requests. */
+    public double fullHitRate() {
+        return rate(requestHits, requests);
+    }
+
+    /** Prompt blocks found cached over prompt blocks. */
+    public double blockHitRate() {
+        return rate(cachedBlocks, promptBlocks);
+    }
+
+    /** Cached prompt tokens over prompt tokens: the compute a cache saves, and the figure policies are ranked by. */
     public double tokenHitRate() {
-        return promptTokens == 0 ? 0 : (double) cachedTokens / promptTokens;
+        return rate(cachedTokens, promptTokens);
+    }
+
+    private static double rate(long part, long whole) {
+        return whole == 0 ? 0 : (double) part / whole;
     }
 }

@@ -1,47 +1,82 @@
 package dev.ultrakv.sim;
 
 import dev.ultrakv.kvcache.index.PrefixIndex;
-import dev.ultrakv.kvcache.index.PrefixIndexStats;
 import dev.ultrakv.kvcache.index.PrefixMatch;
+import dev.ultrakv.kvcache.policy.BlockEntry;
 import dev.ultrakv.kvcache.policy.EvictionPolicies;
+import dev.ultrakv.kvcache.policy.EvictionPolicy;
+import dev.ultrakv.kvcache.policy.LruPolicy;
+import dev.ultrakv.kvcache.policy.OptimalPolicy;
 import dev.ultrakv.kvcache.policy.PolicyKind;
 
-import java.io.IOException;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.stream.Stream;
 
 /**
  * Replays workloads through the very {@link PrefixIndex} and policies the engine uses, with a
- * {@link BlockCounter} for a pool and no model, and reports hit rates per workload, policy and cache size.
+ * {@link BlockCounter} for a pool and no model, and reports hit rates per workload, policy and cache size. Besides
+ * the engine's policies it runs {@link PolicyKind#OPTIMAL}, Belady's offline optimum, from the workload's future
+ * ({@link FutureUses}) as the reference they are measured against.
  *
  * <p>Each request follows the engine's sequence: match and pin its prompt, allocate the blocks it lacks
  * (evicting when the pool is empty), insert its prompt and output with its block table, unpin. Requests run one
  * at a time, so only the running request's blocks are pinned. Every replay ends with the index's invariant check.
  *
- * <p>Run it from the engine module: {@code java -cp engine/target/classes dev.ultrakv.sim.Simulator --help}.
+ * <p>From the command line: {@code ultrakv simulate}.
  */
 public final class Simulator {
     /** Model identity of every simulated request. */
     public static final String MODEL_ID = "sim";
     /** Seed of the named workloads unless given. */
     public static final long DEFAULT_SEED = 42;
-    /** Cache sizes in blocks for the synthetic workloads (16-token blocks) unless given. */
-    public static final int[] DEFAULT_CAPACITIES = {64, 128, 256, 512};
-    /** Cache sizes in blocks (512 tokens each) for Mooncake traces unless given. */
-    public static final int[] DEFAULT_TRACE_CAPACITIES = {500, 1000, 2000, 4000};
+    /** Cache sizes unless given: shares of each workload's working set, where eviction decides most. */
+    public static final List<Capacity> DEFAULT_CAPACITIES = List.of(new Capacity.Share(0.01),
+            new Capacity.Share(0.02), new Capacity.Share(0.05), new Capacity.Share(0.10), new Capacity.Share(0.20));
+
+    /** Name of the shipped Mooncake excerpt among the built-in workloads. */
+    public static final String MOONCAKE_EXCERPT = "mooncake-excerpt";
+    /** The built-in workloads: every named synthetic workload, then the shipped Mooncake excerpt. */
+    public static final List<String> BUILT_IN_WORKLOADS = Stream.concat(Workloads.NAMES.stream(),
+            Stream.of(MOONCAKE_EXCERPT)).toList();
 
     private Simulator() {
     }
 
-    /** Every workload through every policy at every capacity; rows ordered by workload, capacity, policy. */
+    /**
+     * The built-in workload called {@code name}: a {@link Workloads#named} one of {@code requests} requests, or
+     * the Mooncake excerpt (its own 300 requests).
+     *
+     * @throws IllegalArgumentException for an unknown name, listing the known ones
+     */
+    public static Workload builtIn(String name, int requests, long seed) {
+        if (name.trim().equalsIgnoreCase(MOONCAKE_EXCERPT)) {
+            return MooncakeTrace.excerpt();
+        }
+        try {
+            return Workloads.named(name, requests, seed);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("unknown workload '" + name + "' (expected one of "
+                    + BUILT_IN_WORKLOADS + " or repeats(r))", e);
+        }
+    }
+
+    /** Every workload through every policy at every capacity (blocks); rows by workload, capacity, policy. */
     public static SimulationReport run(List<Workload> workloads, List<PolicyKind> policies, int[] capacities) {
+        return run(workloads, policies, Arrays.stream(capacities).<Capacity>mapToObj(Capacity.Blocks::new).toList());
+    }
+
+    /** Every workload through every policy at every capacity; rows ordered by workload, capacity, policy. */
+    public static SimulationReport run(List<Workload> workloads, List<PolicyKind> policies,
+                                       List<Capacity> capacities) {
         List<SimulationResult> rows = new ArrayList<>();
         for (Workload workload : workloads) {
-            for (int capacity : capacities) {
+            FutureUses future = futureUses(workload);
+            for (Capacity capacity : capacities) {
+                int blocks = capacity.blocksFor(future.uniqueBlocks());
                 for (PolicyKind policy : policies) {
-                    rows.add(replay(workload, policy, capacity));
+                    rows.add(replay(workload, future, policy, blocks));
                 }
             }
         }
@@ -50,14 +85,62 @@ public final class Simulator {
 
     /** One workload through one policy with a pool of {@code capacityBlocks}. */
     public static SimulationResult replay(Workload workload, PolicyKind policy, int capacityBlocks) {
+        return replay(workload, futureUses(workload), policy, capacityBlocks);
+    }
+
+    /** The distinct blocks {@code workload} computes with a cache that keeps everything. */
+    public static int workingSetBlocks(Workload workload) {
+        return futureUses(workload).uniqueBlocks();
+    }
+
+    private static SimulationResult replay(Workload workload, FutureUses future, PolicyKind kind,
+                                           int capacityBlocks) {
+        FutureUses.Clock clock = future.clock();
+        EvictionPolicy policy = kind == PolicyKind.OPTIMAL ? new OptimalPolicy(clock)
+                : EvictionPolicies.create(kind, capacityBlocks, workload.tokensPerBlock());
+        return replay(workload, policy, capacityBlocks, clock, future.uniqueBlocks());
+    }
+
+    /** Replays with room for every block, recording which request uses which block. */
+    static FutureUses futureUses(Workload workload) {
+        long blocks = 0;
+        for (TraceRequest request : workload.requests()) {
+            blocks += Math.ceilDiv(request.kvTokens(), workload.blockSize());
+        }
+        if (blocks > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException(workload.name() + " has too many blocks to replay: " + blocks);
+        }
+        var recorder = new UseRecorder();
+        replay(workload, recorder, (int) Math.max(1, blocks), recorder, 0);
+        return FutureUses.of(recorder.keys, recorder.requests, recorder.count, recorder.inserted);
+    }
+
+    private static SimulationResult replay(Workload workload, EvictionPolicy policy, int capacityBlocks,
+                                           RequestClock clock, int workingSetBlocks) {
         var pool = new BlockCounter(capacityBlocks);
-        var index = new PrefixIndex(workload.blockSize(),
-                EvictionPolicies.create(policy, capacityBlocks, workload.tokensPerBlock()), pool::free);
+        var index = new PrefixIndex(workload.blockSize(), policy, pool::free);
         int blockSize = workload.blockSize();
         long unfit = 0;
+        long promptBlocks = 0;
+        long cachedBlocks = 0;
+        long promptTokens = 0;
+        long cachedTokens = 0;
+        int number = 0;
         for (TraceRequest request : workload.requests()) {
+            clock.moveTo(number++);
             PrefixMatch match = index.match(MODEL_ID, request.prompt());
             index.pin(match);
+            int blocksOfPrompt = Math.ceilDiv(request.prompt().length, blockSize);
+            promptBlocks += blocksOfPrompt;
+            promptTokens += request.promptTokens();
+            if (match.isFullHit()) {
+                cachedBlocks += blocksOfPrompt;
+                cachedTokens += request.promptTokens();
+            } else {
+                cachedBlocks += match.cachedTokens() / blockSize;
+                cachedTokens += Math.min(request.promptTokens(),
+                        (long) match.cachedTokens() * workload.tokensPerBlock() / blockSize);
+            }
             int kvTokens = request.kvTokens();
             int blocks = Math.ceilDiv(kvTokens, blockSize);
             int missing = blocks - match.fullBlockCount();
@@ -82,56 +165,89 @@ public final class Simulator {
             throw new IllegalStateException("blocks leaked: " + pool.freeBlocks() + " free + "
                     + index.cachedBlocks() + " cached != " + capacityBlocks);
         }
-        PrefixIndexStats stats = index.stats();
-        return new SimulationResult(workload.name(), policy, capacityBlocks, stats.lookups(), stats.requestHits(),
-                stats.lookupTokens(), stats.cachedTokens(), stats.evictedBlocks(), unfit);
+        var stats = index.stats();
+        return new SimulationResult(workload.name(), policy.kind(), capacityBlocks, workingSetBlocks,
+                stats.lookups(), stats.requestHits(), promptBlocks, cachedBlocks, promptTokens, cachedTokens,
+                stats.evictedBlocks(), unfit);
+    }
+
+    /** Told the number of each request before it is replayed. */
+    interface RequestClock {
+        void moveTo(int request);
     }
 
     /**
-     * Command line: {@code [--workloads a,b,...] [--policies lru,lfu,adaptive] [--capacities 64,128,...]
-     * [--requests N] [--seed S] [--trace PATH|excerpt|none] [--trace-capacities 500,1000,...] [--csv]}.
+     * LRU with room for everything that notes each block a request computes or reuses: the references
+     * {@link FutureUses} is built from.
      */
-    public static void main(String[] args) throws IOException {
-        List<String> names = Workloads.NAMES;
-        List<PolicyKind> policies = List.of(PolicyKind.values());
-        int[] capacities = DEFAULT_CAPACITIES;
-        int[] traceCapacities = DEFAULT_TRACE_CAPACITIES;
-        int requests = Workloads.DEFAULT_REQUESTS;
-        long seed = DEFAULT_SEED;
-        String trace = "excerpt";
-        boolean csv = false;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--workloads" -> names = List.of(args[++i].split(","));
-                case "--policies" -> policies = Arrays.stream(args[++i].split(",")).map(PolicyKind::parse).toList();
-                case "--capacities" -> capacities = ints(args[++i]);
-                case "--trace-capacities" -> traceCapacities = ints(args[++i]);
-                case "--requests" -> requests = Integer.parseInt(args[++i]);
-                case "--seed" -> seed = Long.parseLong(args[++i]);
-                case "--trace" -> trace = args[++i];
-                case "--csv" -> csv = true;
-                default -> {
-                    System.err.println("usage: Simulator [--workloads a,b] [--policies lru,lfu,adaptive]"
-                            + " [--capacities 64,128] [--requests N] [--seed S] [--trace PATH|excerpt|none]"
-                            + " [--trace-capacities 500,1000] [--csv]");
-                    System.exit(args[i].equals("--help") ? 0 : 2);
-                }
-            }
-        }
-        List<Workload> workloads = new ArrayList<>();
-        for (String name : names) {
-            workloads.add(Workloads.named(name, requests, seed));
-        }
-        List<SimulationResult> rows = new ArrayList<>(run(workloads, policies, capacities).rows());
-        if (!trace.equals("none")) {
-            Workload replayed = trace.equals("excerpt") ? MooncakeTrace.excerpt() : MooncakeTrace.read(Path.of(trace));
-            rows.addAll(run(List.of(replayed), policies, traceCapacities).rows());
-        }
-        var report = new SimulationReport(rows);
-        System.out.print(csv ? report.formatCsv() : report.formatTable());
-    }
+    private static final class UseRecorder implements EvictionPolicy, RequestClock {
+        final LruPolicy lru = new LruPolicy();
+        long[] keys = new long[1024];
+        int[] requests = new int[1024];
+        int count;
+        int inserted;
+        int request;
 
-    private static int[] ints(String list) {
-        return Arrays.stream(list.split(",")).map(String::trim).mapToInt(Integer::parseInt).toArray();
+        @Override
+        public void moveTo(int request) {
+            this.request = request;
+        }
+
+        private void record(BlockEntry entry) {
+            if (count == keys.length) {
+                keys = Arrays.copyOf(keys, count * 2);
+                requests = Arrays.copyOf(requests, count * 2);
+            }
+            keys[count] = entry.key();
+            requests[count++] = request;
+        }
+
+        @Override
+        public PolicyKind kind() {
+            return PolicyKind.LRU;
+        }
+
+        @Override
+        public void onInsert(BlockEntry entry, boolean requested) {
+            record(entry);
+            inserted++;
+            lru.onInsert(entry, requested);
+        }
+
+        @Override
+        public void onAccess(BlockEntry entry) {
+            record(entry);
+            lru.onAccess(entry);
+        }
+
+        @Override
+        public void onEvictable(BlockEntry entry) {
+            lru.onEvictable(entry);
+        }
+
+        @Override
+        public void onUnevictable(BlockEntry entry) {
+            lru.onUnevictable(entry);
+        }
+
+        @Override
+        public void onRemove(BlockEntry entry) {
+            lru.onRemove(entry);
+        }
+
+        @Override
+        public BlockEntry selectVictim() {
+            return lru.selectVictim();
+        }
+
+        @Override
+        public int size() {
+            return lru.size();
+        }
+
+        @Override
+        public void checkInvariants(int expectedSize, int expectedEvictable) {
+            lru.checkInvariants(expectedSize, expectedEvictable);
+        }
     }
 }

@@ -22,6 +22,14 @@ import java.util.regex.Pattern;
  *       some turns are retried (the same prompt sent again), the pattern where recency wins.</li>
  *   <li>{@code hot-set-with-scans}: a hot set of prompts that drifts slowly, interleaved with bursts of one-off
  *       scan prompts.</li>
+ *   <li>{@code abandoned-chat}: multi-turn chat where most conversations end after a turn or two and a few run
+ *       long (a geometric law), many open at once: most blocks are never used again.</li>
+ *   <li>{@code system-prompts-with-scans}: shared system prompts and frequent questions, interrupted by bursts of
+ *       long one-off documents (a batch job scanning through the cache).</li>
+ *   <li>{@code agent-loops}: agents that re-send their whole growing context at each step (tool output and model
+ *       output appended), interleaved.</li>
+ *   <li>{@code document-qa}: questions over a large corpus of long documents, popular ones asked about often
+ *       (Zipf), the working set far beyond the cache.</li>
  *   <li>{@code repeats(r)}: requests of which exactly a fraction {@code r} repeat an earlier prompt; with a cache
  *       that holds everything, the request hit rate is exactly {@code r}.</li>
  * </ul>
@@ -38,7 +46,8 @@ public final class Workloads {
 
     /** The names {@link #named} accepts, besides {@code repeats(r)} for any fraction. */
     public static final List<String> NAMES = List.of("zipf-repeats", "shared-system-prompts", "multi-turn-chat",
-            "hot-set-with-scans", "repeats(0.5)");
+            "hot-set-with-scans", "abandoned-chat", "system-prompts-with-scans", "agent-loops", "document-qa",
+            "repeats(0.5)");
 
     private static final Pattern REPEATS = Pattern.compile("repeats\\((0(?:\\.\\d+)?|1(?:\\.0+)?)\\)");
 
@@ -61,6 +70,10 @@ public final class Workloads {
             case "shared-system-prompts" -> sharedSystemPrompts(requests, seed);
             case "multi-turn-chat" -> multiTurnChat(requests, seed);
             case "hot-set-with-scans" -> hotSetWithScans(requests, seed);
+            case "abandoned-chat" -> abandonedChat(requests, seed);
+            case "system-prompts-with-scans" -> systemPromptsWithScans(requests, seed);
+            case "agent-loops" -> agentLoops(requests, seed);
+            case "document-qa" -> documentQa(requests, seed);
             default -> throw new IllegalArgumentException("unknown workload '" + name + "' (expected one of "
                     + NAMES + " or repeats(r))");
         };
@@ -217,6 +230,136 @@ public final class Workloads {
             }
         }
         return new Workload("hot-set-with-scans", BLOCK_SIZE, BLOCK_SIZE, trace);
+    }
+
+    /** Conversations open at once in {@code abandoned-chat}. */
+    static final int ABANDONED_CHAT_OPEN = 48;
+    /** Chance that a conversation of {@code abandoned-chat} goes on after a turn: most end after one or two. */
+    static final double CONTINUE_CHANCE = 0.45;
+    /** Longest conversation of {@code abandoned-chat}. */
+    static final int MAX_TURNS = 30;
+
+    /**
+     * Chat under one system prompt of 64 tokens with a long tail of abandoned conversations: each of
+     * {@value #ABANDONED_CHAT_OPEN} open conversations goes on after a turn with chance {@value #CONTINUE_CHANCE}
+     * (up to {@value #MAX_TURNS} turns), so more than half end after their first turn and never reuse what they
+     * computed. Turns extend the previous prompt and answer with a message of 16 to 64 tokens; answers have 16 to
+     * 96 tokens. The conversation to speak next is drawn at random.
+     */
+    public static Workload abandonedChat(int requests, long seed) {
+        var random = new SplittableRandom(seed);
+        int[] system = tokens(random, 64);
+        TraceRequest[] open = new TraceRequest[ABANDONED_CHAT_OPEN];
+        int[] turns = new int[ABANDONED_CHAT_OPEN];
+        List<TraceRequest> trace = new ArrayList<>(requests);
+        while (trace.size() < requests) {
+            int c = random.nextInt(open.length);
+            int[] history = open[c] == null ? system : open[c].sequence();
+            var turn = new TraceRequest(concat(history, tokens(random, between(random, 16, 64))),
+                    tokens(random, between(random, 16, 96)));
+            trace.add(turn);
+            boolean goesOn = ++turns[c] < MAX_TURNS && random.nextDouble() < CONTINUE_CHANCE;
+            open[c] = goesOn ? turn : null;
+            turns[c] = goesOn ? turns[c] : 0;
+        }
+        return new Workload("abandoned-chat", BLOCK_SIZE, BLOCK_SIZE, trace);
+    }
+
+    /** Requests between two scan bursts of {@code system-prompts-with-scans}, on average. */
+    static final int SCAN_GAP = 100;
+    /** Long one-off documents in a scan burst of {@code system-prompts-with-scans}. */
+    static final int DOCUMENT_SCAN_BURST = 20;
+
+    /**
+     * The requests of {@code shared-system-prompts} interrupted about every {@value #SCAN_GAP} requests by a burst
+     * of {@value #DOCUMENT_SCAN_BURST} one-off documents of 256 to 512 tokens (a batch summarising a feed): each
+     * burst alone computes more blocks than a small cache holds.
+     */
+    public static Workload systemPromptsWithScans(int requests, long seed) {
+        var random = new SplittableRandom(seed + 1);
+        List<TraceRequest> chat = sharedSystemPrompts(requests, seed).requests();
+        List<TraceRequest> trace = new ArrayList<>(requests);
+        int next = 0;
+        int untilScan = between(random, SCAN_GAP / 2, SCAN_GAP * 3 / 2);
+        while (trace.size() < requests) {
+            if (untilScan-- == 0) {
+                for (int i = 0; i < DOCUMENT_SCAN_BURST && trace.size() < requests; i++) {
+                    trace.add(new TraceRequest(tokens(random, between(random, 256, 512)),
+                            tokens(random, between(random, 16, 64))));
+                }
+                untilScan = between(random, SCAN_GAP / 2, SCAN_GAP * 3 / 2);
+            } else {
+                trace.add(chat.get(next++));
+            }
+        }
+        return new Workload("system-prompts-with-scans", BLOCK_SIZE, BLOCK_SIZE, trace);
+    }
+
+    /** Agents running at once in {@code agent-loops}. */
+    static final int AGENTS = 8;
+
+    /**
+     * {@value #AGENTS} agents interleaved at random, each running a task of 5 to 25 steps under one of two tool
+     * system prompts (256 tokens): a step's prompt is the previous step's prompt and output plus a tool result of
+     * 32 to 160 tokens, and its output (a tool call) has 16 to 48 tokens. Contexts grow to thousands of tokens and
+     * each is re-sent whole at the next step, so the newest blocks of each agent are the ones to keep.
+     */
+    public static Workload agentLoops(int requests, long seed) {
+        var random = new SplittableRandom(seed);
+        int[][] systems = {tokens(random, 256), tokens(random, 256)};
+        TraceRequest[] last = new TraceRequest[AGENTS];
+        int[] stepsLeft = new int[AGENTS];
+        List<TraceRequest> trace = new ArrayList<>(requests);
+        while (trace.size() < requests) {
+            int a = random.nextInt(AGENTS);
+            if (stepsLeft[a] == 0) {
+                stepsLeft[a] = between(random, 5, 25);
+                last[a] = null;
+            }
+            int[] context = last[a] == null ? concat(systems[random.nextInt(2)], tokens(random, 64))
+                    : last[a].sequence();
+            var step = new TraceRequest(concat(context, tokens(random, between(random, 32, 160))),
+                    tokens(random, between(random, 16, 48)));
+            trace.add(step);
+            last[a] = step;
+            stepsLeft[a]--;
+        }
+        return new Workload("agent-loops", BLOCK_SIZE, BLOCK_SIZE, trace);
+    }
+
+    /** Documents in the corpus of {@code document-qa}. */
+    static final int DOCUMENTS = 600;
+    /** Zipf exponent of document popularity in {@code document-qa}. */
+    static final double DOCUMENT_EXPONENT = 0.8;
+
+    /**
+     * Questions over a corpus of {@value #DOCUMENTS} documents of 128 to 768 tokens, chosen by a Zipf law
+     * (exponent {@value #DOCUMENT_EXPONENT}): each prompt is a short instruction (32 tokens), the document and a
+     * new question of 16 to 48 tokens. Popular documents come back often, most of the corpus rarely, and the
+     * question and answer blocks never.
+     */
+    public static Workload documentQa(int requests, long seed) {
+        var random = new SplittableRandom(seed);
+        int[] instruction = tokens(random, 32);
+        int[][] documents = new int[DOCUMENTS][];
+        for (int d = 0; d < DOCUMENTS; d++) {
+            documents[d] = concat(instruction, tokens(random, between(random, 128, 768)));
+        }
+        // Popularity is not the order of creation: shuffle which document each rank names.
+        int[] byRank = new int[DOCUMENTS];
+        for (int i = 0; i < DOCUMENTS; i++) {
+            int j = random.nextInt(i + 1);
+            byRank[i] = byRank[j];
+            byRank[j] = i;
+        }
+        var law = new Zipf(DOCUMENTS, DOCUMENT_EXPONENT);
+        List<TraceRequest> trace = new ArrayList<>(requests);
+        for (int i = 0; i < requests; i++) {
+            int[] document = documents[byRank[law.sample(random)]];
+            trace.add(new TraceRequest(concat(document, tokens(random, between(random, 16, 48))),
+                    tokens(random, between(random, 16, 64))));
+        }
+        return new Workload("document-qa", BLOCK_SIZE, BLOCK_SIZE, trace);
     }
 
     private static TraceRequest hotPrompt(SplittableRandom random) {

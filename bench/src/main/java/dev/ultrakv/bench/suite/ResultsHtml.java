@@ -214,6 +214,10 @@ final class ResultsHtml {
         table(html, List.of("workload", "strategy", "requests", "skipped", "hit rate", "token hit rate",
                 "evictions", "latency mean (ms)", "p95 (ms)"), rows);
         image(html, charts, "hit-rate-by-strategy.png");
+        html.append("<p>The same workloads in the policy simulator (no model; <code>ultrakv simulate</code>), with"
+                + " Belady's offline optimum, at 1-20 % of each working set: the ordering the bars above should"
+                + " show.</p>\n");
+        image(html, charts, SuiteCharts.SIMULATED_STRATEGIES);
     }
 
     private static void machine(StringBuilder html, SuiteResults results) {

@@ -1,5 +1,8 @@
 package dev.ultrakv.bench.suite;
 
+import dev.ultrakv.kvcache.policy.PolicyKind;
+import dev.ultrakv.sim.Simulator;
+import dev.ultrakv.sim.Workload;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYSeries;
@@ -13,12 +16,15 @@ import java.util.Map;
 
 /**
  * The suite's charts as PNG images (XChart, drawn off-screen): the guide's 2×2 panel of the configurations,
- * throughput and latency against concurrency, hit rate per strategy and workload, and the latency histogram.
+ * throughput and latency against concurrency, hit rate per strategy and workload (and the simulator's token hit
+ * rate against cache size on the same workloads), and the latency histogram.
  * Each is drawn only when its benchmark ran.
  */
 final class SuiteCharts {
     /** Charts with a category per workload: wide enough that the workloads' names do not overlap. */
     static final int WIDE = 1150;
+    /** The simulator's chart of the strategies' workloads, beside the engine's. */
+    static final String SIMULATED_STRATEGIES = "simulated-token-hit-rate.png";
     /** Percent per unit of a rate. */
     private static final double PERCENT = 100;
 
@@ -37,6 +43,7 @@ final class SuiteCharts {
         }
         if (results.benchmarks().get(Benchmark.STRATEGIES.key()) instanceof StrategiesBenchmark.Result s) {
             charts.put("hit-rate-by-strategy.png", strategies(s));
+            charts.put(SIMULATED_STRATEGIES, simulated(results.config().settings()));
         }
         if (results.benchmarks().get(Benchmark.LATENCY.key()) instanceof LatencyBenchmark.Result l) {
             charts.put("latency-histogram.png", histogram(l));
@@ -102,6 +109,19 @@ final class SuiteCharts {
                     .toList());
         });
         return ChartStyle.png(List.of(requests, tokens), 2, 1);
+    }
+
+    /**
+     * The same workloads replayed by the policy simulator (no model) with the offline optimum, at 1-20 % of each
+     * working set: the ordering the engine's bars should show ({@code ultrakv simulate}'s chart).
+     */
+    static byte[] simulated(SuiteSettings settings) {
+        List<Workload> workloads = new ArrayList<>();
+        for (String name : settings.workloads()) {
+            workloads.add(Simulator.builtIn(name, settings.strategyRequests(), settings.seed()));
+        }
+        return SimulationChart.png(Simulator.run(workloads, List.of(PolicyKind.values()),
+                Simulator.DEFAULT_CAPACITIES));
     }
 
     /** Latencies of the latency benchmark in equal bins. */

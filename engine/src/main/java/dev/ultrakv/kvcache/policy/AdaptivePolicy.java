@@ -7,20 +7,20 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * Adapts between recency and frequency to the workload, remembers popularity beyond residence, and steers by what
- * blocks cost to recompute. Two orders name a victim among the unpinned leaves, and the policy follows whichever
- * would be saving more recomputation now:
+ * Adapts between recency and frequency to the workload and remembers popularity beyond residence. Two orders
+ * name a victim among the unpinned leaves, and the policy follows whichever would be hitting more blocks now:
  * <ul>
  *   <li><em>recency</em>: the least recently used leaf (LRU);</li>
  *   <li><em>frequency</em>: the leaf with the fewest uses, oldest first among equals, where a block's count
  *       starts from a TinyLFU {@link FrequencySketch} estimate of how often its prefix was asked for recently,
- *       cached or not, and all counts are halved with the sketch (ageing). The newest blocks sit out in a small
- *       window ({@value #WINDOW_SHARE} of the cache, W-TinyLFU's) until they are older than it.</li>
+ *       cached or not, and all counts are halved with the sketch (ageing). There is no admission window: W-TinyLFU's
+ *       1% window of the newest blocks cost up to 2.3 points of token hit rate at 1% of the working set (zipf,
+ *       hot set with scans) and two more ordered sets to keep.</li>
  * </ul>
  *
  * <h2>Admission (scan resistance)</h2>
  * A block computed for the first time in a while starts with a count of 1. While the frequency order leads, it
- * is evicted before any block reused more often, as soon as it leaves the window: in a prefix cache that is
+ * is evicted before any block reused more often: in a prefix cache that is
  * TinyLFU's refusal of a new entry whose frequency is below the victim's, so a burst of one-off prompts (a scan)
  * passes through a few blocks of the cache instead of flushing it. A prompt that comes back wins its place at
  * once: the sketch remembers that it was asked for, which in-cache LFU forgets. Only blocks holding prompt tokens
@@ -28,52 +28,41 @@ import java.util.TreeSet;
  *
  * <h2>Adaptation</h2>
  * {@link ShadowCaches} replays every reference through a what-if LRU and a what-if LFU of the same size that hold
- * keys only, and scores the requests each would have served whole (the shadow held the prompt's last block, see
- * {@link #onPromptEnd}), with a decay of a few cache turnovers. When they disagree about the victim, the policy
- * follows the order whose shadow scores higher: recency for conversational and bursty reuse, frequency for
- * stable popularity and scans. This is ARC's idea (Megiddo and Modha, FAST 2003) of letting ghost entries steer
- * the balance, measured directly as set dueling does (Qureshi et al., ISCA 2007); see docs/policies.md for the
- * alternatives tried (Caffeine's hill-climbed window, ARC-style ghost resizing, LeCaR regrets) and their figures.
+ * keys only (primitive arrays, {@code O(1)} a reference), and scores each block reference a shadow holds, with a
+ * decay of a few cache turnovers. When the two orders disagree about the victim, the policy follows the order whose
+ * shadow scores higher: recency for conversational and bursty reuse, frequency for stable popularity and scans.
+ * This is ARC's idea (Megiddo and Modha, FAST 2003) of letting ghost entries steer the balance, measured directly
+ * as set dueling does (Qureshi et al., ISCA 2007); see docs/policies.md for the alternatives tried and their
+ * figures.
  *
  * <h2>Recomputation cost</h2>
- * Rebuilding a block costs its tokens' dense layers plus their attention over the context before them, so a
- * block deep in a long prefix costs more: {@code cost = 1 + depth * tokensPerBlock / COST_SCALE_TOKENS}. A
- * request a shadow would have served whole scores the cost of its last prompt block, so the policy follows the
- * order that saves more compute, not merely more requests.
+ * {@link #recomputationCost} states what rebuilding a block costs relative to one with no context before it
+ * ({@code 1 + depth * tokensPerBlock / COST_SCALE_TOKENS}); it is reported, not used to order: weighing the
+ * order or the duel by it kept deep tails at the expense of complete prompts (docs/policies.md).
  *
  * <p>All decisions are deterministic; recency is a tick, never the wall clock.
  */
 public final class AdaptivePolicy implements EvictionPolicy {
     /** Context length in tokens at which attention costs about as much as a token's dense layers (1B-class). */
     public static final int COST_SCALE_TOKENS = 8192;
-    /** Share of the cache that shields the newest blocks from the frequency order (Caffeine's initial 1%). */
-    static final double WINDOW_SHARE = 0.01;
-
-    private static final int WINDOW = 0;
-    private static final int MAIN = 1;
     private static final Comparator<BlockEntry> BY_RECENCY = Comparator.comparingLong(e -> e.order);
     private static final Comparator<BlockEntry> BY_FREQUENCY =
             Comparator.<BlockEntry>comparingInt(e -> e.frequency).thenComparingLong(e -> e.order);
 
     private final int tokensPerBlock;
-    private final int windowSize;
     private final FrequencySketch sketch;
     private final ShadowCaches shadows;
     private final Set<BlockEntry> entries = Collections.newSetFromMap(new IdentityHashMap<>());
     /** Every evictable entry, by recency. */
     private final TreeSet<BlockEntry> byRecency = new TreeSet<>(BY_RECENCY);
-    /** Evictable entries past the window, by frequency. */
+    /** Every evictable entry, by frequency. */
     private final TreeSet<BlockEntry> byFrequency = new TreeSet<>(BY_FREQUENCY);
-    /** Entries in the window (evictable or not), by recency, to know which leaves it next. */
-    private final TreeSet<BlockEntry> windowMembers = new TreeSet<>(BY_RECENCY);
-    /** Evictable entries in the window, by recency. */
-    private final TreeSet<BlockEntry> windowEvictable = new TreeSet<>(BY_RECENCY);
     private long tick;
     private long recencyDecisions;
     private long frequencyDecisions;
 
     /**
-     * @param capacityBlocks blocks the cache can hold; sizes the sketch, the shadows and the window
+     * @param capacityBlocks blocks the cache can hold; sizes the sketch and the shadows
      * @param tokensPerBlock real tokens a block stands for, for the recomputation cost
      */
     public AdaptivePolicy(int capacityBlocks, int tokensPerBlock) {
@@ -82,7 +71,6 @@ public final class AdaptivePolicy implements EvictionPolicy {
                     + ", " + tokensPerBlock);
         }
         this.tokensPerBlock = tokensPerBlock;
-        this.windowSize = (int) Math.max(1, capacityBlocks * WINDOW_SHARE);
         this.sketch = new FrequencySketch(capacityBlocks);
         this.shadows = new ShadowCaches(capacityBlocks);
     }
@@ -121,53 +109,31 @@ public final class AdaptivePolicy implements EvictionPolicy {
 
     @Override
     public void onInsert(BlockEntry entry, boolean requested) {
-        entry.shadowHits = shadows.reference(entry.key());
+        shadows.reference(entry.key());
         entry.evictable = false;
         entries.add(entry);
-        tick++;
         if (requested && sketch.increment(entry.key())) {
             ageFrequencies();
         }
-        entry.order = tick;
+        entry.order = ++tick;
         entry.frequency = Math.max(1, sketch.frequency(entry.key()));
-        entry.segment = WINDOW;
-        windowMembers.add(entry);
-        while (windowMembers.size() > windowSize) {
-            BlockEntry oldest = windowMembers.pollFirst();
-            if (oldest.evictable) {
-                windowEvictable.remove(oldest);
-                byFrequency.add(oldest);
-            }
-            oldest.segment = MAIN;
-        }
     }
 
     @Override
     public void onAccess(BlockEntry entry) {
-        entry.shadowHits = shadows.reference(entry.key());
+        shadows.reference(entry.key());
         boolean queued = entry.evictable;
         if (queued) {
             unqueue(entry);
         }
-        boolean inWindow = entry.segment == WINDOW && windowMembers.remove(entry);
-        tick++;
         if (sketch.increment(entry.key())) {
             ageFrequencies();
         }
-        entry.order = tick;
+        entry.order = ++tick;
         entry.frequency++;
-        if (inWindow) {
-            windowMembers.add(entry);
-        }
         if (queued) {
             queue(entry);
         }
-    }
-
-    /** Scores the duel: the shadows that held the prompt's last block would have served the whole request. */
-    @Override
-    public void onPromptEnd(BlockEntry entry) {
-        shadows.promptEnd(entry.shadowHits, recomputationCost(entry));
     }
 
     /** The sketch was halved: cached counts follow, and the frequency order is rebuilt. */
@@ -175,7 +141,7 @@ public final class AdaptivePolicy implements EvictionPolicy {
         byFrequency.clear();
         for (BlockEntry cached : entries) {
             cached.frequency >>>= 1;
-            if (cached.evictable && cached.segment == MAIN) {
+            if (cached.evictable) {
                 byFrequency.add(cached);
             }
         }
@@ -198,20 +164,17 @@ public final class AdaptivePolicy implements EvictionPolicy {
         if (entry.evictable) {
             onUnevictable(entry);
         }
-        if (entry.segment == WINDOW) {
-            windowMembers.remove(entry);
-        }
         entries.remove(entry);
     }
 
     private void queue(BlockEntry entry) {
         byRecency.add(entry);
-        (entry.segment == WINDOW ? windowEvictable : byFrequency).add(entry);
+        byFrequency.add(entry);
     }
 
     private void unqueue(BlockEntry entry) {
         byRecency.remove(entry);
-        (entry.segment == WINDOW ? windowEvictable : byFrequency).remove(entry);
+        byFrequency.remove(entry);
     }
 
     @Override
@@ -220,7 +183,7 @@ public final class AdaptivePolicy implements EvictionPolicy {
             return null;
         }
         BlockEntry oldest = byRecency.first();
-        BlockEntry rarest = byFrequency.isEmpty() ? windowEvictable.first() : byFrequency.first();
+        BlockEntry rarest = byFrequency.first();
         if (oldest == rarest) {
             return oldest;
         }
@@ -241,19 +204,12 @@ public final class AdaptivePolicy implements EvictionPolicy {
     public void checkInvariants(int expectedSize, int expectedEvictable) {
         Invariants.check(entries.size() == expectedSize, "ADAPTIVE holds %d entries, the index %d", entries.size(),
                 expectedSize);
-        Invariants.check(byRecency.size() == expectedEvictable
-                        && byFrequency.size() + windowEvictable.size() == expectedEvictable,
-                "ADAPTIVE orders %d by recency and %d + %d by frequency and window, the index has %d evictable",
-                byRecency.size(), byFrequency.size(), windowEvictable.size(), expectedEvictable);
-        Invariants.check(windowMembers.size() <= windowSize, "ADAPTIVE window holds %d of %d", windowMembers.size(),
-                windowSize);
+        Invariants.check(byRecency.size() == expectedEvictable && byFrequency.size() == expectedEvictable,
+                "ADAPTIVE orders %d by recency and %d by frequency, the index has %d evictable", byRecency.size(),
+                byFrequency.size(), expectedEvictable);
         for (BlockEntry entry : byRecency) {
-            Invariants.check(entry.evictable && entries.contains(entry)
-                            && (entry.segment == WINDOW ? windowEvictable : byFrequency).contains(entry),
+            Invariants.check(entry.evictable && entries.contains(entry) && byFrequency.contains(entry),
                     "ADAPTIVE orders an entry that is not an evictable one it holds");
-        }
-        for (BlockEntry entry : windowMembers) {
-            Invariants.check(entry.segment == WINDOW && entries.contains(entry), "ADAPTIVE window entry misplaced");
         }
     }
 }

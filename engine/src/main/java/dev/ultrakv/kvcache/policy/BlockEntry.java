@@ -18,10 +18,6 @@ public abstract class BlockEntry {
     long order;
     /** Uses counted by a frequency-based policy. */
     int frequency;
-    /** The segment of a segmented policy. */
-    int segment;
-    /** Which shadows held this block at its last reference (a bit per shadow), for request-level scoring. */
-    int shadowHits;
     /** Whether the index has declared this entry an unpinned leaf. */
     boolean evictable;
 

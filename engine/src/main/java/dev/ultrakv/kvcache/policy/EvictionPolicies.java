@@ -7,7 +7,7 @@ public final class EvictionPolicies {
     }
 
     /**
-     * A new policy of {@code kind}.
+     * A new policy of {@code kind}, which must be {@linkplain PolicyKind#isOnline online}.
      *
      * @param capacityBlocks blocks the cache can hold (the block pool's size); sizes the frequency sketch, the
      *                       ageing period and the adaptive policy's segments
@@ -19,6 +19,8 @@ public final class EvictionPolicies {
             case LRU -> new LruPolicy();
             case LFU -> new LfuPolicy(LfuPolicy.agePeriodFor(capacityBlocks));
             case ADAPTIVE -> new AdaptivePolicy(capacityBlocks, tokensPerBlock);
+            case OPTIMAL -> throw new IllegalArgumentException("the optimal policy needs each block's next use,"
+                    + " which only a replay knows: build an OptimalPolicy in the simulator");
         };
     }
 

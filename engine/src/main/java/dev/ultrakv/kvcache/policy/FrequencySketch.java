@@ -15,12 +15,16 @@ final class FrequencySketch {
     static final int DEPTH = 4;
     /** Counters saturate here: 4 bits, enough to tell a scan (1) from a hot block, and quick to age out. */
     static final int MAX_COUNT = 15;
-    /** Counters per row per cached block: a low collision rate for a few bytes per block. */
-    static final int WIDTH_PER_BLOCK = 4;
+    /**
+     * Counters per row per cached block. A sample of ten references per block spread over four counters per block
+     * left most counters above zero, so a block never seen read as seen (a one-off looked reused); sixteen keep
+     * most of them at zero, for 64 bytes per block.
+     */
+    static final int WIDTH_PER_BLOCK = 16;
     /** The narrowest row, so that tiny test caches still spread their keys. */
     static final int MIN_WIDTH = 16;
     /** Blocks beyond which rows stop growing (64 MiB of counters): a bigger pool shares counters. */
-    static final int MAX_SIZED_BLOCKS = 1 << 22;
+    static final int MAX_SIZED_BLOCKS = 1 << 20;
     /** References per cached block between two halvings (TinyLFU's sample size). */
     static final int SAMPLE_PER_BLOCK = 10;
 

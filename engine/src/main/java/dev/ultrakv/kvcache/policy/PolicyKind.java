@@ -9,7 +9,17 @@ public enum PolicyKind {
     /** Least frequently used unpinned leaf first, with counts halved periodically so old popularity fades. */
     LFU,
     /** Follows recency or sketch-seeded frequency, whichever shadow caches find hitting more; scan resistant. */
-    ADAPTIVE;
+    ADAPTIVE,
+    /**
+     * Belady's offline optimum: the unpinned leaf used again furthest in the future. It needs the future, so only
+     * the simulator builds it ({@link OptimalPolicy}); {@link EvictionPolicies#create} refuses it.
+     */
+    OPTIMAL;
+
+    /** Whether the engine can run this policy: every kind but the offline {@link #OPTIMAL}. */
+    public boolean isOnline() {
+        return this != OPTIMAL;
+    }
 
     /**
      * The kind named by {@code name}, ignoring case ({@code "lru"}, {@code "LFU"}, {@code "adaptive"}).
@@ -22,6 +32,7 @@ public enum PolicyKind {
                 return kind;
             }
         }
-        throw new IllegalArgumentException("unknown eviction policy '" + name + "' (expected lru, lfu or adaptive)");
+        throw new IllegalArgumentException("unknown eviction policy '" + name
+                + "' (expected lru, lfu, adaptive or optimal)");
     }
 }

@@ -1,94 +1,133 @@
 package dev.ultrakv.kvcache.policy;
 
-import java.util.Comparator;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
-import java.util.Map;
-import java.util.TreeSet;
-
 /**
- * Two small what-if caches of block keys, one evicting by recency and one by frequency, fed the same references as
- * the real cache, that say which of the two orders would be serving more requests now. The adaptive policy follows
- * the winner. This is set dueling (Qureshi et al., "Adaptive Insertion Policies for High Performance Caching", ISCA
- * 2007) with whole shadow directories instead of sampled sets, which small caches afford: they hold keys only.
+ * Two what-if caches of block keys, one evicting by recency and one by frequency, fed the same references as the
+ * real cache, that say which of the two orders would be hitting more now. The adaptive policy follows the winner.
+ * This is set dueling (Qureshi et al., "Adaptive Insertion Policies for High Performance Caching", ISCA 2007) with
+ * whole shadow directories instead of sampled sets, which a prefix cache affords: they hold keys only.
  *
- * <p>The duel is scored per request, not per block: when a request's prompt ends, a shadow that held the block
- * with its last prompt token would have served the whole prompt, and scores the recomputation that saves. Block
- * hits are a poor proxy in a prefix cache: an order can keep more blocks deep inside long shared prefixes and yet
- * lose the complete prompts, which are what a full hit needs. Scores decay exponentially over
- * {@value #MEMORY_PER_BLOCK} references per cached block, so the verdict follows phase changes within a few cache
- * turnovers. While the scores tie the verdict is frequency until the shadows first disagree about a block (no
- * evidence yet: TinyLFU's admission default) and recency afterwards (the orders differ, but not in whole prompts
- * served; recency keeps recent prompts complete).
+ * <p>The duel is scored per block: each reference a shadow holds scores one, so the verdict follows the token hit
+ * rate. (Scoring only the requests a shadow would serve whole was tried and lost: questions over long documents
+ * are never served whole, so neither shadow scored and the verdict stuck at its default; see docs/policies.md.)
+ * Scores decay exponentially over {@value #MEMORY_PER_BLOCK} references per cached block, so the verdict follows
+ * phase changes within a few cache turnovers. While the scores tie the verdict is frequency until the shadows first
+ * disagree about a block (no evidence yet: TinyLFU's admission default) and recency afterwards.
+ *
+ * <h2>Layout</h2>
+ * Both shadows share one table of slots: a key, its place in the recency list, its place in one of
+ * {@value #MAX_COUNT}{@code + 1} frequency lists (one per count, oldest reference first) and its count, in
+ * primitive arrays indexed by slot; an open-addressing index maps keys to slots. A reference is {@code O(1)} and
+ * boxes nothing. Counts saturate at {@value #MAX_COUNT}, as the sketch's do, and are halved every
+ * {@code 10 * capacity} references (LFU's ageing); a halving merges lists in count order, which keeps their
+ * members' relative order only approximately.
  */
 final class ShadowCaches {
     /** References per cached block over which a shadow hit's score decays by {@code 1/e}. */
     static final int MEMORY_PER_BLOCK = 8;
-
-    private final int capacity;
-    private final double decay;
-    private final LinkedHashMap<Long, Boolean> recent = new LinkedHashMap<>(16, 0.75f, true);
-    private final Map<Long, Counted> counted = new HashMap<>();
-    private final TreeSet<Counted> byCount = new TreeSet<>(
-            Comparator.<Counted>comparingInt(c -> c.count).thenComparingLong(c -> c.order));
-    private final int agePeriod;
-    private int referencesSinceAgeing;
-    private long tick;
-    private double recencyScore;
-    private double frequencyScore;
-    private boolean disagreed;
-
-    ShadowCaches(int capacityBlocks) {
-        this.capacity = capacityBlocks;
-        this.decay = 1.0 - 1.0 / ((double) MEMORY_PER_BLOCK * capacityBlocks);
-        this.agePeriod = LfuPolicy.agePeriodFor(capacityBlocks);
-    }
-
+    /** Highest count of the frequency shadow, the sketch's. */
+    static final int MAX_COUNT = FrequencySketch.MAX_COUNT;
     /** Bit of {@link #reference}'s result: the recency shadow held the block. */
     static final int RECENCY_HIT = 1;
     /** Bit of {@link #reference}'s result: the frequency shadow held the block. */
     static final int FREQUENCY_HIT = 2;
 
+    private static final int NONE = -1;
+
+    private final int capacity;
+    private final double decay;
+    private final int agePeriod;
+
+    // Slots, 2 * capacity of them: a key is in one shadow, the other or both.
+    private final long[] keys;
+    private final byte[] member; // RECENCY_HIT | FREQUENCY_HIT bits
+    private final byte[] count;
+    private final int[] recencyPrevious;
+    private final int[] recencyNext;
+    private final int[] frequencyPrevious;
+    private final int[] frequencyNext;
+    private final int[] freeSlots;
+    private int freeCount;
+
+    /** Open-addressing index of slot + 1 (0 = empty) by key. */
+    private final int[] index;
+    private final int indexMask;
+
+    private int recencyHead = NONE;
+    private int recencyTail = NONE;
+    private int recencySize;
+    private final int[] bucketHead = new int[MAX_COUNT + 1];
+    private final int[] bucketTail = new int[MAX_COUNT + 1];
+    private int frequencySize;
+
+    private int referencesSinceAgeing;
+    private double recencyScore;
+    private double frequencyScore;
+    private boolean disagreed;
+
+    ShadowCaches(int capacityBlocks) {
+        this.capacity = Math.max(1, capacityBlocks);
+        this.decay = 1.0 - 1.0 / ((double) MEMORY_PER_BLOCK * capacity);
+        this.agePeriod = LfuPolicy.agePeriodFor(capacity);
+        int slots = 2 * capacity;
+        keys = new long[slots];
+        member = new byte[slots];
+        count = new byte[slots];
+        recencyPrevious = new int[slots];
+        recencyNext = new int[slots];
+        frequencyPrevious = new int[slots];
+        frequencyNext = new int[slots];
+        freeSlots = new int[slots];
+        for (int i = 0; i < slots; i++) {
+            freeSlots[i] = slots - 1 - i;
+        }
+        freeCount = slots;
+        int indexSize = Integer.highestOneBit(Math.max(2, slots * 2) - 1) << 1;
+        index = new int[indexSize];
+        indexMask = indexSize - 1;
+        java.util.Arrays.fill(bucketHead, NONE);
+        java.util.Arrays.fill(bucketTail, NONE);
+    }
+
     /**
-     * Feeds one reference of a block to both shadows.
+     * Feeds one reference of a block to both shadows and scores the shadows that held it.
      *
      * @return which shadows held the block: {@link #RECENCY_HIT} and {@link #FREQUENCY_HIT} bits
      */
     int reference(long key) {
-        tick++;
         recencyScore *= decay;
         frequencyScore *= decay;
-        int hits = 0;
-        if (recent.get(key) != null) {
-            hits |= RECENCY_HIT;
-        } else {
-            recent.put(key, Boolean.TRUE);
-            if (recent.size() > capacity) {
-                recent.pollFirstEntry();
-            }
+        int slot = find(key);
+        int hits = slot == NONE ? 0 : member[slot];
+        if (slot == NONE) {
+            slot = allocate(key);
         }
-        Counted entry = counted.get(key);
-        if (entry != null) {
-            hits |= FREQUENCY_HIT;
-            byCount.remove(entry);
-            entry.count++;
+        if ((hits & RECENCY_HIT) != 0) {
+            recencyScore++;
+            unlinkRecency(slot);
         } else {
-            entry = new Counted(key);
-            counted.put(key, entry);
-            if (counted.size() > capacity) {
-                Counted victim = byCount.pollFirst();
-                counted.remove(victim.key);
+            if (recencySize == capacity) {
+                dropFromRecency(recencyHead);
             }
+            member[slot] |= RECENCY_HIT;
+            recencySize++;
         }
-        entry.order = tick;
-        byCount.add(entry);
+        appendRecency(slot);
+        if ((hits & FREQUENCY_HIT) != 0) {
+            frequencyScore++;
+            unlinkFrequency(slot);
+            count[slot] = (byte) Math.min(MAX_COUNT, count[slot] + 1);
+        } else {
+            if (frequencySize == capacity) {
+                dropFromFrequency(rarest());
+            }
+            member[slot] |= FREQUENCY_HIT;
+            count[slot] = 1;
+            frequencySize++;
+        }
+        appendFrequency(slot);
         if (++referencesSinceAgeing >= agePeriod) {
             referencesSinceAgeing = 0;
-            byCount.clear();
-            for (Counted c : counted.values()) {
-                c.count >>>= 1;
-                byCount.add(c);
-            }
+            age();
         }
         if (hits == RECENCY_HIT || hits == FREQUENCY_HIT) {
             disagreed = true;
@@ -97,38 +136,162 @@ final class ShadowCaches {
     }
 
     /**
-     * A request's prompt ended in a block whose last reference found {@code hits} (bits of {@link #reference}): a
-     * shadow that held it would have served the whole prompt from cache, and scores {@code weight}.
-     */
-    void promptEnd(int hits, double weight) {
-        if ((hits & RECENCY_HIT) != 0) {
-            recencyScore += weight;
-        }
-        if ((hits & FREQUENCY_HIT) != 0) {
-            frequencyScore += weight;
-        }
-    }
-
-    /**
-     * Whether the recency shadow is serving more requests than the frequency shadow now; on a tie, whether the
-     * shadows have ever disagreed about a block.
+     * Whether the recency shadow is hitting more than the frequency shadow now; on a tie, whether the shadows have
+     * ever disagreed about a block.
      */
     boolean recencyLeads() {
         return recencyScore != frequencyScore ? recencyScore > frequencyScore : disagreed;
     }
 
-    /** The decayed request-hit scores of the recency and frequency shadows. */
+    /** The decayed hit scores of the recency and frequency shadows. */
     double[] scores() {
         return new double[] {recencyScore, frequencyScore};
     }
 
-    private static final class Counted {
-        final long key;
-        int count = 1;
-        long order;
+    /** Keys held by the recency and the frequency shadow. */
+    int[] sizes() {
+        return new int[] {recencySize, frequencySize};
+    }
 
-        Counted(long key) {
-            this.key = key;
+    /** The oldest key of the lowest count. */
+    private int rarest() {
+        for (int c = 0; c <= MAX_COUNT; c++) {
+            if (bucketHead[c] != NONE) {
+                return bucketHead[c];
+            }
         }
+        throw new IllegalStateException("the frequency shadow is empty");
+    }
+
+    /** Halves every count, merging the lists in count order. */
+    private void age() {
+        int[] oldHead = bucketHead.clone();
+        java.util.Arrays.fill(bucketHead, NONE);
+        java.util.Arrays.fill(bucketTail, NONE);
+        for (int c = 0; c <= MAX_COUNT; c++) {
+            for (int slot = oldHead[c]; slot != NONE; ) {
+                int next = frequencyNext[slot];
+                count[slot] = (byte) (count[slot] >>> 1);
+                appendFrequency(slot);
+                slot = next;
+            }
+        }
+    }
+
+    private void dropFromRecency(int slot) {
+        unlinkRecency(slot);
+        member[slot] &= ~RECENCY_HIT;
+        recencySize--;
+        releaseIfUnused(slot);
+    }
+
+    private void dropFromFrequency(int slot) {
+        unlinkFrequency(slot);
+        member[slot] &= ~FREQUENCY_HIT;
+        frequencySize--;
+        releaseIfUnused(slot);
+    }
+
+    private void appendRecency(int slot) {
+        recencyPrevious[slot] = recencyTail;
+        recencyNext[slot] = NONE;
+        if (recencyTail == NONE) {
+            recencyHead = slot;
+        } else {
+            recencyNext[recencyTail] = slot;
+        }
+        recencyTail = slot;
+    }
+
+    private void unlinkRecency(int slot) {
+        int previous = recencyPrevious[slot];
+        int next = recencyNext[slot];
+        if (previous == NONE) {
+            recencyHead = next;
+        } else {
+            recencyNext[previous] = next;
+        }
+        if (next == NONE) {
+            recencyTail = previous;
+        } else {
+            recencyPrevious[next] = previous;
+        }
+    }
+
+    private void appendFrequency(int slot) {
+        int c = count[slot];
+        frequencyPrevious[slot] = bucketTail[c];
+        frequencyNext[slot] = NONE;
+        if (bucketTail[c] == NONE) {
+            bucketHead[c] = slot;
+        } else {
+            frequencyNext[bucketTail[c]] = slot;
+        }
+        bucketTail[c] = slot;
+    }
+
+    private void unlinkFrequency(int slot) {
+        int c = count[slot];
+        int previous = frequencyPrevious[slot];
+        int next = frequencyNext[slot];
+        if (previous == NONE) {
+            bucketHead[c] = next;
+        } else {
+            frequencyNext[previous] = next;
+        }
+        if (next == NONE) {
+            bucketTail[c] = previous;
+        } else {
+            frequencyPrevious[next] = previous;
+        }
+    }
+
+    private int allocate(long key) {
+        int slot = freeSlots[--freeCount];
+        keys[slot] = key;
+        member[slot] = 0;
+        int at = home(key);
+        while (index[at] != 0) {
+            at = (at + 1) & indexMask;
+        }
+        index[at] = slot + 1;
+        return slot;
+    }
+
+    private void releaseIfUnused(int slot) {
+        if (member[slot] != 0) {
+            return;
+        }
+        int at = home(keys[slot]);
+        while (index[at] != slot + 1) {
+            at = (at + 1) & indexMask;
+        }
+        // Linear probing deletion: shift later entries of the probe run back into the hole.
+        int hole = at;
+        for (int next = (hole + 1) & indexMask; index[next] != 0; next = (next + 1) & indexMask) {
+            int want = home(keys[index[next] - 1]);
+            boolean movable = hole <= next ? (want <= hole || want > next) : (want <= hole && want > next);
+            if (movable) {
+                index[hole] = index[next];
+                hole = next;
+            }
+        }
+        index[hole] = 0;
+        freeSlots[freeCount++] = slot;
+    }
+
+    private int find(long key) {
+        for (int at = home(key); index[at] != 0; at = (at + 1) & indexMask) {
+            int slot = index[at] - 1;
+            if (keys[slot] == key) {
+                return slot;
+            }
+        }
+        return NONE;
+    }
+
+    private int home(long key) {
+        long h = key * 0x9e3779b97f4a7c15L;
+        return (int) (h ^ (h >>> 32)) & indexMask;
     }
 }
