@@ -61,6 +61,11 @@ final class SimulateCommand implements Callable<Integer> {
             description = "Seed of the built-in workloads (default: ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(names = "--disk-capacity", paramLabel = "SIZE",
+            description = "Also replay each memory size with a disk tier of SIZE behind it (a share of the working"
+                    + " set such as 100%%, or blocks), written through and read after memory, as the engine's.")
+    String diskCapacity;
+
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the rows as a JSON array here.")
     Path json;
 
@@ -77,13 +82,14 @@ final class SimulateCommand implements Callable<Integer> {
         List<Capacity> sizes = Capacity.parseList(capacities);
         List<Workload> replayed = trace != null ? List.of(readTrace()) : builtIn();
         long start = System.nanoTime();
-        SimulationReport report = Simulator.run(replayed, kinds, sizes);
+        Capacity disk = diskCapacity == null ? null : Capacity.parse(diskCapacity);
+        SimulationReport report = Simulator.run(replayed, kinds, sizes, disk);
         System.out.print(csv ? report.formatCsv() : report.formatTable());
         if (json != null) {
             write(json, report.formatJson().getBytes(StandardCharsets.UTF_8));
         }
         if (chart != null) {
-            write(chart, SimulationChart.png(report));
+            write(chart, SimulationChart.png(report.memoryAlone()));
         }
         System.err.printf(Locale.ROOT, "replayed %,d requests through %d policies at %d sizes in %.1f s%n",
                 replayed.stream().mapToLong(w -> w.requests().size()).sum(), kinds.size(), sizes.size(),

@@ -63,6 +63,26 @@ class SimulateCommandTest {
         assertTrue(run.out().lines().anyMatch(l -> l.startsWith("agent-loops,OPTIMAL,")), run.out());
     }
 
+    /** Issue 14's tiers in the simulator: each memory size alone and with a disk tier behind it, in one run. */
+    @Test
+    void aDiskCapacityAddsRowsWithTheDiskTierBehindMemory() {
+        CliRun run = CliRun.of("simulate", "--workloads", "multi-turn-chat", "--requests", "300", "--policies",
+                "lru", "--capacities", "2%,10%", "--disk-capacity", "100%", "--csv");
+        assertEquals(0, run.exitCode(), run.err());
+        var rows = run.out().lines().skip(1).map(l -> l.split(",")).toList();
+        assertEquals(4, rows.size(), run.out());
+        for (int i = 0; i < rows.size(); i += 2) {
+            String[] alone = rows.get(i);
+            String[] withDisk = rows.get(i + 1);
+            assertEquals("0", alone[11], "memory alone first");
+            assertTrue(Integer.parseInt(withDisk[11]) > 0, "then with the disk");
+            assertTrue(Double.parseDouble(withDisk[7]) > Double.parseDouble(alone[7]),
+                    "the disk tier raises the token hit rate: " + run.out());
+        }
+        assertTrue(CliRun.of("simulate", "--workloads", "multi-turn-chat", "--disk-capacity", "0").err()
+                .contains("capacity '0'"));
+    }
+
     @Test
     void aMalformedTraceLineIsRefusedWithItsNumber() throws IOException {
         CliRun run = CliRun.of("simulate", "--trace",

@@ -70,13 +70,29 @@ public final class Simulator {
     /** Every workload through every policy at every capacity; rows ordered by workload, capacity, policy. */
     public static SimulationReport run(List<Workload> workloads, List<PolicyKind> policies,
                                        List<Capacity> capacities) {
+        return run(workloads, policies, capacities, null);
+    }
+
+    /**
+     * As {@link #run(List, List, List)}, and where {@code disk} is given, each memory size again with a disk tier
+     * of that size behind it (issue 14's tiers: written through, read after the memory prefix): the rows of memory
+     * alone, then those with the disk, at each capacity.
+     */
+    public static SimulationReport run(List<Workload> workloads, List<PolicyKind> policies,
+                                       List<Capacity> capacities, Capacity disk) {
         List<SimulationResult> rows = new ArrayList<>();
         for (Workload workload : workloads) {
             FutureUses future = futureUses(workload);
             for (Capacity capacity : capacities) {
                 int blocks = capacity.blocksFor(future.uniqueBlocks());
                 for (PolicyKind policy : policies) {
-                    rows.add(replay(workload, future, policy, blocks));
+                    rows.add(replay(workload, future, policy, blocks, 0));
+                }
+                if (disk != null) {
+                    int diskBlocks = disk.blocksFor(future.uniqueBlocks());
+                    for (PolicyKind policy : policies) {
+                        rows.add(replay(workload, future, policy, blocks, diskBlocks));
+                    }
                 }
             }
         }
@@ -85,7 +101,12 @@ public final class Simulator {
 
     /** One workload through one policy with a pool of {@code capacityBlocks}. */
     public static SimulationResult replay(Workload workload, PolicyKind policy, int capacityBlocks) {
-        return replay(workload, futureUses(workload), policy, capacityBlocks);
+        return replay(workload, futureUses(workload), policy, capacityBlocks, 0);
+    }
+
+    /** One workload through one policy with a pool of {@code capacityBlocks} and a disk tier of {@code diskBlocks}. */
+    public static SimulationResult replay(Workload workload, PolicyKind policy, int capacityBlocks, int diskBlocks) {
+        return replay(workload, futureUses(workload), policy, capacityBlocks, diskBlocks);
     }
 
     /** The distinct blocks {@code workload} computes with a cache that keeps everything. */
@@ -94,11 +115,12 @@ public final class Simulator {
     }
 
     private static SimulationResult replay(Workload workload, FutureUses future, PolicyKind kind,
-                                           int capacityBlocks) {
+                                           int capacityBlocks, int diskBlocks) {
         FutureUses.Clock clock = future.clock();
         EvictionPolicy policy = kind == PolicyKind.OPTIMAL ? new OptimalPolicy(clock)
                 : EvictionPolicies.create(kind, capacityBlocks, workload.tokensPerBlock());
-        return replay(workload, policy, capacityBlocks, clock, future.uniqueBlocks());
+        return replay(workload, policy, capacityBlocks, clock, future.uniqueBlocks(),
+                diskBlocks == 0 ? null : new DiskTierModel(diskBlocks));
     }
 
     /** Replays with room for every block, recording which request uses which block. */
@@ -111,12 +133,12 @@ public final class Simulator {
             throw new IllegalArgumentException(workload.name() + " has too many blocks to replay: " + blocks);
         }
         var recorder = new UseRecorder();
-        replay(workload, recorder, (int) Math.max(1, blocks), recorder, 0);
+        replay(workload, recorder, (int) Math.max(1, blocks), recorder, 0, null);
         return FutureUses.of(recorder.keys, recorder.requests, recorder.count, recorder.inserted);
     }
 
     private static SimulationResult replay(Workload workload, EvictionPolicy policy, int capacityBlocks,
-                                           RequestClock clock, int workingSetBlocks) {
+                                           RequestClock clock, int workingSetBlocks, DiskTierModel disk) {
         var pool = new BlockCounter(capacityBlocks);
         var index = new PrefixIndex(workload.blockSize(), policy, pool::free);
         int blockSize = workload.blockSize();
@@ -125,6 +147,7 @@ public final class Simulator {
         long cachedBlocks = 0;
         long promptTokens = 0;
         long cachedTokens = 0;
+        long diskTokens = 0;
         int number = 0;
         for (TraceRequest request : workload.requests()) {
             clock.moveTo(number++);
@@ -133,13 +156,24 @@ public final class Simulator {
             int blocksOfPrompt = Math.ceilDiv(request.prompt().length, blockSize);
             promptBlocks += blocksOfPrompt;
             promptTokens += request.promptTokens();
+            // The disk tier, asked for the full blocks after the memory prefix (as the engine asks its tiers);
+            // what it has is promoted: the request computes only the rest, and the blocks are inserted as usual.
+            int fromDisk = disk == null || match.isFullHit() ? 0
+                    : disk.leadingRun(DiskTierModel.keys(request.prompt(), request.prompt().length, blockSize),
+                            match.fullBlockCount());
             if (match.isFullHit()) {
                 cachedBlocks += blocksOfPrompt;
                 cachedTokens += request.promptTokens();
             } else {
-                cachedBlocks += match.cachedTokens() / blockSize;
-                cachedTokens += Math.min(request.promptTokens(),
-                        (long) match.cachedTokens() * workload.tokensPerBlock() / blockSize);
+                int memoryTokens = match.cachedTokens();
+                int cachedIndexTokens = Math.max(memoryTokens, (match.fullBlockCount() + fromDisk) * blockSize);
+                cachedBlocks += cachedIndexTokens / blockSize;
+                long memoryReal = Math.min(request.promptTokens(),
+                        (long) memoryTokens * workload.tokensPerBlock() / blockSize);
+                long real = Math.min(request.promptTokens(),
+                        (long) cachedIndexTokens * workload.tokensPerBlock() / blockSize);
+                cachedTokens += real;
+                diskTokens += real - memoryReal;
             }
             int kvTokens = request.kvTokens();
             int blocks = Math.ceilDiv(kvTokens, blockSize);
@@ -159,6 +193,9 @@ public final class Simulator {
             int[] sequence = request.output().length == 0 ? request.prompt() : request.sequence();
             index.insert(match, sequence, kvTokens, table);
             index.unpin(match);
+            if (disk != null) {
+                disk.writeThrough(DiskTierModel.keys(sequence, kvTokens, blockSize));
+            }
         }
         index.checkInvariants();
         if (pool.freeBlocks() + index.cachedBlocks() != capacityBlocks) {
@@ -168,7 +205,7 @@ public final class Simulator {
         var stats = index.stats();
         return new SimulationResult(workload.name(), policy.kind(), capacityBlocks, workingSetBlocks,
                 stats.lookups(), stats.requestHits(), promptBlocks, cachedBlocks, promptTokens, cachedTokens,
-                stats.evictedBlocks(), unfit);
+                stats.evictedBlocks(), unfit, disk == null ? 0 : disk.capacity(), diskTokens);
     }
 
     /** Told the number of each request before it is replayed. */
