@@ -249,6 +249,8 @@ class RedisKvTierTest {
             for (Future<Integer> result : results) {
                 assertEquals(blocksPerThread, result.get(10, TimeUnit.SECONDS));
             }
+            // A SET's value is readable before the writer has its reply and counts it: wait for the count.
+            awaitWritten(tier, threads * blocksPerThread);
             TierStats stats = tier.stats();
             assertEquals(threads * blocksPerThread, stats.blocksWritten());
             assertEquals(0, stats.errors() + stats.corrupt() + stats.droppedWrites());
