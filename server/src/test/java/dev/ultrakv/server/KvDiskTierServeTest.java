@@ -89,7 +89,8 @@ class KvDiskTierServeTest {
     }
 
     private static boolean canOpen(Path disk) {
-        try (var tier = dev.ultrakv.kvcache.tier.DiskKvTier.open(disk, 1 << 20)) {
+        try {
+            dev.ultrakv.kvcache.tier.DiskKvTier.open(disk, 1 << 20).close();
             return true;
         } catch (IllegalStateException e) {
             return false;

@@ -59,11 +59,14 @@ class SuiteEnginesTest {
     @Test
     void anEngineIsRefusedWhileTheOneBeforeStillHoldsTheTiers(@TempDir Path directory) {
         SuiteEngines engines = new SuiteEngines(disk(directory));
-        try (var open = engines.start("first", config())) {
+        var first = engines.start("first", config());
+        try {
             IllegalStateException e = assertThrows(IllegalStateException.class,
                     () -> engines.start("second", config()));
             assertTrue(e.getMessage().contains("'second'") && e.getMessage().contains("'first' is still open"),
                     e.getMessage());
+        } finally {
+            first.close();
         }
         engines.start("third", config()).close();
         assertEquals(List.of("first", "third"), engines.drain().stream().map(EngineTierFigures::engine).toList());
