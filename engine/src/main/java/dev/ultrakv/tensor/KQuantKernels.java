@@ -226,6 +226,11 @@ final class KQuantKernels {
         return sumLanes(next.add(other));
     }
 
+    /** Little-endian reads of a Q4_K super-block's packed scales. */
+    private static final ValueLayout.OfLong I64_LE =
+            ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt I32_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
     /**
      * {@link #dotQ4_K} where a vector has 16 float lanes: each 32 bytes of nibbles hold two sub-blocks (low nibbles
      * the first, high nibbles the second), so each 16-byte load serves two chunks, and a nibble is dequantized by
@@ -233,10 +238,6 @@ final class KQuantKernels {
      * roundings as {@link #q4kChunk}, so the same bits). Chunks 0 and 2 of a 64-element group are even, 1 and 3 odd:
      * each chain still takes its chunks in element order.
      */
-    private static final ValueLayout.OfLong I64_LE =
-            ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfInt I32_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-
     private static float dotQ4_KByTable(MemorySegment w, long firstBlock, float[] x, int xOffset, int blocks) {
         final int blockBytes = GgmlType.Q4_K.blockBytes();
         FloatVector even = FloatVector.zero(F);
