@@ -5,6 +5,7 @@ import dev.ultrakv.kvcache.index.PrefixMatch;
 import dev.ultrakv.kvcache.policy.BlockEntry;
 import dev.ultrakv.kvcache.policy.EvictionPolicies;
 import dev.ultrakv.kvcache.policy.EvictionPolicy;
+import dev.ultrakv.kvcache.policy.ForwardingPolicy;
 import dev.ultrakv.kvcache.policy.LruPolicy;
 import dev.ultrakv.kvcache.policy.OptimalPolicy;
 import dev.ultrakv.kvcache.policy.PolicyKind;
@@ -217,13 +218,16 @@ public final class Simulator {
      * LRU with room for everything that notes each block a request computes or reuses: the references
      * {@link FutureUses} is built from.
      */
-    private static final class UseRecorder implements EvictionPolicy, RequestClock {
-        final LruPolicy lru = new LruPolicy();
+    private static final class UseRecorder extends ForwardingPolicy implements RequestClock {
         long[] keys = new long[1024];
         int[] requests = new int[1024];
         int count;
         int inserted;
         int request;
+
+        UseRecorder() {
+            super(new LruPolicy());
+        }
 
         @Override
         public void moveTo(int request) {
@@ -240,51 +244,16 @@ public final class Simulator {
         }
 
         @Override
-        public PolicyKind kind() {
-            return PolicyKind.LRU;
-        }
-
-        @Override
         public void onInsert(BlockEntry entry, boolean requested) {
             record(entry);
             inserted++;
-            lru.onInsert(entry, requested);
+            super.onInsert(entry, requested);
         }
 
         @Override
         public void onAccess(BlockEntry entry) {
             record(entry);
-            lru.onAccess(entry);
-        }
-
-        @Override
-        public void onEvictable(BlockEntry entry) {
-            lru.onEvictable(entry);
-        }
-
-        @Override
-        public void onUnevictable(BlockEntry entry) {
-            lru.onUnevictable(entry);
-        }
-
-        @Override
-        public void onRemove(BlockEntry entry) {
-            lru.onRemove(entry);
-        }
-
-        @Override
-        public BlockEntry selectVictim() {
-            return lru.selectVictim();
-        }
-
-        @Override
-        public int size() {
-            return lru.size();
-        }
-
-        @Override
-        public void checkInvariants(int expectedSize, int expectedEvictable) {
-            lru.checkInvariants(expectedSize, expectedEvictable);
+            super.onAccess(entry);
         }
     }
 }

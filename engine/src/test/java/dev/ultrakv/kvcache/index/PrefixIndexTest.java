@@ -3,6 +3,7 @@ package dev.ultrakv.kvcache.index;
 import dev.ultrakv.kvcache.policy.BlockEntry;
 import dev.ultrakv.kvcache.policy.EvictionPolicies;
 import dev.ultrakv.kvcache.policy.EvictionPolicy;
+import dev.ultrakv.kvcache.policy.ForwardingPolicy;
 import dev.ultrakv.kvcache.policy.PolicyKind;
 import org.junit.jupiter.api.Test;
 
@@ -250,58 +251,16 @@ class PrefixIndexTest {
     }
 
     /** LRU that records the depth of each block {@link EvictionPolicy#onPromptEnd} names. */
-    static final class PromptEnds implements EvictionPolicy {
-        final EvictionPolicy lru = EvictionPolicies.create(PolicyKind.LRU, 64, BLOCK);
+    static final class PromptEnds extends ForwardingPolicy {
         final List<Integer> depths = new ArrayList<>();
 
-        @Override
-        public PolicyKind kind() {
-            return lru.kind();
-        }
-
-        @Override
-        public void onInsert(BlockEntry entry, boolean requested) {
-            lru.onInsert(entry, requested);
-        }
-
-        @Override
-        public void onAccess(BlockEntry entry) {
-            lru.onAccess(entry);
+        PromptEnds() {
+            super(EvictionPolicies.create(PolicyKind.LRU, 64, BLOCK));
         }
 
         @Override
         public void onPromptEnd(BlockEntry entry) {
             depths.add(entry.depth());
-        }
-
-        @Override
-        public void onEvictable(BlockEntry entry) {
-            lru.onEvictable(entry);
-        }
-
-        @Override
-        public void onUnevictable(BlockEntry entry) {
-            lru.onUnevictable(entry);
-        }
-
-        @Override
-        public void onRemove(BlockEntry entry) {
-            lru.onRemove(entry);
-        }
-
-        @Override
-        public BlockEntry selectVictim() {
-            return lru.selectVictim();
-        }
-
-        @Override
-        public int size() {
-            return lru.size();
-        }
-
-        @Override
-        public void checkInvariants(int expectedSize, int expectedEvictable) {
-            lru.checkInvariants(expectedSize, expectedEvictable);
         }
     }
 
