@@ -6,7 +6,6 @@ import dev.ultrakv.UltraAdaptiveKVCacheEngine;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -33,18 +32,7 @@ class EngineTierProcessesTest {
 
     /** Runs {@link TierEnginePeer} in a JVM of its own; its printed line. */
     private static String peer(String kind, String where, String prompt) throws Exception {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process peer = new ProcessBuilder(java, "--add-modules", "jdk.incubator.vector", "-cp",
-                System.getProperty("java.class.path"), TierEnginePeer.class.getName(), kind, where, prompt)
-                .redirectErrorStream(true)
-                .start();
-        boolean exited = peer.waitFor(120, TimeUnit.SECONDS);
-        String output = new String(peer.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!exited) {
-            peer.destroyForcibly();
-        }
-        assertTrue(exited, "the peer JVM finished; its output:\n" + output);
-        assertEquals(0, peer.exitValue(), "the peer JVM's output:\n" + output);
+        String output = TierTestBlocks.runJvm(Duration.ofSeconds(120), TierEnginePeer.class, kind, where, prompt);
         return output.lines().filter(line -> line.startsWith("cached=")).findFirst()
                 .orElseThrow(() -> new AssertionError("the peer printed no result:\n" + output));
     }

@@ -3,8 +3,8 @@ package dev.ultrakv.kvcache.tier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -34,18 +34,8 @@ class RedisKvTierPeerJvmTest {
             }
             awaitWritten(tier, BLOCKS);
 
-            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            Process peer = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
-                    RedisTierPeer.class.getName(), server.uri(), "41", "42", Integer.toString(BLOCKS))
-                    .redirectErrorStream(true)
-                    .start();
-            boolean exited = peer.waitFor(30, TimeUnit.SECONDS);
-            String output = new String(peer.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!exited) {
-                peer.destroyForcibly();
-            }
-            assertTrue(exited, "the peer JVM finished; its output:\n" + output);
-            assertEquals(0, peer.exitValue(), "the peer JVM's output:\n" + output);
+            String output = TierTestBlocks.runJvm(Duration.ofSeconds(30), RedisTierPeer.class, server.uri(), "41",
+                    "42", Integer.toString(BLOCKS));
             assertTrue(output.contains("hits=" + BLOCKS), "the peer found every block we wrote:\n" + output);
 
             List<BlockKey> theirs = keys(NAMESPACE, 42, BLOCKS);

@@ -1,13 +1,21 @@
 package dev.ultrakv.kvcache.tier;
 
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
-/** Seeded blocks and records for the tier tests, and waiting for what a tier does on its own thread. */
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Seeded blocks and records for the tier tests, waiting for what a tier does on its own thread, and peer JVMs.
+ */
 final class TierTestBlocks {
     static final int BLOCK_TOKENS = 4;
 
@@ -56,5 +64,25 @@ final class TierTestBlocks {
     static void awaitWritten(KvTier tier, long blocks) {
         await(tier.name() + " has written " + blocks + " blocks (" + tier.stats() + ")", Duration.ofSeconds(5),
                 () -> tier.stats().blocksWritten() >= blocks);
+    }
+
+    /**
+     * Runs {@code main} in a JVM of its own on the test classpath and returns what it printed (stdout and stderr);
+     * fails unless it exits 0 within {@code limit}.
+     */
+    static String runJvm(Duration limit, Class<?> main, String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                .toString(), "--add-modules", "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"),
+                main.getName()));
+        command.addAll(List.of(args));
+        Process child = new ProcessBuilder(command).redirectErrorStream(true).start();
+        boolean exited = child.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS);
+        String output = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!exited) {
+            child.destroyForcibly();
+        }
+        assertTrue(exited, main.getSimpleName() + " finished; its output:\n" + output);
+        assertEquals(0, child.exitValue(), main.getSimpleName() + "'s output:\n" + output);
+        return output;
     }
 }
