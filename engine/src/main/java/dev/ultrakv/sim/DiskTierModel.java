@@ -46,10 +46,10 @@ final class DiskTierModel {
         return keys;
     }
 
-    /** How many of {@code keys[from..]} the tier holds in a row: the leading run a load would return. */
-    int leadingRun(long[] keys, int from) {
+    /** How many of {@code keys[from, to)} the tier holds in a row: the leading run a load would return. */
+    int leadingRun(long[] keys, int from, int to) {
         int run = 0;
-        while (from + run < keys.length && contains(keys[from + run])) {
+        while (from + run < to && contains(keys[from + run])) {
             run++;
         }
         return run;

@@ -157,11 +157,14 @@ public final class Simulator {
             int blocksOfPrompt = Math.ceilDiv(request.prompt().length, blockSize);
             promptBlocks += blocksOfPrompt;
             promptTokens += request.promptTokens();
-            // The disk tier, asked for the full blocks after the memory prefix (as the engine asks its tiers);
-            // what it has is promoted: the request computes only the rest, and the blocks are inserted as usual.
+            int[] sequence = request.output().length == 0 ? request.prompt() : request.sequence();
+            int kvTokens = request.kvTokens();
+            // The keys of the full blocks the request writes; its prompt's lead them (one chain over one sequence).
+            long[] keys = disk == null ? null : DiskTierModel.keys(sequence, kvTokens, blockSize);
+            // The disk tier, asked for the prompt's full blocks after the memory prefix (as the engine asks its
+            // tiers); what it has is promoted: the request computes only the rest, inserted as usual.
             int fromDisk = disk == null || match.isFullHit() ? 0
-                    : disk.leadingRun(DiskTierModel.keys(request.prompt(), request.prompt().length, blockSize),
-                            match.fullBlockCount());
+                    : disk.leadingRun(keys, match.fullBlockCount(), request.prompt().length / blockSize);
             if (match.isFullHit()) {
                 cachedBlocks += blocksOfPrompt;
                 cachedTokens += request.promptTokens();
@@ -176,7 +179,6 @@ public final class Simulator {
                 cachedTokens += real;
                 diskTokens += real - memoryReal;
             }
-            int kvTokens = request.kvTokens();
             int blocks = Math.ceilDiv(kvTokens, blockSize);
             int missing = blocks - match.fullBlockCount();
             if (pool.freeBlocks() < missing) {
@@ -191,11 +193,10 @@ public final class Simulator {
             for (int i = match.fullBlockCount(); i < blocks; i++) {
                 table[i] = pool.allocate();
             }
-            int[] sequence = request.output().length == 0 ? request.prompt() : request.sequence();
             index.insert(match, sequence, kvTokens, table);
             index.unpin(match);
             if (disk != null) {
-                disk.writeThrough(DiskTierModel.keys(sequence, kvTokens, blockSize));
+                disk.writeThrough(keys);
             }
         }
         index.checkInvariants();

@@ -35,8 +35,9 @@ class DiskTierSimulationTest {
         assertEquals(3, disk.size(), "keys already held are not written again");
         disk.writeThrough(new long[] {4});
         assertFalse(disk.contains(1), "the oldest went first");
-        assertEquals(3, disk.leadingRun(new long[] {9, 2, 3, 4, 5}, 1));
-        assertEquals(0, disk.leadingRun(new long[] {1, 2, 3}, 0), "a run stops at the first key missing");
+        assertEquals(3, disk.leadingRun(new long[] {9, 2, 3, 4, 5}, 1, 5));
+        assertEquals(2, disk.leadingRun(new long[] {9, 2, 3, 4, 5}, 1, 3), "a run stops at its end");
+        assertEquals(0, disk.leadingRun(new long[] {1, 2, 3}, 0, 3), "a run stops at the first key missing");
         for (long key = 5; key < 1000; key++) {
             disk.writeThrough(new long[] {key});
             assertEquals(3, disk.size());
