@@ -205,7 +205,7 @@ public final class LlamaModel implements AutoCloseable {
 
         for (int l = 0; l < c.layers(); l++) {
             // Attention: normalise, project to Q/K/V, rotate Q and K by position, store K/V, attend.
-            normalizeRows(s, count, weights.attentionNorm()[l]);
+            normalizeRows(s.xb, s.x, count, weights.attentionNorm()[l]);
             Matmul.matmul(w.wq()[l], qDim, dim, s.xb, count, s.q);
             Matmul.matmul(w.wk()[l], kvDim, dim, s.xb, count, s.k);
             Matmul.matmul(w.wv()[l], kvDim, dim, s.xb, count, s.v);
@@ -234,12 +234,12 @@ public final class LlamaModel implements AutoCloseable {
             attend(s, l, count, positions, stores);
             Matmul.matmul(w.wo()[l], dim, qDim, s.xb, count, s.xb2);
             if (w.postAttentionNorm() != null) {
-                normalizeInPlace(s.xb2, count, w.postAttentionNorm()[l]);
+                normalizeRows(s.xb2, s.xb2, count, w.postAttentionNorm()[l]);
             }
             VectorOps.add(s.x, s.xb2, count * dim);
 
             // Feed-forward: normalise, SwiGLU (Gemma: gated GELU), project down, add to the residual.
-            normalizeRows(s, count, weights.ffnNorm()[l]);
+            normalizeRows(s.xb, s.x, count, weights.ffnNorm()[l]);
             Matmul.matmul(weights.w1()[l], hidden, dim, s.xb, count, s.hb);
             Matmul.matmul(weights.w3()[l], hidden, dim, s.xb, count, s.hb2);
             boolean gelu = c.gemma() != null;
@@ -252,7 +252,7 @@ public final class LlamaModel implements AutoCloseable {
             });
             Matmul.matmul(weights.w2()[l], dim, hidden, s.hb, count, s.xb);
             if (w.postFfnNorm() != null) {
-                normalizeInPlace(s.xb, count, w.postFfnNorm()[l]);
+                normalizeRows(s.xb, s.xb, count, w.postFfnNorm()[l]);
             }
             VectorOps.add(s.x, s.xb, count * dim);
         }
@@ -270,22 +270,15 @@ public final class LlamaModel implements AutoCloseable {
         }
     }
 
-    /** xb = RMSNorm(x) * weight for every row, rows spread over the cores. */
-    private void normalizeRows(ForwardState s, int count, float[] weight) {
+    /**
+     * {@code out} = RMSNorm({@code in}) * weight for each of {@code count} rows of width dim, rows spread over the
+     * cores; {@code out} may be {@code in} (Gemma 2's post-norms normalise in place).
+     */
+    private void normalizeRows(float[] out, float[] in, int count, float[] weight) {
         int dim = config.dim();
         Parallel.forRange(count, ROW_GRAIN, (from, to) -> {
             for (int i = from; i < to; i++) {
-                VectorOps.rmsnorm(s.xb, i * dim, s.x, i * dim, weight, dim, config.normEpsilon());
-            }
-        });
-    }
-
-    /** RMSNorm in place of each of {@code count} rows of {@code x} (width dim), rows spread over the cores. */
-    private void normalizeInPlace(float[] x, int count, float[] weight) {
-        int dim = config.dim();
-        Parallel.forRange(count, ROW_GRAIN, (from, to) -> {
-            for (int i = from; i < to; i++) {
-                VectorOps.rmsnorm(x, i * dim, x, i * dim, weight, dim, config.normEpsilon());
+                VectorOps.rmsnorm(out, i * dim, in, i * dim, weight, dim, config.normEpsilon());
             }
         });
     }
