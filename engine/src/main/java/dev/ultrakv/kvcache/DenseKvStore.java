@@ -1,7 +1,6 @@
 package dev.ultrakv.kvcache;
 
 import dev.ultrakv.tensor.Attention;
-import dev.ultrakv.tensor.VectorOps;
 
 import java.util.Arrays;
 
@@ -81,18 +80,8 @@ public final class DenseKvStore implements KvStore {
         int kvDim = layout.kvDim();
         int first = Math.max(0, position - window + 1);
         int headOffset = (head / layout.queriesPerKvHead()) * headSize;
-        int kvOffset = first * kvDim + headOffset;
-        int length = position + 1 - first;
-        if (softCap == NO_SOFT_CAP) {
-            Attention.attention(query, queryOffset, keys[layer], values[layer], kvOffset, kvDim, headSize, length,
-                    scratch, out, outOffset);
-            return;
-        }
-        Attention.attentionScores(query, queryOffset, keys[layer], kvOffset, kvDim, headSize, length, scratch, 0);
-        VectorOps.softCap(scratch, 0, length, softCap);
-        Attention.softmax(scratch, 0, length);
-        Arrays.fill(out, outOffset, outOffset + headSize, 0f);
-        Attention.attentionValues(scratch, 0, values[layer], kvOffset, kvDim, headSize, length, out, outOffset);
+        Attention.attention(query, queryOffset, keys[layer], values[layer], first * kvDim + headOffset, kvDim,
+                headSize, position + 1 - first, softCap, scratch, out, outOffset);
     }
 
     /** The capacity, or less where a layer's array could not hold it; writing beyond fails in resize. */

@@ -115,7 +115,21 @@ public final class Attention {
      */
     public static void attention(float[] q, int qOffset, float[] keys, float[] values, int kvOffset, int stride,
                                  int headSize, int length, float[] scores, float[] out, int outOffset) {
+        attention(q, qOffset, keys, values, kvOffset, stride, headSize, length, 0f, scores, out, outOffset);
+    }
+
+    /**
+     * {@link #attention(float[], int, float[], float[], int, int, int, int, float[], float[], int) Attention} whose
+     * scores {@code s} become {@code softCap·tanh(s / softCap)} before the softmax ({@link VectorOps#softCap},
+     * Gemma 2); a {@code softCap} of 0 caps nothing.
+     */
+    public static void attention(float[] q, int qOffset, float[] keys, float[] values, int kvOffset, int stride,
+                                 int headSize, int length, float softCap, float[] scores, float[] out,
+                                 int outOffset) {
         attentionScores(q, qOffset, keys, kvOffset, stride, headSize, length, scores, 0);
+        if (softCap != 0f) {
+            VectorOps.softCap(scores, 0, length, softCap);
+        }
         softmax(scores, 0, length);
         Arrays.fill(out, outOffset, outOffset + headSize, 0f);
         attentionValues(scores, 0, values, kvOffset, stride, headSize, length, out, outOffset);
