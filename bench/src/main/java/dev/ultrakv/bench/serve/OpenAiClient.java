@@ -5,13 +5,35 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import org.apache.hc.client5.http.HttpRequestRetryStrategy;
+import org.apache.hc.client5.http.classic.methods.HttpGet;
+import org.apache.hc.client5.http.classic.methods.HttpPost;
+import org.apache.hc.client5.http.classic.methods.HttpUriRequestBase;
+import org.apache.hc.client5.http.config.ConnectionConfig;
+import org.apache.hc.client5.http.config.RequestConfig;
+import org.apache.hc.client5.http.impl.classic.CloseableHttpClient;
+import org.apache.hc.client5.http.impl.classic.HttpClients;
+import org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManager;
+import org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManagerBuilder;
+import org.apache.hc.core5.http.ClassicHttpResponse;
+import org.apache.hc.core5.http.ContentType;
+import org.apache.hc.core5.http.HttpEntity;
+import org.apache.hc.core5.http.HttpRequest;
+import org.apache.hc.core5.http.HttpResponse;
+import org.apache.hc.core5.http.NoHttpResponseException;
+import org.apache.hc.core5.http.io.SocketConfig;
+import org.apache.hc.core5.http.io.entity.StringEntity;
+import org.apache.hc.core5.http.protocol.HttpContext;
+import org.apache.hc.core5.io.CloseMode;
+import org.apache.hc.core5.util.TimeValue;
+import org.apache.hc.core5.util.Timeout;
+
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.ConnectException;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -20,27 +42,32 @@ import java.util.Optional;
 import java.util.function.LongSupplier;
 
 /**
- * Sends completion requests to one OpenAI-compatible server ({@code java.net.http}, HTTP/1.1) and times them:
- * each call blocks its (virtual) thread until the response has ended and returns a {@link RequestRecord}.
+ * Sends completion requests to one OpenAI-compatible server (HTTP/1.1, Apache HttpClient's blocking client) and
+ * times them: each call reads its response on the calling thread until the response has ended and returns a
+ * {@link RequestRecord}.
  *
  * <h2>Notes</h2>
  * <b>Streaming</b> responses are Server-Sent Events ({@code data: {json}} chunks, then {@code data: [DONE]}),
  * parsed by {@link SseParser} as the bytes arrive; a chunk counts as a token's arrival when it carries text
  * ({@code choices[0].text}, or {@code choices[0].delta.content} for chat), as vLLM's benchmark counts. Usage is
  * asked for with {@code stream_options.include_usage} and read from whichever chunk carries it.
+ * <p><b>Why a blocking client.</b> A chunk's arrival is timed where it is parsed. Read on the calling thread, a
+ * chunk wakes that thread and nothing else; the JDK's {@code java.net.http} client hands each one from its
+ * selector thread to its executor and then to the reader, and on a machine whose cores the server keeps busy each
+ * hand-over may wait for a core: measured against {@code serve} on 2 cores, that client added about 4 ms to the
+ * median TTFT that the server's own log put at 1.5 ms, and took twice the CPU at concurrency 32 (BENCHMARKS.md).
+ * Responses are read uncompressed, so that no decoder holds a chunk back.
  * <p><b>Cached tokens</b> are read from {@code usage.prompt_tokens_details.cached_tokens}, the OpenAI field. Where
  * a response has no such field but llama.cpp's {@code timings.prompt_n} (prompt tokens it evaluated), the
  * difference to {@code usage.prompt_tokens} is what it found cached: llama-server reports the cache that way.
  * <p><b>Dead pooled connections.</b> Some servers close a keep-alive connection after a streamed response
  * (llama-server does, after each); a request the client then writes on it gets no byte back. Such a request was
- * never processed, and a completion has no side effect, so it is sent again on a new connection: the JDK does
- * this for non-idempotent methods when {@code jdk.httpclient.enableAllMethodRetry} is set, which this class sets
- * when it is first loaded unless it is set already (it must be set before the JDK's HTTP client first runs).
- * <p><b>Bounds.</b> Every request carries the per-request timeout (up to the response's headers; the caller
- * cancels one whose body runs longer), and a body larger than {@value #MAX_BODY_BYTES} bytes is refused.
- * Requests only ever go to the base URL given.
+ * never processed, and a completion has no side effect, so it is sent again on a new connection.
+ * <p><b>Bounds.</b> Every request carries the per-request timeout (to connect, for the response's headers and
+ * for each read; the caller abandons one whose body runs longer, see {@link Call#abort()}), and a body larger
+ * than {@value #MAX_BODY_BYTES} bytes is refused. Requests only ever go to the base URL given.
  */
-public final class OpenAiClient {
+public final class OpenAiClient implements AutoCloseable {
     /** No completion of a benchmark is this large; a server sending more is broken. */
     static final int MAX_BODY_BYTES = 64 << 20;
     /** Enough of an error body to show its message. */
@@ -48,20 +75,25 @@ public final class OpenAiClient {
     private static final int READ_BUFFER = 8192;
     private static final String DONE = "[DONE]";
     private static final ObjectMapper MAPPER = new ObjectMapper();
-    /** The JDK's switch to retry a request of any method that met a connection closed before its response. */
-    static final String RETRY_PROPERTY = "jdk.httpclient.enableAllMethodRetry";
+    /** Connections kept open to the server at most: more than any concurrency a benchmark runs at. */
+    static final int MAX_CONNECTIONS = 4096;
+    /**
+     * HttpClient's retry log, which would say "recoverable I/O exception" at INFO for every resend to a server that
+     * closes its connections after each stream (SLF4J reaches java.util.logging in the CLI): such a resend is
+     * expected here. Held here: java.util.logging keeps loggers weakly.
+     */
+    private static final java.util.logging.Logger RETRY_LOG =
+            java.util.logging.Logger.getLogger("org.apache.hc.client5.http.impl.classic.HttpRequestRetryExec");
 
     static {
-        if (System.getProperty(RETRY_PROPERTY) == null) {
-            System.setProperty(RETRY_PROPERTY, "true");
-        }
+        RETRY_LOG.setLevel(java.util.logging.Level.WARNING);
     }
 
     private final URI base;
     private final String apiKey;
     private final Duration timeout;
     private final LongSupplier clock;
-    private final HttpClient http;
+    private final CloseableHttpClient http;
 
     /**
      * A client of the server at {@code base}.
@@ -76,30 +108,42 @@ public final class OpenAiClient {
         this.apiKey = apiKey;
         this.timeout = timeout;
         this.clock = clock;
-        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(timeout)
-                .followRedirects(HttpClient.Redirect.NEVER).build();
+        Timeout limit = Timeout.of(timeout);
+        PoolingHttpClientConnectionManager pool = PoolingHttpClientConnectionManagerBuilder.create()
+                .setMaxConnTotal(MAX_CONNECTIONS).setMaxConnPerRoute(MAX_CONNECTIONS)
+                .setDefaultSocketConfig(SocketConfig.custom().setTcpNoDelay(true).build())
+                .setDefaultConnectionConfig(ConnectionConfig.custom().setConnectTimeout(limit)
+                        .setSocketTimeout(limit).build())
+                .build();
+        this.http = HttpClients.custom()
+                .setConnectionManager(pool)
+                .setDefaultRequestConfig(RequestConfig.custom().setResponseTimeout(limit).build())
+                .setRetryStrategy(new ResendUnanswered(pool))
+                .disableRedirectHandling()
+                .disableContentCompression()
+                .disableCookieManagement()
+                .disableAuthCaching()
+                .build();
     }
 
     /**
-     * The first model the server lists at {@code GET /v1/models}, if it answers with one. The request goes over
-     * a connection of its own, closed after it: a server that closes idle connections would otherwise leave the
-     * first completion request a dead pooled one (seen with llama-server).
+     * The first model the server lists at {@code GET /v1/models}, if it answers with one. The connection is
+     * closed after it: a server that closes idle connections would otherwise leave the first completion request
+     * a dead pooled one (seen with llama-server).
      */
     public Optional<String> firstModel() {
-        try (HttpClient probe = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(timeout)
-                .followRedirects(HttpClient.Redirect.NEVER).build()) {
-            HttpResponse<String> response = probe.send(authorized(HttpRequest.newBuilder(
-                    URI.create(base + "/v1/models"))).timeout(timeout).GET().build(),
-                    HttpResponse.BodyHandlers.ofString());
-            if (response.statusCode() != 200) {
+        HttpGet get = authorized(new HttpGet(URI.create(base + "/v1/models")));
+        get.setHeader("Connection", "close");
+        try (ClassicHttpResponse response = http.executeOpen(null, get, null)) {
+            HttpEntity entity = response.getEntity();
+            if (response.getCode() != 200 || entity == null) {
                 return Optional.empty();
             }
-            JsonNode id = MAPPER.readTree(response.body()).path("data").path(0).path("id");
-            return id.isTextual() ? Optional.of(id.asText()) : Optional.empty();
+            try (InputStream in = entity.getContent()) {
+                JsonNode id = MAPPER.readTree(in.readNBytes(MAX_BODY_BYTES)).path("data").path(0).path("id");
+                return id.isTextual() ? Optional.of(id.asText()) : Optional.empty();
+            }
         } catch (IOException e) {
-            return Optional.empty();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
             return Optional.empty();
         }
     }
@@ -134,40 +178,76 @@ public final class OpenAiClient {
     }
 
     /**
-     * Posts {@code body} to {@code endpoint}, reads the whole response and times it. Never throws for the
-     * server's or the network's failures: they are the record's error. An interrupt (the caller's timeout) ends it
-     * with a {@code connection} error that the caller replaces.
+     * A request of {@code body} to {@code endpoint}, not sent yet: {@link Call#run()} sends it.
+     *
+     * @throws IllegalArgumentException if {@code endpoint} is not under the base URL
+     */
+    public Call call(URI endpoint, ObjectNode body, boolean stream, boolean chat) {
+        if (!endpoint.toString().startsWith(base + "/")) {
+            throw new IllegalArgumentException(endpoint + " is not under " + base);
+        }
+        HttpPost post = authorized(new HttpPost(endpoint));
+        post.setHeader("Accept", stream ? "text/event-stream" : "application/json");
+        post.setEntity(new StringEntity(body.toString(), ContentType.APPLICATION_JSON));
+        return new Call(post, stream, chat);
+    }
+
+    /**
+     * Posts {@code body} to {@code endpoint}, reads the whole response and times it, as {@code call(...).run()}.
      *
      * @throws IllegalArgumentException if {@code endpoint} is not under the base URL
      */
     public RequestRecord send(URI endpoint, ObjectNode body, boolean stream, boolean chat) {
-        if (!endpoint.toString().startsWith(base + "/")) {
-            throw new IllegalArgumentException(endpoint + " is not under " + base);
+        return call(endpoint, body, stream, chat).run();
+    }
+
+    /** Closes the pooled connections. */
+    @Override
+    public void close() {
+        http.close(CloseMode.IMMEDIATE);
+    }
+
+    /** One request: sent and read by {@link #run()} on the caller's thread, abandoned by {@link #abort()}. */
+    public final class Call {
+        private final HttpPost post;
+        private final boolean stream;
+        private final boolean chat;
+
+        private Call(HttpPost post, boolean stream, boolean chat) {
+            this.post = post;
+            this.stream = stream;
+            this.chat = chat;
         }
-        HttpRequest request = authorized(HttpRequest.newBuilder(endpoint))
-                .timeout(timeout).header("Content-Type", "application/json")
-                .header("Accept", stream ? "text/event-stream" : "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body.toString(), StandardCharsets.UTF_8)).build();
-        long sent = clock.getAsLong();
-        try {
-            HttpResponse<InputStream> response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
-            try (InputStream in = response.body()) {
-                if (response.statusCode() != 200) {
-                    String detail = new String(in.readNBytes(ERROR_BODY_BYTES), StandardCharsets.UTF_8);
-                    return RequestRecord.failed(sent, clock.getAsLong(), Integer.toString(response.statusCode()),
-                            detail);
+
+        /**
+         * Sends the request, reads the whole response and times it. Never throws for the server's or the
+         * network's failures: they are the record's error. An {@link #abort()} ends it with a {@code connection}
+         * error that the aborting caller replaces.
+         */
+        public RequestRecord run() {
+            long sent = clock.getAsLong();
+            try (ClassicHttpResponse response = http.executeOpen(null, post, null)) {
+                HttpEntity entity = response.getEntity();
+                try (InputStream in = entity == null ? InputStream.nullInputStream() : entity.getContent()) {
+                    if (response.getCode() != 200) {
+                        String detail = new String(in.readNBytes(ERROR_BODY_BYTES), StandardCharsets.UTF_8);
+                        return RequestRecord.failed(sent, clock.getAsLong(), Integer.toString(response.getCode()),
+                                detail);
+                    }
+                    return stream ? readStream(in, sent, chat) : readWhole(in, sent, chat);
                 }
-                return stream ? readStream(in, sent, chat) : readWhole(in, sent, chat);
+            } catch (SocketTimeoutException e) {
+                return RequestRecord.failed(sent, clock.getAsLong(), ErrorKind.TIMEOUT.key(), e.toString());
+            } catch (JsonProcessingException e) {
+                return RequestRecord.failed(sent, clock.getAsLong(), ErrorKind.PROTOCOL.key(), e.getOriginalMessage());
+            } catch (IOException e) {
+                return RequestRecord.failed(sent, clock.getAsLong(), ErrorKind.CONNECTION.key(), e.toString());
             }
-        } catch (HttpTimeoutException e) {
-            return RequestRecord.failed(sent, clock.getAsLong(), ErrorKind.TIMEOUT.key(), e.toString());
-        } catch (JsonProcessingException e) {
-            return RequestRecord.failed(sent, clock.getAsLong(), ErrorKind.PROTOCOL.key(), e.getOriginalMessage());
-        } catch (IOException e) {
-            return RequestRecord.failed(sent, clock.getAsLong(), ErrorKind.CONNECTION.key(), e.toString());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return RequestRecord.failed(sent, clock.getAsLong(), ErrorKind.CONNECTION.key(), "interrupted");
+        }
+
+        /** Abandons the request from another thread: its connection is closed and {@link #run()} returns. */
+        public void abort() {
+            post.cancel();
         }
     }
 
@@ -216,8 +296,49 @@ public final class OpenAiClient {
                 Math.max(0, usage.completionTokens), usage.cachedTokens(), null, text);
     }
 
-    private HttpRequest.Builder authorized(HttpRequest.Builder builder) {
-        return apiKey == null ? builder : builder.header("Authorization", "Bearer " + apiKey);
+    private <T extends HttpUriRequestBase> T authorized(T request) {
+        if (apiKey != null) {
+            request.setHeader("Authorization", "Bearer " + apiKey);
+        }
+        return request;
+    }
+
+    /**
+     * Sends a request again when the server answered it with nothing at all (a pooled connection it had closed, or
+     * one reset before any byte of a response): nothing was processed. A blocking client cannot see that an idle
+     * pooled connection was closed, and a server that closes each one after its stream leaves all of them dead,
+     * so the idle ones are closed before the request goes out again on a new connection; a connection released
+     * between that and the resend may be dead as well, hence {@value #RESENDS} resends. A timeout, a refused
+     * connection or any response is final.
+     */
+    private static final class ResendUnanswered implements HttpRequestRetryStrategy {
+        static final int RESENDS = 3;
+        private final PoolingHttpClientConnectionManager pool;
+
+        ResendUnanswered(PoolingHttpClientConnectionManager pool) {
+            this.pool = pool;
+        }
+
+        @Override
+        public boolean retryRequest(HttpRequest request, IOException exception, int execCount, HttpContext context) {
+            boolean unanswered = exception instanceof NoHttpResponseException
+                    || exception instanceof SocketException && !(exception instanceof ConnectException);
+            if (!unanswered || execCount > RESENDS) {
+                return false;
+            }
+            pool.closeIdle(TimeValue.ZERO_MILLISECONDS);
+            return true;
+        }
+
+        @Override
+        public boolean retryRequest(HttpResponse response, int execCount, HttpContext context) {
+            return false;
+        }
+
+        @Override
+        public TimeValue getRetryInterval(HttpResponse response, int execCount, HttpContext context) {
+            return TimeValue.ZERO_MILLISECONDS;
+        }
     }
 
     /** The usage figures of a response, -1 where absent. */

@@ -102,8 +102,14 @@ public final class ServeBenchmark {
     public static ServeResults run(ServeSettings settings, String apiKey, Progress progress, LongSupplier clock) {
         String timestamp = OffsetDateTime.now().truncatedTo(ChronoUnit.SECONDS).toString();
         long began = clock.getAsLong();
-        var client = new OpenAiClient(URI.create(settings.url()), apiKey,
-                Duration.ofMillis((long) (settings.timeoutSeconds() * 1000)), clock);
+        try (var client = new OpenAiClient(URI.create(settings.url()), apiKey,
+                Duration.ofMillis((long) (settings.timeoutSeconds() * 1000)), clock)) {
+            return run(settings, client, timestamp, began, progress, clock);
+        }
+    }
+
+    private static ServeResults run(ServeSettings settings, OpenAiClient client, String timestamp, long began,
+                                    Progress progress, LongSupplier clock) {
         String model = settings.model() != null ? settings.model() : client.firstModel().orElse(null);
         long deadline = began + (long) (settings.deadlineSeconds() * NANOS_PER_SECOND);
         if (settings.warmupRequests() > 0) {
@@ -259,22 +265,28 @@ public final class ServeBenchmark {
             }
         }
 
-        /** One request on its own virtual thread, abandoned at the timeout or the deadline, whichever is first. */
+        /**
+         * One request on a platform thread of its own (a chunk arriving wakes that thread directly, where a virtual
+         * thread waits for the JDK's poller and then a carrier), abandoned at the timeout or the deadline,
+         * whichever is first.
+         */
         private RequestRecord request(ObjectNode body) {
-            var task = new FutureTask<>(() -> client.send(settings.endpoint(), body, settings.stream(),
-                    settings.chat()));
+            OpenAiClient.Call call = client.call(settings.endpoint(), body, settings.stream(), settings.chat());
+            var task = new FutureTask<>(call::run);
             long sent = clock.getAsLong();
-            Thread.ofVirtual().name("bench-serve-request").start(task);
+            Thread.ofPlatform().daemon().name("bench-serve-request").start(task);
             long untilDeadline = deadline - sent;
             boolean deadlineFirst = untilDeadline < timeoutNanos;
             try {
                 return task.get(Math.max(0, deadlineFirst ? untilDeadline : timeoutNanos), TimeUnit.NANOSECONDS);
             } catch (TimeoutException e) {
+                call.abort();
                 task.cancel(true);
                 return RequestRecord.failed(sent, clock.getAsLong(),
                         (deadlineFirst ? ErrorKind.DEADLINE : ErrorKind.TIMEOUT).key(), "no answer within "
                                 + TimeUnit.NANOSECONDS.toMillis(deadlineFirst ? untilDeadline : timeoutNanos) + " ms");
             } catch (InterruptedException e) {
+                call.abort();
                 task.cancel(true);
                 Thread.currentThread().interrupt();
                 return RequestRecord.failed(sent, clock.getAsLong(), ErrorKind.DEADLINE.key(), "interrupted");
