@@ -40,6 +40,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.LongSupplier;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * Sends completion requests to one OpenAI-compatible server (HTTP/1.1, Apache HttpClient's blocking client) and
@@ -54,8 +56,8 @@ import java.util.function.LongSupplier;
  * <p><b>Why a blocking client.</b> A chunk's arrival is timed where it is parsed. Read on the calling thread, a
  * chunk wakes that thread and nothing else; the JDK's {@code java.net.http} client hands each one from its
  * selector thread to its executor and then to the reader, and on a machine whose cores the server keeps busy each
- * hand-over may wait for a core: measured against {@code serve} on 2 cores, that client added about 4 ms to the
- * median TTFT that the server's own log put at 1.5 ms, and took twice the CPU at concurrency 32 (BENCHMARKS.md).
+ * hand-over may wait for a core. Measured against {@code serve} on 2 cores (BENCHMARKS.md), that client took
+ * 28 % more CPU for the same run, and the server delivered 9 % fewer tokens/s at concurrency 32 beside it.
  * Responses are read uncompressed, so that no decoder holds a chunk back.
  * <p><b>Cached tokens</b> are read from {@code usage.prompt_tokens_details.cached_tokens}, the OpenAI field. Where
  * a response has no such field but llama.cpp's {@code timings.prompt_n} (prompt tokens it evaluated), the
@@ -82,16 +84,15 @@ public final class OpenAiClient implements AutoCloseable {
      * closes its connections after each stream (SLF4J reaches java.util.logging in the CLI): such a resend is
      * expected here. Held here: java.util.logging keeps loggers weakly.
      */
-    private static final java.util.logging.Logger RETRY_LOG =
-            java.util.logging.Logger.getLogger("org.apache.hc.client5.http.impl.classic.HttpRequestRetryExec");
+    private static final Logger RETRY_LOG =
+            Logger.getLogger("org.apache.hc.client5.http.impl.classic.HttpRequestRetryExec");
 
     static {
-        RETRY_LOG.setLevel(java.util.logging.Level.WARNING);
+        RETRY_LOG.setLevel(Level.WARNING);
     }
 
     private final URI base;
     private final String apiKey;
-    private final Duration timeout;
     private final LongSupplier clock;
     private final CloseableHttpClient http;
 
@@ -106,7 +107,6 @@ public final class OpenAiClient implements AutoCloseable {
     public OpenAiClient(URI base, String apiKey, Duration timeout, LongSupplier clock) {
         this.base = base;
         this.apiKey = apiKey;
-        this.timeout = timeout;
         this.clock = clock;
         Timeout limit = Timeout.of(timeout);
         PoolingHttpClientConnectionManager pool = PoolingHttpClientConnectionManagerBuilder.create()
