@@ -274,6 +274,11 @@ class BenchServeCommandTest {
         assertTrue(trace.err().contains("trace FILE"), trace.err());
         CliRun extra = CliRun.of("bench", "serve", "--url", url, "--workload", "random", "file");
         assertEquals(2, extra.exitCode(), extra.err());
+        for (String levels : new String[] {"0", "1,5000"}) {
+            CliRun concurrency = CliRun.of("bench", "serve", "--url", url, "--concurrency", levels);
+            assertEquals(1, concurrency.exitCode(), concurrency.err());
+            assertTrue(concurrency.err().contains("--concurrency must list levels from 1 to 4096"), concurrency.err());
+        }
     }
 
     /**

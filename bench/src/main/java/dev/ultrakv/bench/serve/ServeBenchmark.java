@@ -34,7 +34,7 @@ import java.util.function.LongSupplier;
  * its whole answer and send the next, until the level's {@code requests} are done; a multi-turn conversation
  * stays with one client so that each turn can quote the answers before it. Throughputs are completed requests
  * and tokens over the level's wall time. There is no request rate to miss, so no coordinated omission.
- * <p><b>Bounds.</b> Every request is abandoned after the per-request timeout (its thread interrupted, counted as
+ * <p><b>Bounds.</b> Every request is abandoned after the per-request timeout (its connection closed, counted as
  * {@code timeout}); past the run's deadline no request is sent (counted as not sent) and running ones are
  * cancelled (counted as {@code deadline}). A run therefore ends within the deadline plus one timeout.
  */

@@ -49,8 +49,10 @@ public record ServeSettings(String url, String model, boolean chat, boolean stre
         URI uri = parseUrl(url);
         url = uri.toString();
         concurrencyLevels = List.copyOf(concurrencyLevels);
-        if (concurrencyLevels.isEmpty() || concurrencyLevels.stream().anyMatch(c -> c < 1)) {
-            throw new IllegalArgumentException("--concurrency must list levels of at least 1: " + concurrencyLevels);
+        if (concurrencyLevels.isEmpty()
+                || concurrencyLevels.stream().anyMatch(c -> c < 1 || c > OpenAiClient.MAX_CONNECTIONS)) {
+            throw new IllegalArgumentException("--concurrency must list levels from 1 to "
+                    + OpenAiClient.MAX_CONNECTIONS + " (one connection and one thread each): " + concurrencyLevels);
         }
         positive("--requests", requests);
         positive("--max-tokens", maxTokens);
