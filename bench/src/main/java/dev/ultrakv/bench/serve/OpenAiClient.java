@@ -192,15 +192,6 @@ public final class OpenAiClient implements AutoCloseable {
         return new Call(post, stream, chat);
     }
 
-    /**
-     * Posts {@code body} to {@code endpoint}, reads the whole response and times it, as {@code call(...).run()}.
-     *
-     * @throws IllegalArgumentException if {@code endpoint} is not under the base URL
-     */
-    public RequestRecord send(URI endpoint, ObjectNode body, boolean stream, boolean chat) {
-        return call(endpoint, body, stream, chat).run();
-    }
-
     /** Closes the pooled connections. */
     @Override
     public void close() {

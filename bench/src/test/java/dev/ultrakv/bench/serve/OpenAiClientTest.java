@@ -132,7 +132,7 @@ class OpenAiClientTest {
         });
         try (OpenAiClient client = client(Duration.ofSeconds(10))) {
             for (int i = 0; i < 5; i++) {
-                RequestRecord record = client.send(completions(), body(), true, false);
+                RequestRecord record = client.call(completions(), body(), true, false).run();
                 assertNull(record.error(), "request " + i + ": " + record.error());
                 assertEquals(" a b", record.text());
                 assertEquals(2, record.outputTokens());
@@ -150,7 +150,7 @@ class OpenAiClientTest {
         });
         try (OpenAiClient client = client(Duration.ofSeconds(10))) {
             for (int i = 0; i < 5; i++) {
-                assertNull(client.send(completions(), body(), true, false).error());
+                assertNull(client.call(completions(), body(), true, false).run().error());
             }
         }
         assertEquals(1, connections.get(), "one connection, reused");
@@ -188,7 +188,7 @@ class OpenAiClientTest {
             }
         });
         try (OpenAiClient client = client(Duration.ofMillis(300))) {
-            RequestRecord record = client.send(completions(), body(), true, false);
+            RequestRecord record = client.call(completions(), body(), true, false).run();
             assertEquals(ErrorKind.TIMEOUT.key(), record.error());
         }
         assertEquals(1, requests.get(), "a timed-out request is not sent again");
