@@ -1,10 +1,6 @@
 package dev.ultrakv.kvcache.policy;
 
-import java.util.Collections;
 import java.util.Comparator;
-import java.util.IdentityHashMap;
-import java.util.Set;
-import java.util.TreeSet;
 
 /**
  * Adapts between recency and frequency to the workload and remembers popularity beyond residence. Two orders
@@ -13,9 +9,11 @@ import java.util.TreeSet;
  *   <li><em>recency</em>: the least recently used leaf (LRU);</li>
  *   <li><em>frequency</em>: the leaf with the fewest uses, oldest first among equals, where a block's count
  *       starts from a TinyLFU {@link FrequencySketch} estimate of how often its prefix was asked for recently,
- *       cached or not, and all counts are halved with the sketch (ageing). There is no admission window: W-TinyLFU's
- *       1% window of the newest blocks cost up to 2.3 points of token hit rate at 1% of the working set (zipf,
- *       hot set with scans) and two more ordered sets to keep.</li>
+ *       cached or not, and all counts are halved with the sketch (ageing). Counts saturate at
+ *       {@value FrequencyClasses#MAX_COUNT} and each count is one list ({@link FrequencyClasses}), so this order
+ *       costs {@code O(1)} a change and a halving touches only the evictable entries. There is no admission
+ *       window: W-TinyLFU's 1% window of the newest blocks cost up to 2.3 points of token hit rate at 1% of the
+ *       working set (zipf, hot set with scans) and two more ordered sets to keep.</li>
  * </ul>
  *
  * <h2>Admission (scan resistance)</h2>
@@ -46,17 +44,15 @@ public final class AdaptivePolicy implements EvictionPolicy {
     /** Context length in tokens at which attention costs about as much as a token's dense layers (1B-class). */
     public static final int COST_SCALE_TOKENS = 8192;
     private static final Comparator<BlockEntry> BY_RECENCY = Comparator.comparingLong(e -> e.order);
-    private static final Comparator<BlockEntry> BY_FREQUENCY =
-            Comparator.<BlockEntry>comparingInt(e -> e.frequency).thenComparingLong(e -> e.order);
 
     private final int tokensPerBlock;
     private final FrequencySketch sketch;
     private final ShadowCaches shadows;
-    private final Set<BlockEntry> entries = Collections.newSetFromMap(new IdentityHashMap<>());
-    /** Every evictable entry, by recency. */
-    private final TreeSet<BlockEntry> byRecency = new TreeSet<>(BY_RECENCY);
-    /** Every evictable entry, by frequency. */
-    private final TreeSet<BlockEntry> byFrequency = new TreeSet<>(BY_FREQUENCY);
+    /** Every evictable entry, by recency: LRU's order and bookkeeping. */
+    private final EvictableOrder byRecency = new EvictableOrder(BY_RECENCY);
+    /** Every evictable entry, by count then age. */
+    private final FrequencyClasses byFrequency = new FrequencyClasses();
+    private int size;
     private long tick;
     private long recencyDecisions;
     private long frequencyDecisions;
@@ -99,7 +95,7 @@ public final class AdaptivePolicy implements EvictionPolicy {
 
     /** The use count the frequency order ranks {@code entry} by. */
     public int frequency(BlockEntry entry) {
-        return entry.frequency;
+        return byFrequency.count(entry);
     }
 
     /** How much {@code entry} costs to recompute, relative to a block with no context before it. */
@@ -111,52 +107,42 @@ public final class AdaptivePolicy implements EvictionPolicy {
     public void onInsert(BlockEntry entry, boolean requested) {
         shadows.reference(entry.key());
         entry.evictable = false;
-        entries.add(entry);
         if (requested && sketch.increment(entry.key())) {
-            ageFrequencies();
+            byFrequency.halve();
         }
         entry.order = ++tick;
-        entry.frequency = Math.max(1, sketch.frequency(entry.key()));
+        byFrequency.setCount(entry, Math.max(1, sketch.frequency(entry.key())));
+        size++;
     }
 
     @Override
     public void onAccess(BlockEntry entry) {
         shadows.reference(entry.key());
-        boolean queued = entry.evictable;
+        boolean queued = byRecency.unlink(entry);
         if (queued) {
-            unqueue(entry);
+            byFrequency.remove(entry);
         }
         if (sketch.increment(entry.key())) {
-            ageFrequencies();
+            byFrequency.halve();
         }
         entry.order = ++tick;
-        entry.frequency++;
+        byFrequency.setCount(entry, byFrequency.count(entry) + 1);
         if (queued) {
-            queue(entry);
-        }
-    }
-
-    /** The sketch was halved: cached counts follow, and the frequency order is rebuilt. */
-    private void ageFrequencies() {
-        byFrequency.clear();
-        for (BlockEntry cached : entries) {
-            cached.frequency >>>= 1;
-            if (cached.evictable) {
-                byFrequency.add(cached);
-            }
+            byRecency.relink(entry, true);
+            byFrequency.add(entry);
         }
     }
 
     @Override
     public void onEvictable(BlockEntry entry) {
-        entry.evictable = true;
-        queue(entry);
+        byRecency.add(entry);
+        byFrequency.add(entry);
     }
 
     @Override
     public void onUnevictable(BlockEntry entry) {
-        unqueue(entry);
-        entry.evictable = false;
+        byRecency.remove(entry);
+        byFrequency.remove(entry);
     }
 
     @Override
@@ -164,25 +150,15 @@ public final class AdaptivePolicy implements EvictionPolicy {
         if (entry.evictable) {
             onUnevictable(entry);
         }
-        entries.remove(entry);
-    }
-
-    private void queue(BlockEntry entry) {
-        byRecency.add(entry);
-        byFrequency.add(entry);
-    }
-
-    private void unqueue(BlockEntry entry) {
-        byRecency.remove(entry);
-        byFrequency.remove(entry);
+        size--;
     }
 
     @Override
     public BlockEntry selectVictim() {
-        if (byRecency.isEmpty()) {
+        BlockEntry oldest = byRecency.first();
+        if (oldest == null) {
             return null;
         }
-        BlockEntry oldest = byRecency.first();
         BlockEntry rarest = byFrequency.first();
         if (oldest == rarest) {
             return oldest;
@@ -197,19 +173,16 @@ public final class AdaptivePolicy implements EvictionPolicy {
 
     @Override
     public int size() {
-        return entries.size();
+        return size;
     }
 
     @Override
     public void checkInvariants(int expectedSize, int expectedEvictable) {
-        Invariants.check(entries.size() == expectedSize, "ADAPTIVE holds %d entries, the index %d", entries.size(),
-                expectedSize);
+        Invariants.check(size == expectedSize, "ADAPTIVE holds %d entries, the index %d", size, expectedSize);
         Invariants.check(byRecency.size() == expectedEvictable && byFrequency.size() == expectedEvictable,
                 "ADAPTIVE orders %d by recency and %d by frequency, the index has %d evictable", byRecency.size(),
                 byFrequency.size(), expectedEvictable);
-        for (BlockEntry entry : byRecency) {
-            Invariants.check(entry.evictable && entries.contains(entry) && byFrequency.contains(entry),
-                    "ADAPTIVE orders an entry that is not an evictable one it holds");
-        }
+        byRecency.checkEach(entry -> true, "ADAPTIVE orders by recency an entry not marked evictable");
+        byFrequency.checkLinks("ADAPTIVE");
     }
 }

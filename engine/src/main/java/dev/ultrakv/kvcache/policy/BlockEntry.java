@@ -20,6 +20,11 @@ public abstract class BlockEntry {
     int frequency;
     /** Whether the index has declared this entry an unpinned leaf. */
     boolean evictable;
+    /** Neighbours in a policy's list of evictable entries ({@link FrequencyClasses}); null when not listed. */
+    BlockEntry older;
+    BlockEntry newer;
+    /** The halving of counts {@link #frequency} was last brought up to date in ({@link FrequencyClasses}). */
+    int epoch;
 
     /**
      * @param key   hash of the model identity and every token up to the end of this block
