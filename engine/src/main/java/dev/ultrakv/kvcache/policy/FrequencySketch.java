@@ -6,9 +6,15 @@ package dev.ultrakv.kvcache.policy;
  * {@code 10 * capacity} references every counter is halved, so the estimate follows the recent popularity
  * (TinyLFU's reset: Einziger, Friedman and Manes, 2017, section 3.3).
  *
- * <p>Each key touches one counter in each of {@value #DEPTH} rows, chosen by double hashing; the estimate is the
- * smallest of them (it never under-counts until a reset). Increments are conservative: only the counters equal
- * to the current minimum grow, which keeps collisions from inflating popular-looking keys.
+ * <p>Each key touches one counter in each of {@value #DEPTH} rows; the estimate is the smallest of them (it never
+ * under-counts until a reset). Increments are conservative: only the counters equal to the current minimum grow,
+ * which keeps collisions from inflating popular-looking keys.
+ *
+ * <h2>Layout</h2>
+ * A key's four counters lie in one 64-byte block of the table, chosen by the key's hash (Caffeine's layout): a
+ * reference costs one cache miss instead of one per row. The block is eight longs of sixteen 4-bit counters;
+ * row {@code r} owns longs {@code 2r} and {@code 2r + 1}, and eight further bits of the hash pick the long and the
+ * counter within it. A halving is one shift and mask per long.
  */
 final class FrequencySketch {
     /** Rows of counters; four keeps the chance that all of a key's counters collide small. */
@@ -18,37 +24,42 @@ final class FrequencySketch {
     /**
      * Counters per row per cached block. A sample of ten references per block spread over four counters per block
      * left most counters above zero, so a block never seen read as seen (a one-off looked reused); sixteen keep
-     * most of them at zero, for 64 bytes per block.
+     * most of them at zero, for 32 bytes per block.
      */
     static final int WIDTH_PER_BLOCK = 16;
-    /** The narrowest row, so that tiny test caches still spread their keys. */
-    static final int MIN_WIDTH = 16;
-    /** Blocks beyond which rows stop growing (64 MiB of counters): a bigger pool shares counters. */
+    /** Blocks beyond which the table stops growing (16 MiB of counters): a bigger pool shares counters. */
     static final int MAX_SIZED_BLOCKS = 1 << 20;
     /** References per cached block between two halvings (TinyLFU's sample size). */
     static final int SAMPLE_PER_BLOCK = 10;
+    /** Longs in a 64-byte block of the table, two per row. */
+    private static final int LONGS_PER_BLOCK = 8;
+    /** Counters one row has in a block: two longs of sixteen. */
+    private static final int ROW_WIDTH_PER_BLOCK = 32;
+    private static final long HALVE_MASK = 0x7777_7777_7777_7777L;
 
-    private final byte[] counters;
-    private final int widthMask;
+    private final long[] table;
+    private final int blockMask;
     private final int sampleSize;
     private int additions;
 
     /** A sketch sized for a cache of {@code capacityBlocks}. */
     FrequencySketch(int capacityBlocks) {
         int blocks = Math.max(1, capacityBlocks);
-        int wanted = Math.max(MIN_WIDTH, Math.min(MAX_SIZED_BLOCKS, blocks) * WIDTH_PER_BLOCK);
-        int width = Integer.highestOneBit(wanted - 1) << 1;
-        counters = new byte[DEPTH * width];
-        widthMask = width - 1;
+        int wanted = Math.max(1, Math.min(MAX_SIZED_BLOCKS, blocks) * WIDTH_PER_BLOCK / ROW_WIDTH_PER_BLOCK);
+        int tableBlocks = wanted == 1 ? 1 : Integer.highestOneBit(wanted - 1) << 1;
+        table = new long[tableBlocks * LONGS_PER_BLOCK];
+        blockMask = tableBlocks - 1;
         sampleSize = (int) Math.min(Integer.MAX_VALUE, (long) SAMPLE_PER_BLOCK * blocks);
     }
 
     /** The estimated recent references of {@code key}, from 0 to {@value #MAX_COUNT}. */
     int frequency(long key) {
         long hash = mix(key);
+        int base = blockBase(hash);
         int min = MAX_COUNT;
         for (int row = 0; row < DEPTH; row++) {
-            min = Math.min(min, counters[slot(hash, row)]);
+            int select = select(hash, row);
+            min = Math.min(min, (int) (table[base + longIndex(row, select)] >>> shift(select)) & 0xF);
         }
         return min;
     }
@@ -60,12 +71,18 @@ final class FrequencySketch {
      */
     boolean increment(long key) {
         long hash = mix(key);
-        int min = frequency(key);
+        int base = blockBase(hash);
+        int min = MAX_COUNT;
+        for (int row = 0; row < DEPTH; row++) {
+            int select = select(hash, row);
+            min = Math.min(min, (int) (table[base + longIndex(row, select)] >>> shift(select)) & 0xF);
+        }
         if (min < MAX_COUNT) {
             for (int row = 0; row < DEPTH; row++) {
-                int slot = slot(hash, row);
-                if (counters[slot] == min) {
-                    counters[slot]++;
+                int select = select(hash, row);
+                int at = base + longIndex(row, select);
+                if (((int) (table[at] >>> shift(select)) & 0xF) == min) {
+                    table[at] += 1L << shift(select);
                 }
             }
         }
@@ -77,16 +94,28 @@ final class FrequencySketch {
     }
 
     private void reset() {
-        for (int i = 0; i < counters.length; i++) {
-            counters[i] >>>= 1;
+        for (int i = 0; i < table.length; i++) {
+            table[i] = (table[i] >>> 1) & HALVE_MASK;
         }
         additions = 0;
     }
 
-    private int slot(long hash, int row) {
-        int h1 = (int) hash;
-        int h2 = (int) (hash >>> 32) | 1;
-        return row * (widthMask + 1) + ((h1 + row * h2) & widthMask);
+    /** The first long of the key's block: high bits of the hash, independent of the rows' selectors. */
+    private int blockBase(long hash) {
+        return ((int) (hash >>> 32) & blockMask) * LONGS_PER_BLOCK;
+    }
+
+    /** Eight bits of the low half of the hash per row: which of the row's two longs, and which counter in it. */
+    private static int select(long hash, int row) {
+        return (int) (hash >>> (row * 8)) & 0xFF;
+    }
+
+    private static int longIndex(int row, int select) {
+        return 2 * row + (select & 1);
+    }
+
+    private static int shift(int select) {
+        return ((select >>> 1) & 0xF) * 4;
     }
 
     /** A 64-bit finalizer (MurmurHash3's fmix64) so that nearby keys spread over the rows. */
