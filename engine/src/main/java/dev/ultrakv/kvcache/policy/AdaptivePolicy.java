@@ -105,7 +105,7 @@ public final class AdaptivePolicy implements EvictionPolicy {
 
     @Override
     public void onInsert(BlockEntry entry, boolean requested) {
-        shadows.reference(entry.key());
+        shadows.reference(entry.key(), requested);
         entry.evictable = false;
         if (requested && sketch.increment(entry.key())) {
             byFrequency.halve();
@@ -117,7 +117,7 @@ public final class AdaptivePolicy implements EvictionPolicy {
 
     @Override
     public void onAccess(BlockEntry entry) {
-        shadows.reference(entry.key());
+        shadows.reference(entry.key(), true);
         boolean queued = byRecency.unlink(entry);
         if (queued) {
             byFrequency.remove(entry);

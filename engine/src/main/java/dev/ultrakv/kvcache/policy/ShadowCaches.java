@@ -3,11 +3,17 @@ package dev.ultrakv.kvcache.policy;
 /**
  * Two what-if caches of block keys, one evicting by recency and one by frequency, fed the same references as the
  * real cache, that say which of the two orders would be hitting more now. The adaptive policy follows the winner.
- * This is set dueling (Qureshi et al., "Adaptive Insertion Policies for High Performance Caching", ISCA 2007) with
- * whole shadow directories instead of sampled sets, which a prefix cache affords: they hold keys only.
+ * This is set dueling (Qureshi et al., "Adaptive Insertion Policies for High Performance Caching", ISCA 2007): the
+ * shadows hold keys only, and see every reference while the cache is small; a cache of more than
+ * {@value #SAMPLED_BLOCKS} blocks is judged on a sample, the keys whose hash falls in one part in {@code 2^k} of the
+ * hash space, with shadows {@code 2^k} times smaller (each holds at least {@value #SAMPLED_BLOCKS} keys), so a
+ * reference outside the sample costs one hash. A uniform sample of keys sees the same hit ratios as the whole, as
+ * sampled sets do in a processor cache.
  *
- * <p>The duel is scored per block: each reference a shadow holds scores one, so the verdict follows the token hit
- * rate. (Scoring only the requests a shadow would serve whole was tried and lost: questions over long documents
+ * <p>The duel is scored per block: each prompt reference a shadow holds scores one, so the verdict follows the
+ * token hit rate. A block of generated tokens only, computed again, is fed to the shadows but scores nothing:
+ * holding it saves no prompt tokens (it was being generated anyway), and counting it credited recency on workloads
+ * that repeat prompts, which keeps such tails longest. (Scoring only the requests a shadow would serve whole was tried and lost: questions over long documents
  * are never served whole, so neither shadow scored and the verdict stuck at its default; see docs/policies.md.)
  * Scores decay exponentially over {@value #MEMORY_PER_BLOCK} references per cached block, so the verdict follows
  * phase changes within a few cache turnovers. While the scores tie the verdict is frequency until the shadows first
@@ -22,6 +28,8 @@ package dev.ultrakv.kvcache.policy;
  * members' relative order only approximately.
  */
 final class ShadowCaches {
+    /** Shadow size below which every reference is fed to the shadows; larger caches are judged on a sample. */
+    static final int SAMPLED_BLOCKS = 2048;
     /** References per cached block over which a shadow hit's score decays by {@code 1/e}. */
     static final int MEMORY_PER_BLOCK = 8;
     /** Highest count of the frequency shadow, the sketch's. */
@@ -34,6 +42,8 @@ final class ShadowCaches {
     private static final int NONE = -1;
 
     private final int capacity;
+    /** Keys are sampled when these bits of their hash's high half are zero: {@code 2^k - 1}, 0 for every key. */
+    private final long sampleMask;
     private final double decay;
     private final int agePeriod;
 
@@ -65,7 +75,11 @@ final class ShadowCaches {
     private boolean disagreed;
 
     ShadowCaches(int capacityBlocks) {
-        this.capacity = Math.max(1, capacityBlocks);
+        int blocks = Math.max(1, capacityBlocks);
+        int sampleShift = blocks < 2 * SAMPLED_BLOCKS ? 0
+                : 31 - Integer.numberOfLeadingZeros(blocks / SAMPLED_BLOCKS);
+        this.sampleMask = (1L << sampleShift) - 1;
+        this.capacity = Math.ceilDiv(blocks, 1 << sampleShift);
         this.decay = 1.0 - 1.0 / ((double) MEMORY_PER_BLOCK * capacity);
         this.agePeriod = LfuPolicy.agePeriodFor(capacity);
         int slots = 2 * capacity;
@@ -91,18 +105,22 @@ final class ShadowCaches {
     /**
      * Feeds one reference of a block to both shadows and scores the shadows that held it.
      *
-     * @return which shadows held the block: {@link #RECENCY_HIT} and {@link #FREQUENCY_HIT} bits
+     * @param scored whether a hit counts: the block holds prompt tokens (a lookup, or a computed prompt block)
+     * @return which shadows held the block: {@link #RECENCY_HIT} and {@link #FREQUENCY_HIT} bits; 0 for a key
+     *         outside the sample or a reference that is not scored
      */
-    int reference(long key) {
+    int reference(long key, boolean scored) {
+        if (((hash(key) >>> 32) & sampleMask) != 0) {
+            return 0;
+        }
         recencyScore *= decay;
         frequencyScore *= decay;
         int slot = find(key);
-        int hits = slot == NONE ? 0 : member[slot];
+        int held = slot == NONE ? 0 : member[slot];
         if (slot == NONE) {
             slot = allocate(key);
         }
-        if ((hits & RECENCY_HIT) != 0) {
-            recencyScore++;
+        if ((held & RECENCY_HIT) != 0) {
             unlinkRecency(slot);
         } else {
             if (recencySize == capacity) {
@@ -112,8 +130,7 @@ final class ShadowCaches {
             recencySize++;
         }
         appendRecency(slot);
-        if ((hits & FREQUENCY_HIT) != 0) {
-            frequencyScore++;
+        if ((held & FREQUENCY_HIT) != 0) {
             unlinkFrequency(slot);
             count[slot] = (byte) Math.min(MAX_COUNT, count[slot] + 1);
         } else {
@@ -129,10 +146,19 @@ final class ShadowCaches {
             referencesSinceAgeing = 0;
             age();
         }
-        if (hits == RECENCY_HIT || hits == FREQUENCY_HIT) {
+        if (!scored) {
+            return 0;
+        }
+        if ((held & RECENCY_HIT) != 0) {
+            recencyScore++;
+        }
+        if ((held & FREQUENCY_HIT) != 0) {
+            frequencyScore++;
+        }
+        if (held == RECENCY_HIT || held == FREQUENCY_HIT) {
             disagreed = true;
         }
-        return hits;
+        return held;
     }
 
     /**
@@ -291,7 +317,11 @@ final class ShadowCaches {
     }
 
     private int home(long key) {
+        return (int) hash(key) & indexMask;
+    }
+
+    private static long hash(long key) {
         long h = key * 0x9e3779b97f4a7c15L;
-        return (int) (h ^ (h >>> 32)) & indexMask;
+        return h ^ (h >>> 32);
     }
 }
