@@ -33,12 +33,13 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p>A block is the binary key {@code prefix + ":"} + its 32 digest bytes and the value its {@link BlockRecord}.
  * Writes go into a bounded queue (blocks and bytes) that the tier's own thread drains in pipelined batches of
- * {@code SET} (with {@code PX} when a TTL is set); a load is one {@code MGET} of the run's keys, of which the
- * leading run of sound records is returned. A value that fails {@link BlockRecord#problem}, or is longer than
+ * {@code SET} (with {@code PX} when a TTL is set); a load reads the run's keys as a few small {@code MGET}s at a
+ * time ({@link WindowedMget}: one large reply is slow to build on the server), stopping at the first missing key,
+ * and returns the leading run of sound records. A value that fails {@link BlockRecord#problem}, or is longer than
  * {@link RedisTierOptions#maxRecordBytes()}, counts as corrupt, is a miss and is deleted.
  *
  * <h2>Why Lettuce</h2>
- * Lettuce is asynchronous on Netty: {@link #loadRun} returns the {@code MGET}'s own future, so the step loop never
+ * Lettuce is asynchronous on Netty: {@link #loadRun} returns a future its replies complete, so the step loop never
  * waits and no thread is parked per call; a batch of writes is queued on a connection and flushed as one pipeline;
  * and a command timeout bounds every call. Jedis is blocking: each of those would take a pool of threads and
  * connections.
@@ -225,7 +226,7 @@ public final class RedisKvTier implements KvTier {
         long start = System.nanoTime();
         CompletableFuture<List<KeyValue<byte[], byte[]>>> reply;
         try {
-            reply = current.load().async().mget(redisKeys).toCompletableFuture();
+            reply = WindowedMget.read(current.load().async(), redisKeys);
         } catch (RuntimeException e) {
             reply = CompletableFuture.failedFuture(e);
         }

@@ -11,11 +11,12 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * Measures {@link RedisKvTier#loadRun} latency for runs of 1 and 16 records of 1 MiB against a redis-server it
- * starts on loopback, beside a bare Lettuce {@code MGET} of the same keys in the same run (so the tier's own cost
- * reads as a ratio even on a busy machine). Not a test: run it by hand, see BENCHMARKS.md.
+ * Measures {@link RedisKvTier#loadRun} latency for runs of records of 1 MiB against a redis-server it starts on
+ * loopback, beside a bare Lettuce {@code MGET} of the same keys in the same run (so the tier's own cost reads as a
+ * ratio even on a busy machine). Not a test: run it by hand, see BENCHMARKS.md.
  *
- * <p>Arguments: iterations per case (default 200).
+ * <p>Arguments: iterations per case (default 200), then the run lengths (default 1 and 16; a 1024-token prompt
+ * of llama-110m's float32 blocks is a run of 64 records of 1.18 MB).
  */
 public final class RedisTierLatency {
     private static final String NAMESPACE = "latency | FLOAT32 blocks of 16";
@@ -26,19 +27,23 @@ public final class RedisTierLatency {
 
     public static void main(String[] args) throws Exception {
         int iterations = args.length > 0 ? Integer.parseInt(args[0]) : 200;
+        int[] runs = args.length > 1
+                ? java.util.Arrays.stream(args, 1, args.length).mapToInt(Integer::parseInt).toArray()
+                : new int[] {1, 16};
+        int longest = java.util.Arrays.stream(runs).max().orElseThrow();
         Path directory = Files.createTempDirectory("redis-tier-latency");
         try (RedisServerProcess server = RedisServerProcess.start(directory);
              RedisKvTier tier = RedisKvTier.connect(server.uri(),
                      RedisTierOptions.defaults().withCommandTimeout(Duration.ofSeconds(2)))) {
             RedisClient rawClient = RedisClient.create(server.uri());
             try (StatefulRedisConnection<byte[], byte[]> raw = rawClient.connect(ByteArrayCodec.INSTANCE)) {
-                List<BlockKey> keys = TierTestBlocks.keys(NAMESPACE, 1, 16);
+                List<BlockKey> keys = TierTestBlocks.keys(NAMESPACE, 1, longest);
                 for (BlockKey key : keys) {
                     tier.offer(key, TierTestBlocks.record(NAMESPACE, key, PAYLOAD_BYTES));
                 }
                 TierTestBlocks.awaitWritten(tier, keys.size());
                 System.out.printf("%-8s %-12s %10s %10s %10s%n", "records", "path", "p50 ms", "p99 ms", "mean ms");
-                for (int run : new int[] {1, 16}) {
+                for (int run : runs) {
                     List<BlockKey> slice = keys.subList(0, run);
                     byte[][] redisKeys = slice.stream().map(RedisTierLatency::redisKey).toArray(byte[][]::new);
                     Histogram tierNanos = new Histogram(3);
