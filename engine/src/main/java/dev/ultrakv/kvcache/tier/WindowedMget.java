@@ -5,6 +5,7 @@ import io.lettuce.core.api.async.RedisAsyncCommands;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
@@ -27,18 +28,18 @@ final class WindowedMget {
 
     private final RedisAsyncCommands<byte[], byte[]> commands;
     private final byte[][] keys;
-    private final List<KeyValue<byte[], byte[]>>[] chunks;
+    /** Each chunk's values once read, null until then (and for the chunks never asked for). */
+    private final List<List<KeyValue<byte[], byte[]>>> chunks;
     private final CompletableFuture<List<KeyValue<byte[], byte[]>>> result = new CompletableFuture<>();
     // Guarded by this: replies complete on the connection's event loop, the first chunks start on the caller.
     private int nextChunk;
     private int outstanding;
     private boolean stopped;
 
-    @SuppressWarnings("unchecked")
     private WindowedMget(RedisAsyncCommands<byte[], byte[]> commands, byte[][] keys) {
         this.commands = commands;
         this.keys = keys;
-        this.chunks = new List[Math.ceilDiv(keys.length, CHUNK_KEYS)];
+        this.chunks = new ArrayList<>(Collections.nCopies(Math.ceilDiv(keys.length, CHUNK_KEYS), null));
     }
 
     /**
@@ -53,11 +54,11 @@ final class WindowedMget {
     }
 
     private synchronized void start() {
-        if (chunks.length == 0) {
+        if (chunks.isEmpty()) {
             result.complete(List.of());
             return;
         }
-        while (nextChunk < chunks.length && nextChunk < WINDOW && !stopped) {
+        while (nextChunk < chunks.size() && nextChunk < WINDOW && !stopped) {
             issue(nextChunk++);
         }
     }
@@ -81,14 +82,14 @@ final class WindowedMget {
                     + (values == null ? "nothing" : values.size() + " values")));
             return;
         }
-        chunks[chunk] = values;
+        chunks.set(chunk, values);
         for (KeyValue<byte[], byte[]> value : values) {
             if (!value.hasValue()) {
                 stopped = true;
                 break;
             }
         }
-        if (!stopped && nextChunk < chunks.length) {
+        if (!stopped && nextChunk < chunks.size()) {
             issue(nextChunk++);
         }
         if (outstanding == 0 && !result.isDone()) {
