@@ -9,6 +9,7 @@ import picocli.CommandLine.Command;
 
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
+import java.util.List;
 
 /**
  * Entry point of the {@code ultrakv} command. Every failure ends with one line {@code ultrakv: ...} on stderr
@@ -17,13 +18,19 @@ import java.io.UncheckedIOException;
  * say where they were thrown.
  */
 @Command(name = "ultrakv", mixinStandardHelpOptions = true, versionProvider = UltraKvCli.Version.class,
-        description = "UltraKV: an LLM inference engine built around an adaptive KV cache.",
-        subcommands = {GenerateCommand.class, ChatCommand.class, TemplateCommand.class, InfoCommand.class,
-                TokenizeCommand.class, SynthCommand.class, QuantizeCommand.class, BenchCommand.class,
-                QualityCommand.class, SimulateCommand.class, ServeCommand.class})
+        description = "UltraKV: an LLM inference engine built around an adaptive KV cache.")
 public final class UltraKvCli {
     /** Exit code for a user mistake found while running (as opposed to a usage error, 2). */
     static final int EXIT_USER_ERROR = 1;
+    /**
+     * The subcommands, in the order the help lists them. Only the one a command line names is built (see
+     * {@link #run}): picocli reads every option of a command by reflection when it builds it, and building all of
+     * them took about as long as the JVM's own start.
+     */
+    static final List<Class<?>> SUBCOMMANDS = List.of(GenerateCommand.class, ChatCommand.class,
+            TemplateCommand.class, InfoCommand.class, TokenizeCommand.class, SynthCommand.class,
+            QuantizeCommand.class, BenchCommand.class, QualityCommand.class, SimulateCommand.class,
+            ServeCommand.class);
 
     private UltraKvCli() {
     }
@@ -35,13 +42,28 @@ public final class UltraKvCli {
     /** Runs the command line and returns its exit code. */
     public static int run(String... args) {
         CommandLine cmd = new CommandLine(new UltraKvCli());
-        cmd.setExecutionExceptionHandler(UltraKvCli::handle);
+        Class<?> named = args.length == 0 ? null : subcommandNamed(args[0]);
+        // A line that names no subcommand (help, a typo) gets all of them, for the list and the suggestions.
+        for (Class<?> subcommand : named == null ? SUBCOMMANDS : List.of(named)) {
+            cmd.addSubcommand(subcommand);
+        }
+        cmd.setExecutionExceptionHandler(UltraKvCli::handle); // after the subcommands: it applies to those present
         try {
             return cmd.execute(args);
         } catch (Error e) {
             // picocli lets Errors through; OutOfMemoryError from a big context or -n ends here too.
             return report(cmd.getErr(), e);
         }
+    }
+
+    /** The subcommand whose {@code @Command} name is {@code name}, or null. */
+    static Class<?> subcommandNamed(String name) {
+        for (Class<?> subcommand : SUBCOMMANDS) {
+            if (subcommand.getAnnotation(Command.class).name().equals(name)) {
+                return subcommand;
+            }
+        }
+        return null;
     }
 
     private static int handle(Exception e, CommandLine cmd, CommandLine.ParseResult parsed) {
