@@ -27,7 +27,7 @@ final class FrequencySketch {
      * most of them at zero, for 32 bytes per block.
      */
     static final int WIDTH_PER_BLOCK = 16;
-    /** Blocks beyond which the table stops growing (16 MiB of counters): a bigger pool shares counters. */
+    /** Blocks beyond which the table stops growing (32 MiB of counters): a bigger pool shares counters. */
     static final int MAX_SIZED_BLOCKS = 1 << 20;
     /** References per cached block between two halvings (TinyLFU's sample size). */
     static final int SAMPLE_PER_BLOCK = 10;

@@ -4,16 +4,17 @@ package dev.ultrakv.kvcache.policy;
  * Two what-if caches of block keys, one evicting by recency and one by frequency, fed the same references as the
  * real cache, that say which of the two orders would be hitting more now. The adaptive policy follows the winner.
  * This is set dueling (Qureshi et al., "Adaptive Insertion Policies for High Performance Caching", ISCA 2007): the
- * shadows hold keys only, and see every reference while the cache is small; a cache of more than
- * {@value #SAMPLED_BLOCKS} blocks is judged on a sample, the keys whose hash falls in one part in {@code 2^k} of the
- * hash space, with shadows {@code 2^k} times smaller (each holds at least {@value #SAMPLED_BLOCKS} keys), so a
- * reference outside the sample costs one hash. A uniform sample of keys sees the same hit ratios as the whole, as
- * sampled sets do in a processor cache.
+ * shadows hold keys only, and see every reference while the cache holds fewer than {@code 2 *}
+ * {@value #SAMPLED_BLOCKS} blocks; a larger cache is judged on a sample, the keys whose hash falls in one part in
+ * {@code 2^k} of the hash space, with shadows {@code 2^k} times smaller (each holds at least {@value #SAMPLED_BLOCKS}
+ * keys), so a reference outside the sample costs one hash. A uniform sample of keys sees the same hit ratios as the
+ * whole, as sampled sets do in a processor cache.
  *
  * <p>The duel is scored per block: each prompt reference a shadow holds scores one, so the verdict follows the
  * token hit rate. A block of generated tokens only, computed again, is fed to the shadows but scores nothing:
  * holding it saves no prompt tokens (it was being generated anyway), and counting it credited recency on workloads
- * that repeat prompts, which keeps such tails longest. (Scoring only the requests a shadow would serve whole was tried and lost: questions over long documents
+ * that repeat prompts, which keeps such tails longest. (Scoring only the requests a shadow would serve whole was
+ * tried and lost: questions over long documents
  * are never served whole, so neither shadow scored and the verdict stuck at its default; see docs/policies.md.)
  * Scores decay exponentially over {@value #MEMORY_PER_BLOCK} references per cached block, so the verdict follows
  * phase changes within a few cache turnovers. While the scores tie the verdict is frequency until the shadows first
@@ -28,7 +29,7 @@ package dev.ultrakv.kvcache.policy;
  * members' relative order only approximately.
  */
 final class ShadowCaches {
-    /** Shadow size below which every reference is fed to the shadows; larger caches are judged on a sample. */
+    /** The smallest sampled shadow: caches of fewer than twice this many blocks feed the shadows every reference. */
     static final int SAMPLED_BLOCKS = 2048;
     /** References per cached block over which a shadow hit's score decays by {@code 1/e}. */
     static final int MEMORY_PER_BLOCK = 8;
