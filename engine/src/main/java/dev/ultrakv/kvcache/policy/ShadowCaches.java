@@ -14,8 +14,8 @@ package dev.ultrakv.kvcache.policy;
  * token hit rate. A block of generated tokens only, computed again, is fed to the shadows but scores nothing:
  * holding it saves no prompt tokens (it was being generated anyway), and counting it credited recency on workloads
  * that repeat prompts, which keeps such tails longest. (Scoring only the requests a shadow would serve whole was
- * tried and lost: questions over long documents
- * are never served whole, so neither shadow scored and the verdict stuck at its default; see docs/policies.md.)
+ * tried and lost: questions over long documents are never served whole, so neither shadow scored and the verdict
+ * stuck at its default; see docs/policies.md.)
  * Scores decay exponentially over {@value #MEMORY_PER_BLOCK} references per cached block, so the verdict follows
  * phase changes within a few cache turnovers. While the scores tie the verdict is frequency until the shadows first
  * disagree about a block (no evidence yet: TinyLFU's admission default) and recency afterwards.
