@@ -42,8 +42,10 @@ final class FrequencyClasses {
     void add(BlockEntry entry) {
         refresh(entry);
         int c = entry.frequency;
-        BlockEntry first = oldest[c];
-        if (first != null && entry.order < first.order) {
+        BlockEntry last = newest[c];
+        BlockEntry first;
+        // The newest end is the usual place (a new leaf), and the entry there was touched last: look at it first.
+        if (last != null && entry.order < last.order && entry.order < (first = oldest[c]).order) {
             entry.older = null;
             entry.newer = first;
             first.older = entry;
