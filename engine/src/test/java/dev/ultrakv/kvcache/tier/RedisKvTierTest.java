@@ -1,17 +1,11 @@
 package dev.ultrakv.kvcache.tier;
 
-import io.lettuce.core.RedisClient;
-import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
-import io.lettuce.core.codec.ByteArrayCodec;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -37,29 +31,8 @@ class RedisKvTierTest {
     private static final RedisTierOptions OPTIONS = RedisTierOptions.defaults()
             .withCommandTimeout(Duration.ofSeconds(2));
 
-    @TempDir
-    static Path directory;
-    private static RedisServerProcess server;
-    private static RedisClient rawClient;
-    private static StatefulRedisConnection<byte[], byte[]> rawConnection;
-
-    @BeforeAll
-    static void startServer() {
-        server = RedisServerProcess.start(directory);
-        rawClient = RedisClient.create(server.uri());
-        rawConnection = rawClient.connect(ByteArrayCodec.INSTANCE);
-    }
-
-    @AfterAll
-    static void stopServer() {
-        if (rawConnection != null) {
-            rawConnection.close();
-            rawClient.shutdown(Duration.ZERO, Duration.ofSeconds(2));
-        }
-        if (server != null) {
-            server.close();
-        }
-    }
+    @RegisterExtension
+    static final RedisWithClient server = new RedisWithClient();
 
     @BeforeEach
     void emptyServer() {
@@ -260,7 +233,7 @@ class RedisKvTierTest {
     }
 
     private static RedisCommands<byte[], byte[]> raw() {
-        return rawConnection.sync();
+        return server.connection().sync();
     }
 
     private static byte[] redisKey(String prefix, BlockKey key) {

@@ -5,14 +5,11 @@ import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -26,29 +23,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@link WindowedMget} against a real redis-server: order, gaps, and the commands it sends. */
 class WindowedMgetTest {
-    @TempDir
-    static Path directory;
-    private static RedisServerProcess server;
-    private static RedisClient client;
-    private static StatefulRedisConnection<byte[], byte[]> connection;
-
-    @BeforeAll
-    static void startServer() {
-        server = RedisServerProcess.start(directory);
-        client = RedisClient.create(server.uri());
-        connection = client.connect(ByteArrayCodec.INSTANCE);
-    }
-
-    @AfterAll
-    static void stopServer() {
-        if (connection != null) {
-            connection.close();
-            client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
-        }
-        if (server != null) {
-            server.close();
-        }
-    }
+    @RegisterExtension
+    static final RedisWithClient server = new RedisWithClient();
 
     @BeforeEach
     void emptyServer() {
@@ -57,7 +33,7 @@ class WindowedMgetTest {
     }
 
     private static RedisCommands<byte[], byte[]> sync() {
-        return connection.sync();
+        return server.connection().sync();
     }
 
     private static byte[] key(int i) {
@@ -73,7 +49,7 @@ class WindowedMgetTest {
     }
 
     private static List<KeyValue<byte[], byte[]>> read(byte[][] keys) throws Exception {
-        return WindowedMget.read(connection.async(), keys).get(5, TimeUnit.SECONDS);
+        return WindowedMget.read(server.connection().async(), keys).get(5, TimeUnit.SECONDS);
     }
 
     /** {@code MGET} calls the server has answered since the last reset. */
