@@ -55,13 +55,7 @@ final class FrequencySketch {
     /** The estimated recent references of {@code key}, from 0 to {@value #MAX_COUNT}. */
     int frequency(long key) {
         long hash = mix(key);
-        int base = blockBase(hash);
-        int min = MAX_COUNT;
-        for (int row = 0; row < DEPTH; row++) {
-            int select = select(hash, row);
-            min = Math.min(min, (int) (table[base + longIndex(row, select)] >>> shift(select)) & 0xF);
-        }
-        return min;
+        return estimate(hash, blockBase(hash));
     }
 
     /**
@@ -72,11 +66,7 @@ final class FrequencySketch {
     boolean increment(long key) {
         long hash = mix(key);
         int base = blockBase(hash);
-        int min = MAX_COUNT;
-        for (int row = 0; row < DEPTH; row++) {
-            int select = select(hash, row);
-            min = Math.min(min, (int) (table[base + longIndex(row, select)] >>> shift(select)) & 0xF);
-        }
+        int min = estimate(hash, base);
         if (min < MAX_COUNT) {
             for (int row = 0; row < DEPTH; row++) {
                 int select = select(hash, row);
@@ -91,6 +81,16 @@ final class FrequencySketch {
             return true;
         }
         return false;
+    }
+
+    /** The smallest of the key's counters, given its hash and the first long of its block. */
+    private int estimate(long hash, int base) {
+        int min = MAX_COUNT;
+        for (int row = 0; row < DEPTH; row++) {
+            int select = select(hash, row);
+            min = Math.min(min, (int) (table[base + longIndex(row, select)] >>> shift(select)) & 0xF);
+        }
+        return min;
     }
 
     private void reset() {
