@@ -216,12 +216,17 @@ class EngineFaultsTest {
             KVCacheConfig config = KVCacheConfig.builder().model(MODEL).maxTokens(2048).build();
             String expected = referenceText(config);
             FaultyTicker ticker = new FaultyTicker();
-            try (var engine = new UltraAdaptiveKVCacheEngine(config, SchedulerConfig.defaults(), ticker)) {
-                CompletableFuture<RequestResult> running = engine.processRequest(request(PROMPT, "running", 400));
-                while (engine.getStats().blocksUsed() == 0) {
-                    Thread.onSpinWait();
+            // Armed from inside the loop at the request's third step, so the fault finds it running however fast
+            // it would otherwise finish (arming from this thread raced a 128-token context on a busy machine).
+            AtomicInteger stepsRun = new AtomicInteger();
+            StepProbe armAtThirdStep = (step, ids) -> {
+                if (ids.contains("running") && stepsRun.incrementAndGet() == 3) {
+                    ticker.faults.set(1);
                 }
-                ticker.faults.set(1);
+            };
+            try (var engine = new UltraAdaptiveKVCacheEngine(config, SchedulerConfig.defaults(), ticker,
+                    armAtThirdStep)) {
+                CompletableFuture<RequestResult> running = engine.processRequest(request(PROMPT, "running", 400));
                 Throwable e = failure(running);
                 assertTrue(e.getMessage().contains("step loop faulted"), e.getMessage());
                 assertServesAsBefore(engine, expected);
