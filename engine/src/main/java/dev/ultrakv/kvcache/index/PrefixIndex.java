@@ -260,7 +260,95 @@ public final class PrefixIndex {
      */
     public InsertResult insert(PrefixMatch match, int[] tokens, int tokenCount, int[] blockTable) {
         checkOwned(match);
-        String modelId = match.modelId;
+        return insertFrom(roots.computeIfAbsent(match.modelId, Node::root), 0, match, tokens, tokenCount, blockTable);
+    }
+
+    /**
+     * {@link #insert(PrefixMatch, int[], int, int[]) Caches} the blocks of a finished (or preempted) request after
+     * those its {@code chain} already covers: {@code blockTable}'s entries before {@link PrefixChain#blocks()} are
+     * not read (the blocks were shared or handed over).
+     *
+     * @throws IllegalStateException    if the chain is broken: the caller frees the blocks after it instead
+     * @throws IllegalArgumentException as {@link #insert(PrefixMatch, int[], int, int[])} does, or if
+     *                                  {@code tokenCount} ends before the chain does
+     */
+    public InsertResult insert(PrefixChain chain, int[] tokens, int tokenCount, int[] blockTable) {
+        checkOwned(chain.match);
+        if (!chain.isIntact()) {
+            throw new IllegalStateException("the chain is broken: " + chain);
+        }
+        if ((long) chain.blocks * blockSize > tokenCount) {
+            throw new IllegalArgumentException("token count " + tokenCount + " ends before the chain's "
+                    + chain.blocks + " blocks");
+        }
+        return insertFrom(chain.tail, chain.blocks, chain.match, tokens, tokenCount, blockTable);
+    }
+
+    /**
+     * Starts the chain of a running sequence that shares the first {@code sharedBlocks} full blocks of its pinned
+     * {@code match}: its next block, the {@code sharedBlocks}-th, will be a child of the last of them.
+     *
+     * @throws IllegalStateException    if the match is not pinned (its blocks could be gone)
+     * @throws IllegalArgumentException if {@code sharedBlocks} is outside {@code [0, match.fullBlockCount()]}
+     */
+    public PrefixChain chain(PrefixMatch match, int sharedBlocks) {
+        checkOwned(match);
+        if (!match.pinned) {
+            throw new IllegalStateException("match is not pinned: " + match);
+        }
+        Objects.checkIndex(sharedBlocks, match.fullNodes.length + 1);
+        Node tail = sharedBlocks == 0 ? roots.computeIfAbsent(match.modelId, Node::root)
+                : match.fullNodes[sharedBlocks - 1];
+        return new PrefixChain(match, tail, sharedBlocks);
+    }
+
+    /**
+     * Caches the next full block of a sequence that is still running, because none of its later queries will
+     * read it (a sliding window has passed it): the block joins the tree under the chain's tail, unpinned, as
+     * {@link #insert} would adopt it at the end, or is given back through the release callback when the same
+     * content is cached already. The caller no longer holds the block either way, unless this returns false.
+     *
+     * @param tokens  the sequence's tokens; the block holds {@code tokens[b × blockSize, (b + 1) × blockSize)} for
+     *                {@code b = chain.blocks()}
+     * @param blockId the block, whose K/V of those tokens are written
+     * @return false if the chain is broken (a block handed over before was evicted since): the block stays the
+     *         caller's, who frees it
+     */
+    public boolean handOver(PrefixChain chain, int[] tokens, int blockId) {
+        checkOwned(chain.match);
+        if (!chain.isIntact()) {
+            chain.broken = true;
+            return false;
+        }
+        int start = chain.blocks * blockSize;
+        Objects.checkFromIndexSize(start, blockSize, tokens.length);
+        if (blockId < 0) {
+            throw new IllegalArgumentException("negative block id " + blockId);
+        }
+        Node cached = findFull(chain.tail, tokens, start);
+        Node node;
+        if (cached == null) {
+            node = adopt(chain.tail, Arrays.copyOfRange(tokens, start, start + blockSize), blockId,
+                    start < chain.match.queryTokens);
+        } else {
+            if (cached.blockId != blockId) {
+                checkNotCached(blockId);
+                duplicateBlocks++;
+                releaseBlock.accept(blockId);
+            }
+            node = cached;
+        }
+        if (chain.blocks == Math.ceilDiv(chain.match.queryTokens, blockSize) - 1) {
+            policy.onPromptEnd(node);
+        }
+        chain.tail = node;
+        chain.blocks++;
+        return true;
+    }
+
+    /** {@link #insert}'s walk from {@code node}, which holds the sequence's first {@code firstBlock} blocks. */
+    private InsertResult insertFrom(Node node, int firstBlock, PrefixMatch match, int[] tokens, int tokenCount,
+                                    int[] blockTable) {
         if (tokenCount <= 0 || tokenCount > tokens.length) {
             throw new IllegalArgumentException("token count " + tokenCount + " outside [1, " + tokens.length + "]");
         }
@@ -269,14 +357,13 @@ public final class PrefixIndex {
             throw new IllegalArgumentException(tokenCount + " tokens need " + blocks + " blocks, the table has "
                     + blockTable.length);
         }
-        checkBlockIds(blockTable, blocks);
-        Node node = roots.computeIfAbsent(modelId, Node::root);
+        checkBlockIds(blockTable, firstBlock, blocks);
         int adopted = 0;
         int[] duplicates = new int[blocks];
         int duplicateCount = 0;
         long supersededBefore = supersededBlocks;
         int promptEnd = match.queryTokens <= tokenCount ? Math.ceilDiv(match.queryTokens, blockSize) - 1 : -1;
-        for (int i = 0; i < blocks; i++) {
+        for (int i = firstBlock; i < blocks; i++) {
             int start = i * blockSize;
             int length = Math.min(blockSize, tokenCount - start);
             int id = blockTable[i];
@@ -302,8 +389,8 @@ public final class PrefixIndex {
                 (int) (supersededBlocks - supersededBefore));
     }
 
-    private void checkBlockIds(int[] blockTable, int blocks) {
-        for (int i = 0; i < blocks; i++) {
+    private void checkBlockIds(int[] blockTable, int from, int blocks) {
+        for (int i = from; i < blocks; i++) {
             int id = blockTable[i];
             if (id < 0) {
                 throw new IllegalArgumentException("negative block id " + id + " at " + i);
@@ -313,7 +400,7 @@ public final class PrefixIndex {
                 throw new IllegalArgumentException("block " + id + " at " + i + " is cached at depth "
                         + owner.depth());
             }
-            for (int j = 0; j < i; j++) {
+            for (int j = from; j < i; j++) {
                 if (blockTable[j] == id) {
                     throw new IllegalArgumentException("block " + id + " appears at " + j + " and " + i);
                 }
