@@ -194,7 +194,8 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
         });
         try {
             manager = new KvCacheManager(config.model().description(), model.config().kvLayout(),
-                    cacheSpec(config), config.tiers(), config.tierLoadTimeout());
+                    cacheSpec(config).withAttentionSpan(model.config().attentionSpan()), config.tiers(),
+                    config.tierLoadTimeout());
             started = new EngineCore<>(model, new CpuModelRunner(model, scheduling.stepTokens()), manager,
                     scheduling, ticker, stepProbe, new Outputs());
         } catch (RuntimeException | Error e) {

@@ -8,6 +8,8 @@ import java.util.Arrays;
  * token. Holds ids only; references are counted by whoever owns the table (see {@link PagedKvStore}).
  */
 public final class BlockTable {
+    /** The id in place of a block the table's owner gave away (a sliding window passed it). */
+    public static final int NO_BLOCK = -1;
     /** Blocks the table holds before it first grows: 256 positions at the default block size. */
     public static final int DEFAULT_INITIAL_CAPACITY = 16;
 
@@ -53,6 +55,17 @@ public final class BlockTable {
             ids = Arrays.copyOf(ids, Math.max(1, Math.multiplyExact(ids.length, 2)));
         }
         ids[size++] = id;
+    }
+
+    /**
+     * Replaces the {@code index}-th id by {@link #NO_BLOCK} and returns it; the table keeps its size, so the
+     * positions of later blocks stay where they were.
+     */
+    public int drop(int index) {
+        java.util.Objects.checkIndex(index, size);
+        int id = ids[index];
+        ids[index] = NO_BLOCK;
+        return id;
     }
 
     /** Removes and returns the last block id. */

@@ -1,5 +1,6 @@
 package dev.ultrakv.kvcache;
 
+import dev.ultrakv.kvcache.index.PrefixChain;
 import dev.ultrakv.kvcache.index.PrefixIndex;
 import dev.ultrakv.kvcache.index.PrefixIndexStats;
 import dev.ultrakv.kvcache.index.PrefixMatch;
@@ -407,6 +408,7 @@ public final class KvCacheManager implements AutoCloseable {
         pool.releaseTailFirst(oldTable, inserted, oldTable.length);
         pool.releaseTailFirst(oldTable, 0, sequence.sharedBlocks);
         sequence.sharedBlocks = 0;
+        sequence.givenAway = 0;
         sequence.compacted = true;
     }
 
@@ -457,14 +459,60 @@ public final class KvCacheManager implements AutoCloseable {
         }
         int[] table = sequence.store.blocks();
         writeThrough(tokens, tokenCount, table);
+        PrefixChain chain = sequence.chain;
+        // Blocks a sliding window passed are the index's already (or freed); the rest join after them if they can.
+        boolean joins = chain == null || chain.isIntact();
         try {
-            index.insert(sequence.match, tokens, tokenCount, table);
+            if (chain == null) {
+                index.insert(sequence.match, tokens, tokenCount, table);
+            } else if (joins) {
+                index.insert(chain, tokens, tokenCount, table);
+            }
         } finally {
             index.unpin(sequence.match);
         }
-        int inserted = Math.ceilDiv(tokenCount, pool.blockSize());
+        int inserted = joins ? Math.ceilDiv(tokenCount, pool.blockSize()) : sequence.givenAway;
         pool.releaseTailFirst(table, inserted, table.length);
         pool.releaseTailFirst(table, 0, sequence.sharedBlocks);
+    }
+
+    /**
+     * Gives the prefix index the blocks of {@code sequence} that no later query of it reads. With a sliding window
+     * on every layer ({@link KvCacheSpec#attentionSpan()}), the query at position {@code computed} reads positions
+     * from {@code computed + 1 - span} on, so each block wholly before that becomes a cached block now, unpinned,
+     * which eviction may take when memory is short (vLLM frees such blocks the same way); a sequence thus holds
+     * about a window's worth of blocks however long it grows. Once eviction has taken one of them, the later ones
+     * cannot join the tree and are freed instead. The cached prefix the sequence shares stays pinned until it
+     * ends. Does nothing for a model without such a window, nor for a compressed sequence, which keeps its own
+     * selection of entries. Call after every step that computed rows of the sequence.
+     *
+     * @param tokens   the sequence's tokens, prompt first
+     * @param computed positions whose K/V are written
+     */
+    public void slideWindow(Sequence sequence, int[] tokens, int computed) {
+        int span = spec.attentionSpan();
+        if (span == KvCacheSpec.FULL_ATTENTION || sequence.compressor != null) {
+            return;
+        }
+        checkLive(sequence);
+        int passed = (int) (Math.max(0L, (long) computed + 1 - span) / pool.blockSize());
+        if (passed <= sequence.givenAway) {
+            return;
+        }
+        if (sequence.chain == null) {
+            sequence.chain = index.chain(sequence.match, sequence.sharedBlocks);
+        }
+        BlockKey[] keys = tiers.isEmpty() ? null : tiers.keys(tokens, passed);
+        for (int b = sequence.givenAway; b < passed; b++) {
+            int id = sequence.store.handOver(b);
+            sequence.givenAway = b + 1;
+            if (keys != null && sequence.chain.isIntact()) {
+                tiers.offer(keys[b], pool.contents(id));
+            }
+            if (!index.handOver(sequence.chain, tokens, id)) {
+                pool.release(id);
+            }
+        }
     }
 
     /**
@@ -501,6 +549,16 @@ public final class KvCacheManager implements AutoCloseable {
         for (Sequence s : live) {
             int[] table = s.store.blocks();
             for (int i = 0; i < table.length; i++) {
+                if (table[i] == BlockTable.NO_BLOCK) {
+                    if (i < s.sharedBlocks || i >= s.givenAway) {
+                        throw new IllegalStateException("block " + i + " of a live sequence is missing outside the "
+                                + "blocks its window passed");
+                    }
+                    continue;
+                }
+                if (i >= s.sharedBlocks && i < s.givenAway) {
+                    throw new IllegalStateException("block " + table[i] + " was given away but is still in the table");
+                }
                 boolean cached = index.isCached(table[i]);
                 if (i < s.sharedBlocks && !cached) {
                     throw new IllegalStateException("shared block " + table[i] + " of a live sequence is not cached");
@@ -552,7 +610,9 @@ public final class KvCacheManager implements AutoCloseable {
         }
         BlockKey[] keys = tiers.keys(tokens, tokenCount / pool.blockSize());
         for (int i = 0; i < keys.length; i++) {
-            tiers.offer(keys[i], pool.contents(table[i]));
+            if (table[i] != BlockTable.NO_BLOCK) {  // given away: offered then (slideWindow)
+                tiers.offer(keys[i], pool.contents(table[i]));
+            }
         }
     }
 
@@ -752,12 +812,20 @@ public final class KvCacheManager implements AutoCloseable {
         private final KvCompressor compressor;
         /** Whether the sequence has been compacted: its prompt is cached and its pins are gone. */
         private boolean compacted;
+        /**
+         * Table entries before this one are the shared blocks and those given to the index as a sliding window
+         * passed them ({@link #slideWindow}); it starts at {@link #sharedBlocks}.
+         */
+        private int givenAway;
+        /** Where the given-away blocks continue the tree; null until the first is given away. */
+        private PrefixChain chain;
 
         private Sequence(PrefixMatch match, PagedKvStore store, int sharedBlocks, int[] prompt, int computeFrom,
                          int reusedTokens, KvCompressor compressor) {
             this.match = match;
             this.store = store;
             this.sharedBlocks = sharedBlocks;
+            this.givenAway = sharedBlocks;
             this.prompt = prompt;
             this.promptTokens = prompt.length;
             this.computeFrom = computeFrom;

@@ -8,7 +8,8 @@ import java.util.Objects;
 
 /**
  * What a {@link KvCacheManager} is made of: its size (positions, or a byte budget), block size, eviction policy,
- * the codec its blocks are stored in and the compression of its sequences.
+ * the codec its blocks are stored in, the compression of its sequences, and how far back the model's queries
+ * read.
  *
  * @param blockSize      positions per block, a power of two
  * @param maxTokens      positions the pool holds, rounded up to whole blocks; used when {@code maxMemoryBytes} is 0
@@ -16,9 +17,16 @@ import java.util.Objects;
  * @param policy         eviction policy of the prefix index
  * @param codec          how blocks store keys and values
  * @param compression    how sequences are thinned
+ * @param attentionSpan  the most positions any query of the model reads, its own included: a sliding window on
+ *                       every layer (Mistral, Phi-3), or {@link #FULL_ATTENTION}. A running sequence gives its
+ *                       blocks older than that to the prefix index as soon as the window has passed them, so it
+ *                       holds about a window's worth of blocks however long it grows.
  */
 public record KvCacheSpec(int blockSize, long maxTokens, long maxMemoryBytes, PolicyKind policy, KvCodecKind codec,
-                          KvCompression compression) {
+                          KvCompression compression, int attentionSpan) {
+
+    /** The {@link #attentionSpan} of a model whose queries read every earlier position on some layer. */
+    public static final int FULL_ATTENTION = Integer.MAX_VALUE;
 
     public KvCacheSpec {
         KvBlockLayout.checkBlockSize(blockSize);
@@ -31,6 +39,15 @@ public record KvCacheSpec(int blockSize, long maxTokens, long maxMemoryBytes, Po
         if (maxMemoryBytes == 0 && maxTokens <= 0) {
             throw new IllegalArgumentException("maxTokens must be positive: " + maxTokens);
         }
+        if (attentionSpan < 1) {
+            throw new IllegalArgumentException("attentionSpan must be positive: " + attentionSpan);
+        }
+    }
+
+    /** A cache for a model whose queries read every earlier position ({@link #FULL_ATTENTION}). */
+    public KvCacheSpec(int blockSize, long maxTokens, long maxMemoryBytes, PolicyKind policy, KvCodecKind codec,
+                       KvCompression compression) {
+        this(blockSize, maxTokens, maxMemoryBytes, policy, codec, compression, FULL_ATTENTION);
     }
 
     /** A float32, uncompressed cache of {@code maxTokens} positions. */
@@ -40,11 +57,16 @@ public record KvCacheSpec(int blockSize, long maxTokens, long maxMemoryBytes, Po
 
     /** This spec with another codec. */
     public KvCacheSpec withCodec(KvCodecKind codec) {
-        return new KvCacheSpec(blockSize, maxTokens, maxMemoryBytes, policy, codec, compression);
+        return new KvCacheSpec(blockSize, maxTokens, maxMemoryBytes, policy, codec, compression, attentionSpan);
     }
 
     /** This spec with another compression. */
     public KvCacheSpec withCompression(KvCompression compression) {
-        return new KvCacheSpec(blockSize, maxTokens, maxMemoryBytes, policy, codec, compression);
+        return new KvCacheSpec(blockSize, maxTokens, maxMemoryBytes, policy, codec, compression, attentionSpan);
+    }
+
+    /** This spec for a model whose queries read at most {@code attentionSpan} positions. */
+    public KvCacheSpec withAttentionSpan(int attentionSpan) {
+        return new KvCacheSpec(blockSize, maxTokens, maxMemoryBytes, policy, codec, compression, attentionSpan);
     }
 }

@@ -198,12 +198,36 @@ public final class PagedKvStore implements KvStore {
     }
 
     /**
-     * Releases the store's reference to every block, last block first, and empties the table (capacity 0).
-     * Blocks that the prefix index retained stay cached; the others return to the pool's free queue.
+     * Releases the store's reference to every block it still holds, last block first, and empties the table
+     * (capacity 0). Blocks that the prefix index retained stay cached; the others return to the pool's free queue.
      */
     public void releaseBlocks() {
-        pool.releaseTailFirst(table.array(), 0, table.size());
+        int[] ids = table.array();
+        for (int i = table.size() - 1; i >= 0; i--) {
+            if (ids[i] != BlockTable.NO_BLOCK) {
+                pool.release(ids[i]);
+            }
+        }
         table.clear();
+    }
+
+    /**
+     * Gives away the {@code index}-th block, which no later query reads (a sliding window has passed it), with
+     * the store's reference to it: its entry becomes {@link BlockTable#NO_BLOCK} and positions keep their
+     * blocks. Reading or writing a position of it afterwards fails.
+     *
+     * @return the block's id, whose reference the caller now holds
+     * @throws IllegalStateException if the block was given away already, or the store was compacted
+     */
+    public int handOver(int index) {
+        if (removed > 0) {
+            throw new IllegalStateException("a compacted store keeps its own selection of entries");
+        }
+        int id = table.get(index);
+        if (id == BlockTable.NO_BLOCK) {
+            throw new IllegalStateException("block " + index + " of the table was given away already");
+        }
+        return table.drop(index);
     }
 
     /**
@@ -225,6 +249,9 @@ public final class PagedKvStore implements KvStore {
         Objects.checkFromIndexSize(keyOffset, kvDim, key.length);
         Objects.checkFromIndexSize(valueOffset, kvDim, value.length);
         int id = table.get(entry >>> blockShift);
+        if (id == BlockTable.NO_BLOCK) {
+            throw new IllegalStateException("position " + position + " is in a block given away (handOver)");
+        }
         int holders = pool.refCount(id);
         if (holders != 1) {
             throw new IllegalStateException("position " + position + " is in block " + id + ", shared by "
@@ -333,6 +360,10 @@ public final class PagedKvStore implements KvStore {
         MemorySegment memory = pool.memory();
         int[] ids = table.array();
         for (int b = firstBlock, start = firstBlock * blockSize; start < encoded; b++, start += blockSize) {
+            if (ids[b] == BlockTable.NO_BLOCK) {
+                throw new IllegalStateException("position " + position + " attends to block " + b
+                        + ", which was given away (handOver)");
+            }
             long keys = blockLayout.keyRunOffset(ids[b], layer, kvHead);
             int count = Math.min(blockSize, encoded - start);
             if (channelKeys == null) {
@@ -403,6 +434,11 @@ public final class PagedKvStore implements KvStore {
         }
         MemorySegment memory = pool.memory();
         int[] old = table.toArray();
+        for (int id : old) {
+            if (id == BlockTable.NO_BLOCK) {
+                throw new IllegalStateException("a store that gave blocks away cannot be compacted");
+            }
+        }
         long slotBytes = blockLayout.slotBytes();
         int headSize = layout.headSize();
         int blockSize = slotMask + 1;

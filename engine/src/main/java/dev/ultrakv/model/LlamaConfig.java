@@ -89,6 +89,18 @@ public record LlamaConfig(int dim, int hiddenDim, int layers, int heads, int kvH
         return gemma == null || gemma.slides(layer) ? slidingWindow : NO_WINDOW;
     }
 
+    /**
+     * The most positions a query of any layer reads, its own included: {@link #slidingWindow} when every layer
+     * slides (Mistral, Phi-3), else {@link #NO_WINDOW} (Gemma 2's odd layers read everything). Keys and values older than that are never read again.
+     */
+    public int attentionSpan() {
+        int span = 0;
+        for (int layer = 0; layer < layers; layer++) {
+            span = Math.max(span, windowOf(layer));
+        }
+        return span;
+    }
+
     /** Floats of the queries (and of the attention output) per position: {@code heads * headSize}. */
     public int qDim() {
         return heads * headSize;

@@ -211,10 +211,12 @@ public final class Scheduler<S extends SequenceState> {
     }
 
     /**
-     * Records that the step's rows ran: their keys and values are written. Compacts (when the cache compresses)
-     * every sequence whose rows reached its last token, which are those that sample now.
+     * Records that the step's rows ran: their keys and values are written. Gives the cache the blocks a sliding
+     * window has passed, and compacts (when the cache compresses) every sequence whose rows reached its last
+     * token, which are those that sample now.
      *
-     * @return the sequences whose compaction threw: each is dropped (as {@link #abort}) and the caller fails it
+     * @return the sequences whose window or compaction threw: each is dropped (as {@link #abort}) and the caller
+     *         fails it
      */
     public List<StepPlan.Failure<S>> completeStep(StepPlan<S> plan) {
         List<StepPlan.Failure<S>> failed = new ArrayList<>();
@@ -222,13 +224,14 @@ public final class Scheduler<S extends SequenceState> {
             if (s.status() == SequenceState.Status.RUNNING && s.scheduledRows > 0) {
                 s.cacheSequence().commitPass();
                 s.computedRows();
-                if (s.computed() == s.length()) {
-                    try {
+                try {
+                    cache.slideWindow(s.cacheSequence(), s.tokenArray(), s.computed());
+                    if (s.computed() == s.length()) {
                         cache.compact(s.cacheSequence());
-                    } catch (RuntimeException e) {
-                        abort(s);
-                        failed.add(new StepPlan.Failure<>(s, e));
                     }
+                } catch (RuntimeException e) {
+                    abort(s);
+                    failed.add(new StepPlan.Failure<>(s, e));
                 }
             }
         }
