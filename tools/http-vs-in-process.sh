@@ -12,6 +12,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ultrakv="$root/ultrakv"
 port="${PORT:-18190}"
 levels="${LEVELS:-1,32}"
+# 128 requests a level: at c = 32 that is four waves, where 64 (two) left the figure to the first wave's ramp-up.
+requests="${REQUESTS:-128}"
 prompt_tokens=40      # what --prompt-words 24 of bench serve's random workload tokenizes to with llama's vocabulary
 new_tokens=32
 mkdir -p "$out"
@@ -26,11 +28,11 @@ for round in $(seq 1 "$rounds"); do
   server=$!
   for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 1; done
   # The client warms both JVMs first, with prompts of its own, so nothing measured is a cache hit.
-  "$ultrakv" bench serve --url "http://127.0.0.1:$port" --concurrency "$levels" --requests 64 --warmup-requests 64 \
+  "$ultrakv" bench serve --url "http://127.0.0.1:$port" --concurrency "$levels" --requests "$requests" --warmup-requests 64 \
       --max-tokens "$new_tokens" --prompt-words 24 --stream --temperature 0 --ignore-eos --seed $((100 + round)) \
       --out "$out/http-$round" 2>/dev/null | grep -E '^ +[0-9]+ ' || true
   stop_server
   echo "== round $round: in process"
   "$ultrakv" bench throughput-curve --model "$model" --concurrency "$levels" --prompt-tokens "$prompt_tokens" \
-      --new-tokens "$new_tokens" --requests 64 --seed $((100 + round)) 2>/dev/null | grep -E '^\| [0-9]' || true
+      --new-tokens "$new_tokens" --requests "$requests" --seed $((100 + round)) 2>/dev/null | grep -E '^\| [0-9]' || true
 done
