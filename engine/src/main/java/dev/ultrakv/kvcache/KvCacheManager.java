@@ -506,7 +506,8 @@ public final class KvCacheManager implements AutoCloseable {
         for (int b = sequence.givenAway; b < passed; b++) {
             int id = sequence.store.handOver(b);
             sequence.givenAway = b + 1;
-            if (keys != null && sequence.chain.isIntact()) {
+            if (keys != null) {
+                // Offered before the index may give the block back as a duplicate: a tier copies it now.
                 tiers.offer(keys[b], pool.contents(id));
             }
             if (!index.handOver(sequence.chain, tokens, id)) {

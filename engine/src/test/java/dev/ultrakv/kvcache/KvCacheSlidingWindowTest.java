@@ -3,9 +3,12 @@ package dev.ultrakv.kvcache;
 import dev.ultrakv.kvcache.compress.CompressionMethod;
 import dev.ultrakv.kvcache.compress.KvCompression;
 import dev.ultrakv.kvcache.policy.PolicyKind;
+import dev.ultrakv.kvcache.tier.InMemoryKvTier;
 import org.junit.jupiter.api.Test;
 
+import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -121,6 +124,20 @@ class KvCacheSlidingWindowTest {
             cache.checkInvariants();
             assertEquals(0, cache.pinnedBlocks());
             assertEquals(30, cache.cachedPrefixTokens(all));
+        }
+    }
+
+    @Test
+    void blocksTheWindowPassedAreWrittenThroughToTheTiersAsTheyGo() {
+        var store = new InMemoryKvTier.Store();
+        int[] all = tokens(1, 41);
+        try (var cache = new KvCacheManager(MODEL, LAYOUT, spec(256, SPAN), List.of(new InMemoryKvTier(store)),
+                Duration.ofSeconds(5))) {
+            var s = cache.tryAcquire(Arrays.copyOf(all, 6), 0);
+            grow(cache, s, all, 6);
+            assertEquals(8, store.size(), "each given-away block was offered when it went");
+            cache.release(s, all, 41);
+            assertEquals(10, store.size(), "the rest of the full blocks at the end");
         }
     }
 
