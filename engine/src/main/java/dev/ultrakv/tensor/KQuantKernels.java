@@ -382,6 +382,9 @@ final class KQuantKernels {
     }
 
     static float dotQ6_K(MemorySegment w, long firstBlock, float[] x, int xOffset, int blocks) {
+        if (L == 16) {
+            return dotQ6_KSharedLoads(w, firstBlock, x, xOffset, blocks);
+        }
         final int blockBytes = GgmlType.Q6_K.blockBytes();
         // The chunk joins the chain `next`, then the chains swap: even chunks go to one, odd ones to the other.
         FloatVector next = FloatVector.zero(F);
@@ -394,6 +397,49 @@ final class KQuantKernels {
                 FloatVector joined = q6kChunk(w, o, e, d).fma(FloatVector.fromArray(F, x, xo + e), next);
                 next = other;
                 other = joined;
+            }
+        }
+        return sumLanes(next.add(other));
+    }
+
+    /**
+     * {@link #dotQ6_K} where a vector has 16 float lanes. The four chunks at one offset of a 128-element half (32
+     * elements apart, {@code q = 0..3}) share their bytes: {@code q} and {@code q + 2} take the low and the high
+     * nibble of the same 16 bytes of low bits, and all four take their 2-bit pairs from the same 16 bytes, so three
+     * loads and byte-to-int widenings serve four chunks where {@link #q6kChunk} makes two per chunk (decode of a
+     * Q4_K_M file, a fifth of whose weights are Q6_K, is a quarter faster: BENCHMARKS.md). Offset 0 holds the even
+     * chunks and offset 16 the odd ones, each taken in element order, so the sums are the chunk loop's bit for bit.
+     * <p>The four chunks stay a loop: written out, the body outgrew what C2 inlines in one compilation
+     * ({@code NodeCountInliningCutoff}) and the vectors of the calls left out were boxed (2.5× slower); putting the
+     * six bits together in byte lanes first was slower than in int lanes (x86 has no byte shifts).
+     */
+    private static float dotQ6_KSharedLoads(MemorySegment w, long firstBlock, float[] x, int xOffset, int blocks) {
+        final int blockBytes = GgmlType.Q6_K.blockBytes();
+        // As in the chunk loop, `next` takes the group's chunks and the chains swap: offset 0 feeds the even chain,
+        // offset 16 the odd one.
+        FloatVector next = FloatVector.zero(F);
+        FloatVector other = FloatVector.zero(F);
+        for (int k = 0; k < blocks; k++) {
+            long o = (firstBlock + k) * blockBytes;
+            float d = blockScale(w, o + 208);
+            for (int group = 0; group < 4; group++) {
+                int h = group >>> 1;
+                int off = 16 * (group & 1);
+                int xo = xOffset + k * QK_K + 128 * h + off;
+                long lows = o + 64L * h + off;
+                long scales = o + 192 + 8L * h + (group & 1);
+                IntVector lowA = bytes(w, lows);
+                IntVector lowB = bytes(w, lows + 32);
+                IntVector high = bytes(w, o + 128 + 32L * h + off);
+                FloatVector chain = next;
+                for (int q = 0; q < 4; q++) {
+                    IntVector low = field((q & 1) == 0 ? lowA : lowB, 4 * (q >>> 1), 0xF);
+                    IntVector level = low.or(field(high, 2 * q, 3).lanewise(LSHL, 4)).sub(Q6_LEVEL_ZERO);
+                    chain = toFloat(level).mul(d * w.get(I8, scales + 2 * q))
+                            .fma(FloatVector.fromArray(F, x, xo + 32 * q), chain);
+                }
+                next = other;
+                other = chain;
             }
         }
         return sumLanes(next.add(other));
