@@ -226,9 +226,7 @@ final class KQuantKernels {
         return sumLanes(next.add(other));
     }
 
-    /** Little-endian reads of a Q4_K super-block's packed scales. */
-    private static final ValueLayout.OfLong I64_LE =
-            ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /** Little-endian reads of a Q4_K or Q5_K super-block's packed scales. */
     private static final ValueLayout.OfInt I32_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /**
@@ -246,18 +244,12 @@ final class KQuantKernels {
             long o = (firstBlock + k) * blockBytes;
             float d = blockScale(w, o);
             float dmin = blockScale(w, o + 2);
-            // The eight 6-bit scales and mins (get_scale_min_k4) unpacked at once, one per byte: scale j in byte
-            // j % 4 of scales[j / 4], min j likewise of mins[j / 4]. Decoding each pair apart, with its branch on
-            // j, cost more than the vector work of its 32 weights.
-            long packed = w.get(I64_LE, o + 4);
-            int last = w.get(I32_LE, o + 12);
-            int scalesLow = (int) packed & 0x3F3F3F3F;
-            int minsLow = (int) (packed >>> 32) & 0x3F3F3F3F;
-            int scalesHigh = (last & 0x0F0F0F0F) | ((int) packed & 0xC0C0C0C0) >>> 2;
-            int minsHigh = (last >>> 4 & 0x0F0F0F0F) | ((int) (packed >>> 32) & 0xC0C0C0C0) >>> 2;
+            long allScales = k4Scales(w, o + 4);
+            long allMins = k4Mins(w, o + 4);
             for (int g = 0; g < QK_K / (2 * K4_SUB); g++) {
-                int scales = g < 2 ? scalesLow : scalesHigh;
-                int mins = g < 2 ? minsLow : minsHigh;
+                // Sub-blocks 2g and 2g + 1: bytes 2g and 2g + 1.
+                int scales = (int) (allScales >>> 32 * (g >>> 1));
+                int mins = (int) (allMins >>> 32 * (g >>> 1));
                 int shift = 16 * (g % 2);
                 IntVector lowTable = NIBBLE_LEVELS.mul(d * (scales >>> shift & 0xFF))
                         .sub(dmin * (mins >>> shift & 0xFF)).reinterpretAsInts();
@@ -277,6 +269,24 @@ final class KQuantKernels {
             }
         }
         return sumLanes(even.add(odd));
+    }
+
+    /**
+     * The eight 6-bit scales in the 12 packed bytes at {@code s} (ggml's {@code get_scale_min_k4}), one per byte,
+     * scale {@code j} in byte {@code j} of the long: all eight at once, once per super-block, since decoding each
+     * apart, with its branch on {@code j}, cost more than the vector work of its 32 weights.
+     */
+    private static long k4Scales(MemorySegment w, long s) {
+        int first = w.get(I32_LE, s);
+        int high = (w.get(I32_LE, s + 8) & 0x0F0F0F0F) | (first & 0xC0C0C0C0) >>> 2;
+        return (first & 0x3F3F3F3FL) | (long) high << 32;
+    }
+
+    /** The eight 6-bit mins, as {@link #k4Scales} gives the scales. */
+    private static long k4Mins(MemorySegment w, long s) {
+        int second = w.get(I32_LE, s + 4);
+        int high = (w.get(I32_LE, s + 8) >>> 4 & 0x0F0F0F0F) | (second & 0xC0C0C0C0) >>> 2;
+        return (second & 0x3F3F3F3FL) | (long) high << 32;
     }
 
     /** Lane {@code q} holds {@code q}: the 16 levels of a nibble before its sub-block's scale and min. */
@@ -323,6 +333,9 @@ final class KQuantKernels {
     }
 
     static float dotQ5_K(MemorySegment w, long firstBlock, float[] x, int xOffset, int blocks) {
+        if (L == 16) {
+            return dotQ5_KSharedLoads(w, firstBlock, x, xOffset, blocks);
+        }
         final int blockBytes = GgmlType.Q5_K.blockBytes();
         // The chunk joins the chain `next`, then the chains swap: even chunks go to one, odd ones to the other.
         FloatVector next = FloatVector.zero(F);
@@ -340,6 +353,48 @@ final class KQuantKernels {
                     next = other;
                     other = joined;
                 }
+            }
+        }
+        return sumLanes(next.add(other));
+    }
+
+    /**
+     * {@link #dotQ5_K} where a vector has 16 float lanes, with Q6_K's shared loads ({@link #dotQ6_KSharedLoads}):
+     * at one offset of a 32-element stretch, the 16 bytes of fifth bits serve all eight chunks there (one bit each)
+     * and each 16 bytes of nibbles two (low nibbles sub-block {@code 2g}, high ones {@code 2g + 1}), so five loads
+     * and widenings serve eight chunks where {@link #q5kChunk} makes two per chunk. Offset 0 holds the even chunks
+     * and offset 16 the odd ones, each in element order; scales and mins are those of {@link #dotQ4_KByTable}. The
+     * sums are the chunk loop's bit for bit.
+     */
+    private static float dotQ5_KSharedLoads(MemorySegment w, long firstBlock, float[] x, int xOffset, int blocks) {
+        final int blockBytes = GgmlType.Q5_K.blockBytes();
+        FloatVector next = FloatVector.zero(F);
+        FloatVector other = FloatVector.zero(F);
+        for (int k = 0; k < blocks; k++) {
+            long o = (firstBlock + k) * blockBytes;
+            float d = blockScale(w, o);
+            float dmin = blockScale(w, o + 2);
+            long allScales = k4Scales(w, o + 4);
+            long allMins = k4Mins(w, o + 4);
+            for (int off = 0; off < 2 * L; off += L) {
+                int xo = xOffset + k * QK_K + off;
+                IntVector fifth = bytes(w, o + 16 + off);
+                FloatVector chain = next;
+                for (int g = 0; g < QK_K / (2 * K4_SUB); g++) {
+                    IntVector nibbles = bytes(w, o + 48 + 32L * g + off);
+                    int scales = (int) (allScales >>> 32 * (g >>> 1));
+                    int mins = (int) (allMins >>> 32 * (g >>> 1));
+                    int shift = 16 * (g & 1);
+                    IntVector low = nibbles.and(0xF).or(field(fifth, 2 * g, 1).lanewise(LSHL, 4));
+                    chain = toFloat(low).mul(d * (scales >>> shift & 0xFF)).sub(dmin * (mins >>> shift & 0xFF))
+                            .fma(FloatVector.fromArray(F, x, xo + 2 * K4_SUB * g), chain);
+                    IntVector high = nibbles.lanewise(LSHR, 4).or(field(fifth, 2 * g + 1, 1).lanewise(LSHL, 4));
+                    chain = toFloat(high).mul(d * (scales >>> shift + 8 & 0xFF))
+                            .sub(dmin * (mins >>> shift + 8 & 0xFF))
+                            .fma(FloatVector.fromArray(F, x, xo + 2 * K4_SUB * g + K4_SUB), chain);
+                }
+                next = other;
+                other = chain;
             }
         }
         return sumLanes(next.add(other));
