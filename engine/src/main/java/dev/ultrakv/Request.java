@@ -55,6 +55,7 @@ public final class Request {
     private final float frequencyPenalty;
     private final List<String> stop;
     private final int logprobs;
+    private final boolean ignoreEos;
 
     private Request(Builder b) {
         this.id = b.id;
@@ -72,6 +73,7 @@ public final class Request {
         this.frequencyPenalty = b.frequencyPenalty;
         this.stop = b.stop;
         this.logprobs = b.logprobs;
+        this.ignoreEos = b.ignoreEos;
     }
 
     /**
@@ -141,6 +143,15 @@ public final class Request {
         return new SamplingParams(temperature, topP, topK, minP, presencePenalty, frequencyPenalty);
     }
 
+    /**
+     * Whether the generation goes on through the tokens that would end it (end of sequence, end of turn, a BOS)
+     * until {@link #maxNewTokens()}, a stop string or the context ends it: those tokens are never sampled, as
+     * llama.cpp's and vLLM's {@code ignore_eos} do. Benchmarks use it to generate a fixed number of tokens.
+     */
+    public boolean ignoreEos() {
+        return ignoreEos;
+    }
+
     /** Strings that end the generation where one appears; the text ends before it. Empty for none. */
     public List<String> stop() {
         return stop;
@@ -178,6 +189,7 @@ public final class Request {
         private float frequencyPenalty;
         private List<String> stop = List.of();
         private int logprobs = NO_LOGPROBS;
+        private boolean ignoreEos;
 
         private Builder() {
         }
@@ -209,6 +221,12 @@ public final class Request {
         /** Subtracted from a token's logit once per time it was generated, in [-2, 2]; 0 by default. */
         public Builder frequencyPenalty(float frequencyPenalty) {
             this.frequencyPenalty = frequencyPenalty;
+            return this;
+        }
+
+        /** Generate through end-of-generation tokens (see {@link Request#ignoreEos()}); false by default. */
+        public Builder ignoreEos(boolean ignoreEos) {
+            this.ignoreEos = ignoreEos;
             return this;
         }
 

@@ -724,7 +724,7 @@ public final class UltraAdaptiveKVCacheEngine implements AutoCloseable {
         Work(Prepared p, long order, TokenListener listener) {
             super(p.id(), order, p.priority(), p.arrivalNanos(), p.prompt(), p.newTokens(),
                     p.request().maxNewTokens(), p.request().sampling(), p.request().seed(), p.request().stop(),
-                    p.request().logprobs(), p.request().timeout(), listener != null);
+                    p.request().logprobs(), p.request().timeout(), listener != null, p.request().ignoreEos());
             this.listener = listener;
             this.future = p.future();
         }

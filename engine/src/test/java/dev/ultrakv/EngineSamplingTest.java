@@ -38,6 +38,19 @@ class EngineSamplingTest {
     }
 
     @Test
+    void ignoringEosGeneratesThroughTheEndOfTheStory() {
+        try (var engine = new UltraAdaptiveKVCacheEngine(KVCacheConfig.builder().build())) {
+            RequestResult story = engine.processRequest(request().maxNewTokens(400).build()).join();
+            assertEquals(StopReason.END_OF_SEQUENCE, story.stopReason(), "the premise: the story ends by itself");
+            RequestResult longer = engine.processRequest(request().maxNewTokens(400).ignoreEos(true).build()).join();
+            assertEquals(StopReason.MAX_TOKENS, longer.stopReason());
+            assertEquals(400, longer.generatedTokens());
+            assertTrue(longer.text().startsWith(story.text()), "the same tokens up to where the story ended");
+            assertTrue(longer.text().length() > story.text().length());
+        }
+    }
+
+    @Test
     void aFrequencyPenaltyRepeatsFewerTokens() {
         try (var engine = new UltraAdaptiveKVCacheEngine(KVCacheConfig.builder().build())) {
             RequestResult plain = engine.processRequest(request().maxNewTokens(120).build()).join();

@@ -27,6 +27,7 @@ public class CoreRequest extends SequenceState {
     private final Duration timeout;
     private final long deadlineNanos;
     private final boolean streams;
+    private final boolean ignoreEos;
 
     /** Made at the first sample: a sampler holds two vocabulary-sized arrays, too much for every waiter. */
     Sampler sampler;
@@ -53,10 +54,12 @@ public class CoreRequest extends SequenceState {
      * @param logprobs           alternatives per token to report, or {@link #NO_LOGPROBS}
      * @param timeout            how long after arrival it must be done; null for no deadline
      * @param streams            whether each token is told to the front ({@link CoreOutputs#token})
+     * @param ignoreEos          whether the tokens that end a generation are never sampled
+     *                           ({@link dev.ultrakv.Request#ignoreEos()})
      */
     public CoreRequest(String id, long order, int priority, long arrivalNanos, int[] prompt, int newTokens,
                        int requestedNewTokens, SamplingParams sampling, long seed, List<String> stop, int logprobs,
-                       Duration timeout, boolean streams) {
+                       Duration timeout, boolean streams, boolean ignoreEos) {
         super(order, priority, arrivalNanos, prompt, newTokens);
         this.id = id;
         this.sampling = sampling;
@@ -67,6 +70,7 @@ public class CoreRequest extends SequenceState {
         this.timeout = timeout;
         this.deadlineNanos = deadline(arrivalNanos, timeout);
         this.streams = streams;
+        this.ignoreEos = ignoreEos;
     }
 
     /** The request's id. */
@@ -111,6 +115,10 @@ public class CoreRequest extends SequenceState {
 
     int requestedNewTokens() {
         return requestedNewTokens;
+    }
+
+    boolean ignoresEos() {
+        return ignoreEos;
     }
 
     int logprobsAsked() {

@@ -14,6 +14,7 @@ import dev.ultrakv.scheduler.SequenceState;
 import dev.ultrakv.scheduler.StepExecutor;
 import dev.ultrakv.scheduler.StepPlan;
 import dev.ultrakv.scheduler.Ticker;
+import dev.ultrakv.tokenizer.Tokenizer;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -27,6 +28,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.stream.IntStream;
 
 /**
  * The engine core: its inbox, its one step-loop thread, deadlines, cancellation and supervision. It owns the
@@ -67,6 +69,8 @@ public final class EngineCore<R extends CoreRequest> {
     private final KvCacheManager cache;
     private final Scheduler<R> scheduler;
     private final StepExecutor executor;
+    /** The tokens whose sampling ends a generation (BOS and every end-of-generation token), in id order. */
+    private final int[] endingTokens;
     private final Ticker ticker;
     private final StepProbe stepProbe;
     private final CoreOutputs<R> outputs;
@@ -106,6 +110,7 @@ public final class EngineCore<R extends CoreRequest> {
                     + " scheduler plans up to " + scheduling.stepTokens());
         }
         this.executor = new StepExecutor(runner);
+        this.endingTokens = endingTokens(model.tokenizer(), executor.vocabularySize());
         this.scheduler = new Scheduler<>(cache, scheduling, ticker);
         // A load from the tiers finishes on a tier's thread: wake an idle loop so that it promotes at once.
         scheduler.onLoadDone(() -> inbox.add(new Wake<>()));
@@ -599,12 +604,27 @@ public final class EngineCore<R extends CoreRequest> {
         }
     }
 
-    /** Samples a sequence's next token from its logits and appends it, streams it, or finishes the sequence. */
+    /** The ids below {@code vocabulary} whose sampling ends a generation in {@link #sample}. */
+    private static int[] endingTokens(Tokenizer tokenizer, int vocabulary) {
+        return IntStream.range(0, vocabulary)
+                .filter(id -> id == tokenizer.bosId() || tokenizer.endsGeneration(id)).toArray();
+    }
+
+    /**
+     * Samples a sequence's next token from its logits and appends it, streams it, or finishes the sequence. A
+     * request that ignores EOS never samples an ending token: their logits are set to minus infinity first, as
+     * llama.cpp's {@code ignore_eos} does.
+     */
     private void sample(R request, float[] logits, int offset, long now) {
         int vocabulary = executor.vocabularySize();
         // Log-probabilities are of the raw logits, which sampling overwrites.
         float[] raw = request.logprobsAsked() == CoreRequest.NO_LOGPROBS ? null
                 : Arrays.copyOfRange(logits, offset, offset + vocabulary);
+        if (request.ignoresEos()) {
+            for (int ending : endingTokens) {
+                logits[offset + ending] = Float.NEGATIVE_INFINITY;
+            }
+        }
         int token = request.sampler(vocabulary).sample(logits, offset);
         if (request.generated() == 0) {
             request.firstTokenNanos = now;

@@ -29,7 +29,8 @@ import java.util.function.ToIntFunction;
  *   <li>{@code temperature} 0 to 2 (absent: 1, as OpenAI; 0 is greedy), {@code seed} (absent: a random one);</li>
  *   <li>{@code stream}, {@code stream_options.include_usage};</li>
  *   <li>extensions: {@code priority} 0 (CRITICAL) to 4 (BACKGROUND), default 2; {@code timeout} in seconds,
- *       the request's deadline.</li>
+ *       the request's deadline; {@code ignore_eos} (vLLM's and llama-server's): generate through the tokens that
+ *       would end the answer, so a benchmark gets {@code max_tokens} from every request.</li>
  * </ul>
  * Sampling and output fields the engine does not honour yet are accepted only at their neutral value
  * ({@code top_p} 1, {@code stop} absent or empty, penalties 0, {@code logprobs} absent or false, {@code n} 1,
@@ -169,7 +170,7 @@ public final class CompletionRequests {
                 .minP((float) range(root, "min_p", 0, 0, 1, true))
                 .presencePenalty((float) range(root, "presence_penalty", 0, -MAX_PENALTY, MAX_PENALTY, true))
                 .frequencyPenalty((float) range(root, "frequency_penalty", 0, -MAX_PENALTY, MAX_PENALTY, true))
-                .stop(stops(root)).logprobs(logprobs(root, kind)).build();
+                .stop(stops(root)).logprobs(logprobs(root, kind)).ignoreEos(bool(root, "ignore_eos", false)).build();
         return new Parsed(kind, request, stream, includeUsage);
     }
 

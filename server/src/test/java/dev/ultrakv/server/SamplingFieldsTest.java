@@ -55,6 +55,21 @@ class SamplingFieldsTest {
     }
 
     @Test
+    void ignoreEosGeneratesMaxTokensPastTheEndOfTheStory() throws Exception {
+        JsonNode story = ok("/v1/completions", "{\"prompt\": \"Once upon a time\", \"max_tokens\": 400,"
+                + " \"temperature\": 0}");
+        assertEquals("stop", story.at("/choices/0/finish_reason").asText(), "the premise: the story ends by itself");
+        JsonNode longer = ok("/v1/completions", "{\"prompt\": \"Once upon a time\", \"max_tokens\": 400,"
+                + " \"temperature\": 0, \"ignore_eos\": true}");
+        assertEquals("length", longer.at("/choices/0/finish_reason").asText());
+        assertEquals(400, longer.at("/usage/completion_tokens").asInt());
+        assertTrue(longer.at("/choices/0/text").asText().startsWith(story.at("/choices/0/text").asText()));
+        HttpResponse<String> bad = post(server, "/v1/completions", "{\"prompt\": \"Hi\", \"ignore_eos\": 1}");
+        assertEquals(400, bad.statusCode());
+        assertEquals("ignore_eos", json(bad.body()).at("/error/param").asText());
+    }
+
+    @Test
     void aPromptOfTokenIdsIsServedAsItsText() throws Exception {
         JsonNode tokens = ok("/tokenize", "{\"content\": \"Once upon a time\", \"add_special\": true}")
                 .get("tokens");
