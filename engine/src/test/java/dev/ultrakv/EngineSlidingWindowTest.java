@@ -34,10 +34,14 @@ class EngineSlidingWindowTest {
     }
 
     private static Run run(SyntheticShape shape, long seed, int maxTokens) {
+        return run(shape, seed, maxTokens, 4);
+    }
+
+    private static Run run(SyntheticShape shape, long seed, int maxTokens, int requests) {
         var config = KVCacheConfig.builder().model(ModelSource.synthetic(shape, seed)).maxTokens(maxTokens).build();
         try (var engine = new UltraAdaptiveKVCacheEngine(config)) {
             List<CompletableFuture<RequestResult>> futures = new ArrayList<>();
-            for (int i = 0; i < 4; i++) {
+            for (int i = 0; i < requests; i++) {
                 // Four-token prompts (BOS and three ids), so the 128-token context leaves room for 100 new ones.
                 futures.add(engine.processRequest(Request.builder().promptTokens(new int[] {1, 40 + i, 80 + i, 120})
                         .id("r" + i).maxNewTokens(100).build()));
@@ -73,6 +77,20 @@ class EngineSlidingWindowTest {
                 assertEquals(expected.text(), small.results().get(i).text(), "request " + i);
             }
             assertEquals(0, small.stats().preemptions(), "each holds about its window: all four fit at once");
+        });
+    }
+
+    @Test
+    void preemptedWindowedRequestsComeBackWithTheSameTokens() {
+        assertTimeoutPreemptively(DEADLINE, () -> {
+            // Eight blocks for eight long requests: they preempt one another, and each comes back to its cached
+            // chain (or what eviction left of it) and goes on.
+            Run large = run(SyntheticShape.TEST_MISTRAL, 11, 4096, 8);
+            Run tight = run(SyntheticShape.TEST_MISTRAL, 11, 128, 8);
+            assertTrue(tight.stats().preemptions() > 0, "the premise: the requests take turns");
+            for (int i = 0; i < 8; i++) {
+                assertEquals(large.results().get(i).text(), tight.results().get(i).text(), "request " + i);
+            }
         });
     }
 
