@@ -502,18 +502,32 @@ public final class KvCacheManager implements AutoCloseable {
         if (sequence.chain == null) {
             sequence.chain = index.chain(sequence.match, sequence.sharedBlocks);
         }
-        BlockKey[] keys = tiers.isEmpty() ? null : tiers.keys(tokens, passed);
         for (int b = sequence.givenAway; b < passed; b++) {
             int id = sequence.store.handOver(b);
             sequence.givenAway = b + 1;
-            if (keys != null) {
+            if (!tiers.isEmpty()) {
                 // Offered before the index may give the block back as a duplicate: a tier copies it now.
-                tiers.offer(keys[b], pool.contents(id));
+                tiers.offer(nextTierKey(sequence, tokens, b), pool.contents(id));
             }
             if (!index.handOver(sequence.chain, tokens, id)) {
                 pool.release(id);
             }
         }
+    }
+
+    /**
+     * The tier key of block {@code b} of {@code tokens}, chained from the key of block {@code b - 1} that the
+     * sequence kept from its last given-away block, so that a long sequence hashes each block once instead of its
+     * whole prefix at every block the window passes (the first call after shared blocks hashes those once).
+     */
+    private BlockKey nextTierKey(Sequence sequence, int[] tokens, int b) {
+        int blockSize = pool.blockSize();
+        BlockKey previous = b == 0 ? null
+                : sequence.lastTierKey != null ? sequence.lastTierKey : tiers.keys(tokens, b)[b - 1];
+        BlockKey key = previous == null ? tiers.keys(tokens, 1)[0]
+                : previous.next(tokens, b * blockSize, (b + 1) * blockSize);
+        sequence.lastTierKey = key;
+        return key;
     }
 
     /**
@@ -820,6 +834,8 @@ public final class KvCacheManager implements AutoCloseable {
         private int givenAway;
         /** Where the given-away blocks continue the tree; null until the first is given away. */
         private PrefixChain chain;
+        /** The tier key of the last given-away block (block {@code givenAway - 1}); null before one, or no tiers. */
+        private BlockKey lastTierKey;
 
         private Sequence(PrefixMatch match, PagedKvStore store, int sharedBlocks, int[] prompt, int computeFrom,
                          int reusedTokens, KvCompressor compressor) {
