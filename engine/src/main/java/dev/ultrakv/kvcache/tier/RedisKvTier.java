@@ -230,8 +230,12 @@ public final class RedisKvTier implements KvTier {
         } catch (RuntimeException e) {
             reply = CompletableFuture.failedFuture(e);
         }
-        // Lettuce times the command out too; this bounds the future even if a reply were never matched.
-        return reply.orTimeout(options.commandTimeout().toNanos(), TimeUnit.NANOSECONDS)
+        // Lettuce times each MGET out; this bounds the whole run even if a reply were never matched. Per MGET, not
+        // once for the run: a long prompt's run (300 MB of float32 blocks for 4096 tokens of a 110M model) takes
+        // longer than one call's bound however healthy the server, and a bound missed marks the server down.
+        int calls = WindowedMget.commands(redisKeys.length);
+        long bound = Math.min(options.commandTimeout().toNanos(), Long.MAX_VALUE / calls) * calls;
+        return reply.orTimeout(bound, TimeUnit.NANOSECONDS)
                 .handle((values, failure) -> {
                     loadNanos.recordValue(System.nanoTime() - start);
                     if (failure != null) {

@@ -6,8 +6,9 @@ import java.util.Objects;
 /**
  * How a {@link RedisKvTier} talks to its server.
  *
- * @param commandTimeout   bound on every Redis call: a load that takes longer completes as a miss, a write batch
- *                         that takes longer is dropped
+ * @param commandTimeout   bound on every Redis call: a load one of whose {@code MGET}s of a few blocks takes longer
+ *                         completes as a miss (a long run of blocks gets this bound per call, not for the whole run),
+ *                         a write batch that takes longer is dropped
  * @param ttl              how long Redis keeps a block ({@code SET ... PX}); {@link Duration#ZERO} for no expiry
  *                         (the server's {@code maxmemory-policy} then decides what goes)
  * @param keyPrefix        namespace of the tier's keys: a key is {@code prefix + ":"} followed by the block's 32

@@ -26,6 +26,11 @@ final class WindowedMget {
     /** {@code MGET}s in flight at once. */
     static final int WINDOW = 2;
 
+    /** The {@code MGET}s a read of {@code keys} keys sends at most. */
+    static int commands(int keys) {
+        return Math.max(1, Math.ceilDiv(keys, CHUNK_KEYS));
+    }
+
     private final RedisAsyncCommands<byte[], byte[]> commands;
     private final byte[][] keys;
     /** Each chunk's values once read, null until then (and for the chunks never asked for). */

@@ -1,6 +1,7 @@
 package dev.ultrakv.kvcache.tier;
 
 import io.lettuce.core.api.sync.RedisCommands;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -8,7 +9,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -229,6 +232,31 @@ class RedisKvTierTest {
             assertEquals(0, stats.errors() + stats.corrupt() + stats.droppedWrites());
         } finally {
             pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void aLongRunGetsTheCallBoundPerMgetNotOnceForTheWholeRun() throws Exception {
+        List<BlockKey> keys = keys(NAMESPACE, 13, 20_000);
+        Map<byte[], byte[]> values = new LinkedHashMap<>();
+        for (BlockKey key : keys) {
+            values.put(redisKey(RedisTierOptions.DEFAULT_KEY_PREFIX, key), record(NAMESPACE, key, 16));
+        }
+        raw().mset(values);
+        long took;
+        try (RedisKvTier tier = RedisKvTier.connect(server.uri(), OPTIONS)) {
+            long start = System.nanoTime();
+            assertEquals(keys.size(), tier.loadRun(keys).get(10, TimeUnit.SECONDS).size());
+            took = System.nanoTime() - start;
+        }
+        // 10,000 MGETs of two small values: each takes microseconds, the run a quarter second or more here.
+        Assumptions.assumeTrue(took >= Duration.ofMillis(200).toNanos(),
+                "the run took " + took / 1_000_000 + " ms: too quick to outlast a call's bound");
+        Duration bound = Duration.ofNanos(took / 4);
+        try (RedisKvTier tier = RedisKvTier.connect(server.uri(), OPTIONS.withCommandTimeout(bound))) {
+            List<byte[]> run = tier.loadRun(keys).get(10, TimeUnit.SECONDS);
+            assertEquals(keys.size(), run.size(), "a run four times longer than one call's bound: " + tier.stats());
+            assertEquals(0, tier.stats().errors());
         }
     }
 
