@@ -70,9 +70,12 @@ class EngineTiersTest {
             InMemoryKvTier.Store store = new InMemoryKvTier.Store();
             RequestResult computed = computeInto(store);
             int promoted = computed.promptTokens() / BLOCK * BLOCK;
-            try (var b = engine(new InMemoryKvTier(store), PATIENT)) {
+            InMemoryKvTier tier = new InMemoryKvTier(store);
+            try (var b = engine(tier, PATIENT)) {
                 RequestResult served = b.processRequest(request(PROMPT)).join();
                 assertEquals(promoted, served.cachedPromptTokens(), "cached tokens count the promoted blocks");
+                assertEquals(promoted / BLOCK, tier.recycled(), "every record goes back to its tier once copied");
+                assertEquals(0, tier.wrongRecycles());
                 assertArrayEquals(computed.generatedTokenIds(), served.generatedTokenIds());
                 EngineStats stats = b.getStats();
                 assertEquals(1, stats.tiers().loads());
@@ -109,6 +112,9 @@ class EngineTiersTest {
                         case CORRUPTING -> {
                             assertEquals(1, tiers.refusedRecords(), "the engine's own check refuses it");
                             assertEquals(1, tiers.recomputedLoads());
+                            assertEquals(tiers.tiers().getFirst().hits(), tier.recycled(),
+                                    "refused records go back to the tier too");
+                            assertEquals(0, tier.wrongRecycles());
                         }
                         case HOLDING -> assertEquals(1, tiers.recomputedLoads(), "the load timed out");
                         case NORMAL -> throw new AssertionError();

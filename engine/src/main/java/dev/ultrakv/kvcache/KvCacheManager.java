@@ -665,6 +665,14 @@ public final class KvCacheManager implements AutoCloseable {
             tiers.countRecomputed();
             return 0;
         }
+        try {
+            return promoteFound(load, tokens, length);
+        } finally {
+            tiers.release(load); // the payloads are copied into the pool, or not wanted
+        }
+    }
+
+    private int promoteFound(TierLoad load, int[] tokens, int length) {
         long refusedBefore = tiers.rejectedRecords();
         List<MemorySegment> payloads = tiers.payloads(load);
         boolean whole = tiers.rejectedRecords() == refusedBefore;

@@ -110,6 +110,7 @@ public final class DiskKvTier implements KvTier {
     private final LongAdder errors = new LongAdder();
     private final LongAdder corrupt = new LongAdder();
     private final Histogram loadNanos = new SynchronizedHistogram(LATENCY_SIGNIFICANT_DIGITS);
+    private final RecordArrays arrays = new RecordArrays(RecordArrays.defaultMaxKeptBytes());
 
     /** A record waiting for the writer thread. */
     private record PendingWrite(BlockKey key, byte[] record) {
@@ -297,6 +298,11 @@ public final class DiskKvTier implements KvTier {
             Thread.sleep(1);
         }
         return true;
+    }
+
+    @Override
+    public void recycle(byte[] record) {
+        arrays.give(record);
     }
 
     @Override
@@ -559,10 +565,11 @@ public final class DiskKvTier implements KvTier {
             if (location == null) {
                 break;
             }
-            byte[] record;
+            byte[] record = arrays.take(location.length());
             try {
-                record = location.segment().read(location.offset(), location.length());
+                location.segment().read(location.offset(), record);
             } catch (IOException e) {
+                arrays.give(record);
                 if (!location.segment().isDeleted() && !closed.get()) {
                     errors.increment();
                     LOG.log(System.Logger.Level.WARNING, "disk tier could not read block " + key + " from "
@@ -574,6 +581,7 @@ public final class DiskKvTier implements KvTier {
             String problem = BlockRecord.problem(record, key);
             if (problem != null) {
                 corrupt.increment();
+                arrays.give(record);
                 index.remove(key, location);
                 LOG.log(System.Logger.Level.WARNING, "disk tier forgets corrupt block " + key + " at "
                         + location.offset() + " of " + location.segment().path() + ": " + problem);

@@ -142,15 +142,17 @@ final class DiskSegment {
         return offset;
     }
 
-    /** The {@code length} bytes at {@code offset}; an {@link EOFException} if the file ends first. */
-    byte[] read(long offset, int length) throws IOException {
-        byte[] bytes = new byte[length];
-        ByteBuffer buffer = ByteBuffer.wrap(bytes);
+    /**
+     * Fills {@code into} with the bytes at {@code offset} and returns it; an {@link EOFException} if the file ends
+     * first.
+     */
+    byte[] read(long offset, byte[] into) throws IOException {
+        ByteBuffer buffer = ByteBuffer.wrap(into);
         readFully(buffer, offset);
         if (buffer.hasRemaining()) {
-            throw new EOFException(path + " ends before " + (offset + length) + " bytes");
+            throw new EOFException(path + " ends before " + (offset + into.length) + " bytes");
         }
-        return bytes;
+        return into;
     }
 
     /** Reads into {@code buffer} from {@code offset} until it is full or the file ends. */

@@ -38,6 +38,14 @@ public interface KvTier extends AutoCloseable {
      */
     CompletableFuture<List<byte[]>> loadRun(List<BlockKey> keys);
 
+    /**
+     * Takes back a record this tier returned from {@link #loadRun} once the caller has copied what it needed: the
+     * tier may read a later record into the same array. The caller does not touch {@code record} afterwards. A
+     * record never given back is simply collected. The default keeps nothing.
+     */
+    default void recycle(byte[] record) {
+    }
+
     /** What this tier has done so far. */
     TierStats stats();
 

@@ -165,7 +165,7 @@ public final class KvTiers implements AutoCloseable {
      */
     public List<MemorySegment> payloads(TierLoad load) {
         TierLoad.Run run = load.run.getNow(null);
-        if (run == null) {
+        if (run == null || load.released) {
             return List.of();
         }
         List<MemorySegment> payloads = new ArrayList<>(run.records().size());
@@ -200,6 +200,30 @@ public final class KvTiers implements AutoCloseable {
             payloads.add(BlockRecord.payload(record));
         }
         return payloads;
+    }
+
+    /**
+     * Gives a finished load's records back to the tiers they came from ({@link KvTier#recycle}), once what
+     * {@link #payloads} returned has been copied or is not wanted: the views it returned must not be read
+     * afterwards, and the load yields no payloads any more. Does nothing for a load that has not finished or was
+     * released already.
+     */
+    public void release(TierLoad load) {
+        TierLoad.Run run = load.run.getNow(null);
+        if (run == null || load.released) {
+            return;
+        }
+        load.released = true;
+        int i = 0;
+        for (int t = 0; t < tiers.size(); t++) {
+            for (int end = i + run.fromTier()[t]; i < end; i++) {
+                try {
+                    tiers.get(t).recycle(run.records().get(i));
+                } catch (RuntimeException e) {
+                    LOG.log(System.Logger.Level.WARNING, "tier " + tiers.get(t).name() + " threw on recycle", e);
+                }
+            }
+        }
     }
 
     /** Counts {@code blocks} blocks brought back into memory. */

@@ -82,6 +82,7 @@ public final class RedisKvTier implements KvTier {
     private final ClientResources resources;
     private final RedisClient client;
     private final RedisRecordCodec codec;
+    private final RecordArrays arrays = new RecordArrays(RecordArrays.defaultMaxKeptBytes());
     private final BlockingQueue<PendingWrite> queue;
     private final AtomicLong queuedBytes = new AtomicLong();
     private final AtomicBoolean reachable = new AtomicBoolean(true);
@@ -116,7 +117,7 @@ public final class RedisKvTier implements KvTier {
         this.options = options;
         this.keyPrefix = (options.keyPrefix() + ":").getBytes(StandardCharsets.UTF_8);
         this.setArgs = options.ttl().isZero() ? null : SetArgs.Builder.px(options.ttl().toMillis());
-        this.codec = new RedisRecordCodec(options.maxRecordBytes());
+        this.codec = new RedisRecordCodec(options.maxRecordBytes(), arrays);
         this.queue = new LinkedBlockingQueue<>(options.writeQueueBlocks());
         this.resources = DefaultClientResources.builder()
                 .ioThreadPoolSize(2)
@@ -257,6 +258,11 @@ public final class RedisKvTier implements KvTier {
     }
 
     @Override
+    public void recycle(byte[] record) {
+        arrays.give(record);
+    }
+
+    @Override
     public TierStats stats() {
         return new TierStats(name(), hits.sum(), misses.sum(), blocksWritten.sum(), bytesWritten.sum(),
                 bytesRead.sum(), droppedWrites.sum(), errors.sum(), corrupt.sum(),
@@ -312,6 +318,11 @@ public final class RedisKvTier implements KvTier {
             hits.increment();
             bytesRead.add(record.length);
             run.add(record);
+        }
+        for (int i = run.size(); i < values.size(); i++) {
+            if (values.get(i).hasValue()) {
+                arrays.give(values.get(i).getValue()); // read past the run's end: nobody gets it
+            }
         }
         if (run.size() < keys.size()) {
             misses.increment();

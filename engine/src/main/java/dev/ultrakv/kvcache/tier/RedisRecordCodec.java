@@ -8,16 +8,18 @@ import java.nio.ByteBuffer;
  * Binary keys and values for Lettuce, with a bound on what a value read from Redis may copy onto the heap: a
  * longer value becomes {@link #OVERSIZED} instead of a copy, so a stray or hostile value never allocates more than
  * the tier admits. (Lettuce has by then buffered the reply; the server's {@code proto-max-bulk-len}, 512 MiB by
- * default, bounds that.)
+ * default, bounds that.) Values are copied into arrays the tier's loads give back ({@link RecordArrays}).
  */
 final class RedisRecordCodec implements RedisCodec<byte[], byte[]> {
     /** Stands for a value longer than the bound; compared by identity. */
     static final byte[] OVERSIZED = new byte[0];
 
     private final int maxValueBytes;
+    private final RecordArrays arrays;
 
-    RedisRecordCodec(int maxValueBytes) {
+    RedisRecordCodec(int maxValueBytes, RecordArrays arrays) {
         this.maxValueBytes = maxValueBytes;
+        this.arrays = arrays;
     }
 
     @Override
@@ -27,7 +29,12 @@ final class RedisRecordCodec implements RedisCodec<byte[], byte[]> {
 
     @Override
     public byte[] decodeValue(ByteBuffer bytes) {
-        return bytes.remaining() > maxValueBytes ? OVERSIZED : copy(bytes);
+        if (bytes.remaining() > maxValueBytes) {
+            return OVERSIZED;
+        }
+        byte[] value = arrays.take(bytes.remaining());
+        bytes.get(value);
+        return value;
     }
 
     @Override

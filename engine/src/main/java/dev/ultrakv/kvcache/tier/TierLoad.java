@@ -16,6 +16,8 @@ public final class TierLoad {
     private final int firstBlock;
     private final long startNanos;
     final CompletableFuture<Run> run;
+    /** Set once {@link KvTiers#release} gave the records back: the step loop's alone. */
+    boolean released;
 
     TierLoad(BlockKey[] keys, int firstBlock, long startNanos, CompletableFuture<Run> run) {
         this.keys = keys;

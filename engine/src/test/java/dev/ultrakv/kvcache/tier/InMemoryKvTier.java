@@ -2,7 +2,10 @@ package dev.ultrakv.kvcache.tier;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Set;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -49,6 +52,10 @@ public final class InMemoryKvTier implements KvTier {
     private final AtomicLong errors = new AtomicLong();
     private final AtomicLong offers = new AtomicLong();
     private final AtomicLong loads = new AtomicLong();
+    /** The arrays loads returned that have not come back through {@link #recycle}. */
+    private final Set<byte[]> handedOut = Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
+    private final AtomicLong recycled = new AtomicLong();
+    private final AtomicLong wrongRecycles = new AtomicLong();
     private volatile boolean closed;
 
     public InMemoryKvTier(Store store) {
@@ -77,6 +84,16 @@ public final class InMemoryKvTier implements KvTier {
     /** Calls of {@link #offer}, accepted or not. */
     public long offers() {
         return offers.get();
+    }
+
+    /** Records given back through {@link #recycle}, each one this tier handed out and not given back before. */
+    public long recycled() {
+        return recycled.get();
+    }
+
+    /** Arrays given back that this tier never handed out, or gave back twice: the engine's fault if not zero. */
+    public long wrongRecycles() {
+        return wrongRecycles.get();
     }
 
     /** Calls of {@link #loadRun}. */
@@ -137,10 +154,16 @@ public final class InMemoryKvTier implements KvTier {
                 copy[BlockRecord.payloadOffset(copy) + 3] ^= 0x10;
             }
             found.add(copy);
+            handedOut.add(copy);
             hits.incrementAndGet();
             bytesRead.addAndGet(copy.length);
         }
         return found;
+    }
+
+    @Override
+    public void recycle(byte[] record) {
+        (handedOut.remove(record) ? recycled : wrongRecycles).incrementAndGet();
     }
 
     @Override

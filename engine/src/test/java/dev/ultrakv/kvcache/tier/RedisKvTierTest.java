@@ -9,9 +9,12 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -218,6 +221,7 @@ class RedisKvTierTest {
                             assertArrayEquals(records.get(i), run.get(i));
                         }
                         found = run.size();
+                        run.forEach(tier::recycle); // the next loads, of every thread, read into them
                     }
                     return found;
                 }));
@@ -232,6 +236,31 @@ class RedisKvTierTest {
             assertEquals(0, stats.errors() + stats.corrupt() + stats.droppedWrites());
         } finally {
             pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void aRecycledRecordCarriesALaterLoadWithThatLoadsBytes() throws Exception {
+        List<BlockKey> first = keys(NAMESPACE, 11, 5);
+        List<BlockKey> second = keys(NAMESPACE, 12, 5);
+        List<byte[]> secondRecords = records(NAMESPACE, second, 3000);
+        try (RedisKvTier tier = RedisKvTier.connect(server.uri(), OPTIONS)) {
+            List<byte[]> firstRecords = records(NAMESPACE, first, 3000);
+            for (int i = 0; i < first.size(); i++) {
+                tier.offer(first.get(i), firstRecords.get(i));
+                tier.offer(second.get(i), secondRecords.get(i));
+            }
+            awaitWritten(tier, 10);
+            List<byte[]> loaded = tier.loadRun(first).get(2, TimeUnit.SECONDS);
+            Set<byte[]> given = Collections.newSetFromMap(new IdentityHashMap<>());
+            given.addAll(loaded);
+            loaded.forEach(tier::recycle);
+            List<byte[]> again = tier.loadRun(second).get(2, TimeUnit.SECONDS);
+            assertEquals(second.size(), again.size());
+            for (int i = 0; i < second.size(); i++) {
+                assertTrue(given.contains(again.get(i)), "block " + i + " was read into a recycled array");
+                assertArrayEquals(secondRecords.get(i), again.get(i), "block " + i);
+            }
         }
     }
 
