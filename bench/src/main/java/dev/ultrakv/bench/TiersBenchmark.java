@@ -33,10 +33,11 @@ import java.util.stream.Stream;
  * the disk tier alone and one with Redis alone (empty memory, the same JVM so the kernels stay compiled) serve the
  * same prompts, each a hit in its tier that the engine loads and promotes before the last position is computed.
  *
- * <p>Before anything is timed, each engine serves a prompt of the measured length that is not measured: the first
- * engine computes it (writing it through) and serves it again from memory, each tier's engine loads it from its
- * tier. A tier's first long load otherwise pays for what only a first one does (the client's buffers growing, the
- * heap's fresh pages touched, its decoding path compiled): 180-230 ms from Redis where the next ones took 50-80.
+ * <p>Before anything is timed, each engine serves a few prompts of the measured length that are not measured: the
+ * first engine computes them (writing them through) and serves them again from memory, each tier's engine loads
+ * them from its tier. A tier's first long loads otherwise pay for what only first ones do (the client's buffers
+ * growing, fresh heap touched, its decoding path compiled): 180-360 ms from Redis for the first, 100-130 for the
+ * next few, where later ones took 25-50.
  *
  * <p>Every run writes into a fresh disk directory (deleted afterwards) and under a fresh Redis key prefix (whose keys
  * expire after ten minutes), so nothing from an earlier run can hit. Times are the engine's own (arrival to first token), medians over the prompts.
@@ -45,7 +46,12 @@ public final class TiersBenchmark {
     /** Short requests run first on each engine so that the kernels are compiled before anything is timed. */
     private static final int WARMUP_REQUESTS = 2;
     private static final int WARMUP_TOKENS = 48;
-    /** Seed offset of the untimed prompt of the measured length, apart from the measured ones (seed + index). */
+    /**
+     * Untimed prompts of the measured length each engine serves first, and their seeds' offset, apart from the
+     * measured ones (seed + index). Four: a process's first few long loads from Redis took 100-130 ms where later
+     * ones took 25-50 (its client's code still compiling), and the bench runs with {@code -Xbatch}.
+     */
+    private static final int LONG_WARMUPS = 4;
     private static final long LONG_WARMUP_SEED = 2_000_000;
     /** Long enough for a large prompt's blocks through loopback Redis or a busy disk. */
     private static final Duration TIER_TIMEOUT = Duration.ofSeconds(10);
@@ -129,7 +135,7 @@ public final class TiersBenchmark {
 
     private static Result measure(ModelSource source, int promptTokens, int prompts, int kvBits, Path disk,
                                   String redisUri, String redisPrefix, long seed) {
-        long cacheTokens = Math.max(4096, 2L * promptTokens * (prompts + 1));
+        long cacheTokens = Math.max(4096, (long) promptTokens * (prompts + LONG_WARMUPS + 1));
         Function<List<KvTier>, KVCacheConfig> config = tiers -> {
             KVCacheConfig.Builder builder = KVCacheConfig.builder().model(source).cacheStrategy(CacheStrategy.LRU)
                     .maxTokens(Math.toIntExact(cacheTokens)).tierLoadTimeout(TIER_TIMEOUT);
@@ -150,17 +156,21 @@ public final class TiersBenchmark {
             writers.add(openRedis(redisUri, redisPrefix));
         }
         double[] recomputed = new double[prompts];
-        String longWarmUp;
+        List<String> longWarmUps = new ArrayList<>();
         double[] memory = new double[prompts];
         int memoryCached = 0;
         try (UltraAdaptiveKVCacheEngine engine = new UltraAdaptiveKVCacheEngine(config.apply(writers))) {
             model = engine.modelInfo().name();
             codec = kvBits == 0 ? "float32" : "int" + kvBits;
-            longWarmUp = PrefixCacheBenchmark.prompt(text -> engine.tokenize(text, true).length, promptTokens,
-                    seed + LONG_WARMUP_SEED);
+            for (int w = 0; w < LONG_WARMUPS; w++) {
+                longWarmUps.add(PrefixCacheBenchmark.prompt(text -> engine.tokenize(text, true).length,
+                        promptTokens, seed + LONG_WARMUP_SEED + w));
+            }
             warmUp(engine, seed);
-            serve(engine, longWarmUp);
-            serve(engine, longWarmUp);
+            for (String text : longWarmUps) {
+                serve(engine, text);
+                serve(engine, text);
+            }
             for (int p = 0; p < prompts; p++) {
                 texts.add(PrefixCacheBenchmark.prompt(text -> engine.tokenize(text, true).length, promptTokens,
                         seed + p));
@@ -179,11 +189,11 @@ public final class TiersBenchmark {
         double recomputedMillis = RooflineBenchmark.median(recomputed);
         rows.add(new Row("recomputed", recomputedMillis, 0, 1));
         rows.add(row("memory", memory, memoryCached, recomputedMillis));
-        Row diskRow = fromTier("disk", config, openDisk(disk), longWarmUp, texts, seed, recomputedMillis, tierStats);
+        Row diskRow = fromTier("disk", config, openDisk(disk), longWarmUps, texts, seed, recomputedMillis, tierStats);
         rows.add(diskRow);
         blockBytes = tierStats.getFirst().bytesRead() / Math.max(1, prompts);
         if (redisUri != null) {
-            rows.add(fromTier("redis", config, openRedis(redisUri, redisPrefix), longWarmUp, texts, seed,
+            rows.add(fromTier("redis", config, openRedis(redisUri, redisPrefix), longWarmUps, texts, seed,
                     recomputedMillis, tierStats));
         }
         return new Result(model, codec, promptTokens, prompts, rows, blockBytes, tierStats);
@@ -191,19 +201,21 @@ public final class TiersBenchmark {
 
     /**
      * A fresh engine over {@code tier} alone serves each prompt once: every full block should come from it. It
-     * first loads {@code longWarmUp} from the tier, untimed.
+     * first loads {@code longWarmUps} from the tier, untimed.
      */
     private static Row fromTier(String name, Function<List<KvTier>, KVCacheConfig> config, KvTier tier,
-                                String longWarmUp, List<String> texts, long seed, double recomputedMillis,
+                                List<String> longWarmUps, List<String> texts, long seed, double recomputedMillis,
                                 List<TierStats> stats) {
         double[] ttft = new double[texts.size()];
         int cached = 0;
         try (UltraAdaptiveKVCacheEngine engine = new UltraAdaptiveKVCacheEngine(config.apply(List.of(tier)))) {
             warmUp(engine, seed + 1_000_000);
-            RequestResult warm = serve(engine, longWarmUp);
-            if (warm.cachedPromptTokens() < KVCacheConfig.DEFAULT_BLOCK_SIZE) {
-                throw new IllegalStateException("the " + name + " tier had none of the warm-up prompt: " + warm
-                        + "; " + tier.stats());
+            for (String text : longWarmUps) {
+                RequestResult warm = serve(engine, text);
+                if (warm.cachedPromptTokens() < KVCacheConfig.DEFAULT_BLOCK_SIZE) {
+                    throw new IllegalStateException("the " + name + " tier had none of a warm-up prompt: " + warm
+                            + "; " + tier.stats());
+                }
             }
             TierStats before = tier.stats();
             for (int p = 0; p < texts.size(); p++) {
