@@ -14,6 +14,10 @@ port="${PORT:-18190}"
 levels="${LEVELS:-1,32}"
 # 128 requests a level: at c = 32 that is four waves, where 64 (two) left the figure to the first wave's ramp-up.
 requests="${REQUESTS:-128}"
+# Unmeasured requests at c = 32 first. 256 (8,192 streamed chunks): with 64 (2,048) the server's per-chunk path (JSON,
+# SSE, Jetty) was still compiling during the measured levels, well short of C2's 10,000 calls, while the in-process
+# path has no such per-chunk code to compile.
+warmup="${WARMUP:-256}"
 prompt_tokens=40      # what --prompt-words 24 of bench serve's random workload tokenizes to with llama's vocabulary
 new_tokens=32
 mkdir -p "$out"
@@ -28,7 +32,7 @@ for round in $(seq 1 "$rounds"); do
   server=$!
   for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 1; done
   # The client warms both JVMs first, with prompts of its own, so nothing measured is a cache hit.
-  "$ultrakv" bench serve --url "http://127.0.0.1:$port" --concurrency "$levels" --requests "$requests" --warmup-requests 64 \
+  "$ultrakv" bench serve --url "http://127.0.0.1:$port" --concurrency "$levels" --requests "$requests" --warmup-requests "$warmup" \
       --max-tokens "$new_tokens" --prompt-words 24 --stream --temperature 0 --ignore-eos --seed $((100 + round)) \
       --out "$out/http-$round" 2>/dev/null | grep -E '^ +[0-9]+ ' || true
   stop_server
