@@ -14,8 +14,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -84,6 +87,26 @@ class DiskKvTierTest {
             TierStats stats = tier.stats();
             assertEquals(4, stats.hits());
             assertEquals(2, stats.misses(), "one miss per run that stopped short");
+        }
+    }
+
+    @Test
+    void aRecycledRecordCarriesALaterLoadWithThatLoadsBytes() throws Exception {
+        try (DiskKvTier tier = DiskKvTier.open(dir, 1L << 20)) {
+            offerAll(tier, 0, 8, 300);
+            List<byte[]> first = load(tier, keys(0, 4));
+            Set<byte[]> given = Collections.newSetFromMap(new IdentityHashMap<>());
+            given.addAll(first);
+            first.forEach(tier::recycle);
+            List<byte[]> second = load(tier, keys(4, 8));
+            for (int i = 0; i < second.size(); i++) {
+                assertTrue(given.contains(second.get(i)), "block " + (4 + i) + " was read into a recycled array");
+            }
+            assertRunIs(tier, 4, 8, 300);
+            // A record of another length is read into an array of its own, and nothing is shared twice.
+            second.forEach(tier::recycle);
+            offerAll(tier, 8, 9, 500);
+            assertArrayEquals(record(8, 500), load(tier, keys(8, 9)).getFirst());
         }
     }
 
