@@ -66,8 +66,14 @@ public final class RedisKvTier implements KvTier {
     private static final Duration MAX_RECONNECT_DELAY = Duration.ofSeconds(1);
     /** Most blocks in one pipelined batch of writes. */
     private static final int MAX_BATCH_BLOCKS = 64;
-    /** Most bytes in one batch: 8 MiB crosses a 1 Gb/s link in about 67 ms, a third of the default timeout. */
-    private static final long MAX_BATCH_BYTES = 8L << 20;
+    /**
+     * A batch stops growing once it holds this many bytes (two blocks of 1.2 MB). Lettuce times a command from when
+     * it is queued, so the last SET of a pipelined batch waits for every one before it within its own timeout, and
+     * a redis-server taking in memory it has not touched yet is slow. 256 blocks of 1.2 MB written into an empty
+     * Redis on this project's 2-core VM, three times each: 8 MiB batches dropped 10-12 writes in two runs (a late
+     * SET timed out at 200 ms, which also marked the server down for a moment), 2 MiB batches none.
+     */
+    private static final long MAX_BATCH_BYTES = 2L << 20;
     /** Commands a connection buffers before refusing more (loads from many callers at once). */
     private static final int REQUEST_QUEUE_SIZE = 4096;
     /** How long {@link #close} lets the writer finish the queue. */
