@@ -26,7 +26,8 @@ import java.util.concurrent.CompletableFuture;
  *
  * <p><b>Loads.</b> One {@link KvTier#loadRun} per tier, in order, each for the keys the tiers before it did not
  * have; a tier that throws or whose future fails counts as having none. Every record is checked again here (key,
- * checksum, namespace, payload size), so a tier that breaks its contract gives a recompute, never wrong KV.
+ * checksum, namespace, payload size), on the thread of the tier that answered, so a tier that breaks its contract
+ * gives a recompute, never wrong KV, and the step loop only copies what passed.
  *
  * <p><b>Threads.</b> The step loop calls every method but {@link #close()} and the counters' getters, which any
  * thread may read. Tiers answer on their own threads; nothing here blocks on them.
@@ -153,8 +154,38 @@ public final class KvTiers implements AutoCloseable {
             LOG.log(System.Logger.Level.WARNING, "tier " + tiers.get(tier).name() + " threw on loadRun", e);
             answer = CompletableFuture.completedFuture(List.of());
         }
-        return answer.handle((records, e) -> found.plus(tier, e != null || records == null ? List.of() : records,
-                rest.size()));
+        return answer.handle((records, e) -> checked(found.plus(tier,
+                e != null || records == null ? List.of() : records, rest.size()), keys, found.records().size()));
+    }
+
+    /**
+     * {@code run} with its records from {@code from} on checked (key, checksum, namespace, payload size), on the
+     * tier's thread that answered: a check of a long run's records (75 MB for 1024 float32 tokens of a 110M model,
+     * 3-5 ms) is not the step loop's, which every running request waits for. The first record that fails ends the
+     * usable run; {@link #payloads} counts and logs it.
+     */
+    private TierLoad.Run checked(TierLoad.Run run, BlockKey[] keys, int from) {
+        if (run.refusedAt() >= 0) {
+            return run; // the usable run ended before these records
+        }
+        for (int i = from; i < run.records().size(); i++) {
+            String problem = problem(run.records().get(i), keys[i]);
+            if (problem != null) {
+                return run.refusing(i, problem);
+            }
+        }
+        return run;
+    }
+
+    private String problem(byte[] record, BlockKey key) {
+        String problem = BlockRecord.problem(record, key);
+        if (problem == null && !BlockRecord.namespaceOf(record).equals(namespace)) {
+            problem = "namespace \"" + BlockRecord.namespaceOf(record) + "\", this engine's is \"" + namespace + "\"";
+        }
+        if (problem == null && BlockRecord.payloadBytes(record) != blockBytes) {
+            problem = "a payload of " + BlockRecord.payloadBytes(record) + " bytes, a block has " + blockBytes;
+        }
+        return problem;
     }
 
     /**
@@ -181,23 +212,15 @@ public final class KvTiers implements AutoCloseable {
                 known[t].forget(load.key(end));
             }
         }
-        for (i = 0; i < run.records().size(); i++) {
-            byte[] record = run.records().get(i);
-            String problem = BlockRecord.problem(record, load.key(i));
-            if (problem == null && !BlockRecord.namespaceOf(record).equals(namespace)) {
-                problem = "namespace \"" + BlockRecord.namespaceOf(record) + "\", this engine's is \"" + namespace
-                        + "\"";
-            }
-            if (problem == null && BlockRecord.payloadBytes(record) != blockBytes) {
-                problem = "a payload of " + BlockRecord.payloadBytes(record) + " bytes, a block has " + blockBytes;
-            }
-            if (problem != null) {
-                rejectedRecords++;
-                known[tierOf[i]].forget(load.key(i));
-                LOG.log(System.Logger.Level.WARNING, "block " + load.key(i) + " from a tier refused: " + problem);
-                break;
-            }
-            payloads.add(BlockRecord.payload(record));
+        int usable = run.refusedAt() >= 0 ? run.refusedAt() : run.records().size();
+        for (i = 0; i < usable; i++) {
+            payloads.add(BlockRecord.payload(run.records().get(i)));
+        }
+        if (run.refusedAt() >= 0) {
+            rejectedRecords++;
+            known[tierOf[usable]].forget(load.key(usable));
+            LOG.log(System.Logger.Level.WARNING, "block " + load.key(usable) + " from a tier refused: "
+                    + run.refusal());
         }
         return payloads;
     }

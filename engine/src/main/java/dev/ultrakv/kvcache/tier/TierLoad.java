@@ -67,10 +67,17 @@ public final class TierLoad {
      * @param records   element {@code i} is the record of the {@code i}-th key asked for
      * @param fromTier  (tier): how many of {@code records} that tier gave, in order
      * @param asked     (tier): whether that tier was asked (it is not once the run is whole)
+     * @param refusedAt the first record that failed the engine's check, where the usable run ends; -1 if none
+     * @param refusal   what was wrong with it, or null
      */
-    record Run(List<byte[]> records, int[] fromTier, boolean[] asked) {
+    record Run(List<byte[]> records, int[] fromTier, boolean[] asked, int refusedAt, String refusal) {
         static Run empty(int tiers) {
-            return new Run(List.of(), new int[tiers], new boolean[tiers]);
+            return new Run(List.of(), new int[tiers], new boolean[tiers], -1, null);
+        }
+
+        /** This run with record {@code index} refused for {@code problem}. */
+        Run refusing(int index, String problem) {
+            return new Run(records, fromTier, asked, index, problem);
         }
 
         /** This run extended by what {@code tier} gave: at most {@code wanted} records. */
@@ -88,7 +95,7 @@ public final class TierLoad {
             counts[tier] = taken;
             boolean[] askedNow = Arrays.copyOf(asked, asked.length);
             askedNow[tier] = true;
-            return new Run(all, counts, askedNow);
+            return new Run(all, counts, askedNow, refusedAt, refusal);
         }
     }
 }
