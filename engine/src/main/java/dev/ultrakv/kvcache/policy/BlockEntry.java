@@ -25,6 +25,8 @@ public abstract class BlockEntry {
     BlockEntry newer;
     /** The halving of counts {@link #frequency} was last brought up to date in ({@link FrequencyClasses}). */
     int epoch;
+    /** Its place in a policy's {@link EvictableOrder}; -1 when not in one. */
+    int slot = -1;
 
     /**
      * @param key   hash of the model identity and every token up to the end of this block

@@ -6,8 +6,8 @@ import java.util.Comparator;
  * Evicts the least recently used unpinned leaf. Recency is a tick taken at each insertion and access.
  *
  * <p>Only evictable entries are kept in order ({@link EvictableOrder}, keyed by tick), so a victim is found in
- * {@code O(log n)} however many pinned or inner blocks the cache holds. A parent that becomes a leaf keeps the
- * tick of its own last use, as in SGLang's radix cache.
+ * {@code O(1)} and the order kept in {@code O(log n)}, however many pinned or inner blocks the cache holds. A parent
+ * that becomes a leaf keeps the tick of its own last use, as in SGLang's radix cache.
  */
 public final class LruPolicy implements EvictionPolicy {
     private final EvictableOrder evictable = new EvictableOrder(Comparator.comparingLong(e -> e.order));
