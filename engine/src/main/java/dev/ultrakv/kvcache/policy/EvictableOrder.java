@@ -95,8 +95,7 @@ final class EvictableOrder {
         if (size == heap.length) {
             heap = Arrays.copyOf(heap, size * 2);
         }
-        heap[size] = entry;
-        entry.slot = size;
+        place(entry, size);
         siftUp(size++);
     }
 
@@ -110,8 +109,7 @@ final class EvictableOrder {
         BlockEntry last = heap[--size];
         heap[size] = null;
         if (i < size) {
-            heap[i] = last;
-            last.slot = i;
+            place(last, i);
             if (i > 0 && order.compare(last, heap[(i - 1) / 2]) < 0) {
                 siftUp(i);
             } else {
@@ -129,12 +127,10 @@ final class EvictableOrder {
             if (order.compare(entry, above) >= 0) {
                 break;
             }
-            heap[i] = above;
-            above.slot = i;
+            place(above, i);
             i = parent;
         }
-        heap[i] = entry;
-        entry.slot = i;
+        place(entry, i);
     }
 
     private void siftDown(int i) {
@@ -151,10 +147,13 @@ final class EvictableOrder {
             if (order.compare(entry, least) <= 0) {
                 break;
             }
-            heap[i] = least;
-            least.slot = i;
+            place(least, i);
             i = child;
         }
+        place(entry, i);
+    }
+
+    private void place(BlockEntry entry, int i) {
         heap[i] = entry;
         entry.slot = i;
     }
