@@ -1,6 +1,7 @@
 package dev.ultrakv.kvcache;
 
 import java.util.Arrays;
+import java.util.Objects;
 
 /**
  * The block ids of one sequence in position order: position {@code p} lives in block {@code get(p / blockSize)}.
@@ -45,7 +46,7 @@ public final class BlockTable {
 
     /** The id of the {@code index}-th block. */
     public int get(int index) {
-        java.util.Objects.checkIndex(index, size);
+        Objects.checkIndex(index, size);
         return ids[index];
     }
 
@@ -62,7 +63,7 @@ public final class BlockTable {
      * positions of later blocks stay where they were.
      */
     public int drop(int index) {
-        java.util.Objects.checkIndex(index, size);
+        Objects.checkIndex(index, size);
         int id = ids[index];
         ids[index] = NO_BLOCK;
         return id;

@@ -91,7 +91,8 @@ public record LlamaConfig(int dim, int hiddenDim, int layers, int heads, int kvH
 
     /**
      * The most positions a query of any layer reads, its own included: {@link #slidingWindow} when every layer
-     * slides (Mistral, Phi-3), else {@link #NO_WINDOW} (Gemma 2's odd layers read everything). Keys and values older than that are never read again.
+     * slides (Mistral, Phi-3), else {@link #NO_WINDOW} (Gemma 2's odd layers read everything). Keys and values
+     * older than that are never read again.
      */
     public int attentionSpan() {
         int span = 0;

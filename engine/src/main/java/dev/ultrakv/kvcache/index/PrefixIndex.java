@@ -331,11 +331,7 @@ public final class PrefixIndex {
             node = adopt(chain.tail, Arrays.copyOfRange(tokens, start, start + blockSize), blockId,
                     start < chain.match.queryTokens);
         } else {
-            if (cached.blockId != blockId) {
-                checkNotCached(blockId);
-                duplicateBlocks++;
-                releaseBlock.accept(blockId);
-            }
+            giveBackDuplicate(cached, blockId);
             node = cached;
         }
         if (chain.blocks == Math.ceilDiv(chain.match.queryTokens, blockSize) - 1) {
@@ -373,11 +369,8 @@ public final class PrefixIndex {
                 node = adopt(node, Arrays.copyOfRange(tokens, start, start + length), id, start < match.queryTokens);
                 adopted++;
             } else {
-                if (cached.blockId != id) {
-                    checkNotCached(id);
+                if (giveBackDuplicate(cached, id)) {
                     duplicates[duplicateCount++] = id;
-                    duplicateBlocks++;
-                    releaseBlock.accept(id);
                 }
                 node = cached;
             }
@@ -387,6 +380,22 @@ public final class PrefixIndex {
         }
         return new InsertResult(adopted, Arrays.copyOf(duplicates, duplicateCount),
                 (int) (supersededBlocks - supersededBefore));
+    }
+
+    /**
+     * {@code cached} holds the content of block {@code id} already: unless it is that very block, {@code id} is a
+     * duplicate, counted and given back through the release callback.
+     *
+     * @return whether {@code id} was given back
+     */
+    private boolean giveBackDuplicate(Node cached, int id) {
+        if (cached.blockId == id) {
+            return false;
+        }
+        checkNotCached(id);
+        duplicateBlocks++;
+        releaseBlock.accept(id);
+        return true;
     }
 
     private void checkBlockIds(int[] blockTable, int from, int blocks) {

@@ -53,7 +53,8 @@ public final class InMemoryKvTier implements KvTier {
     private final AtomicLong offers = new AtomicLong();
     private final AtomicLong loads = new AtomicLong();
     /** The arrays loads returned that have not come back through {@link #recycle}. */
-    private final Set<byte[]> handedOut = Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
+    private final Set<byte[]> handedOut =
+            Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
     private final AtomicLong recycled = new AtomicLong();
     private final AtomicLong wrongRecycles = new AtomicLong();
     private volatile boolean closed;
